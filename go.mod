@@ -1,0 +1,3 @@
+module github.com/xenactor/xenactor
+
+go 1.26.8
