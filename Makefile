@@ -1,0 +1,68 @@
+# xenactor: build, run and test targets. `make help` lists them.
+
+GO           ?= go
+BIN          ?= $(CURDIR)/bin
+RUNDIR       ?= $(CURDIR)/run
+# The daemon `make run` starts; it becomes xenactord once that binary exists.
+DAEMON       ?= xenactor-xenstored
+DAEMON_ARGS  ?= -socket $(RUNDIR)/socket
+FUZZTIME     ?= 30s
+TEST_TIMEOUT ?= 5m
+PROTOS       := $(wildcard messages/*.proto)
+
+.PHONY: all build run test bench proto lint fuzz clean help
+
+all: build
+
+## build: compile every package and put the binaries of cmd/ into bin/
+build:
+	$(GO) build ./...
+	@if [ -n "$$($(GO) list ./cmd/... 2>/dev/null)" ]; then \
+		mkdir -p $(BIN) && $(GO) build -o $(BIN)/ ./cmd/...; \
+	else \
+		echo "build: no commands under cmd/ yet"; \
+	fi
+
+## run: build and start the daemon (DAEMON) with its socket in RUNDIR
+run: build
+	@test -x $(BIN)/$(DAEMON) || { echo "run: $(BIN)/$(DAEMON) was not built (no cmd/$(DAEMON) yet?)" >&2; exit 1; }
+	mkdir -p $(RUNDIR)
+	$(BIN)/$(DAEMON) $(DAEMON_ARGS)
+
+## test: install missing Debian test packages (as root), then run all tests with the race detector
+test:
+	./scripts/install-test-deps.sh
+	$(GO) test -race -count=1 -timeout=$(TEST_TIMEOUT) ./...
+
+## bench: run the xenstore load scenario
+bench:
+	$(GO) run ./cmd/xenactor-bench xenstore
+
+## proto: regenerate the Go code of messages/*.proto
+proto:
+ifeq ($(PROTOS),)
+	@echo "no .proto files yet"
+else
+	@command -v protoc >/dev/null || { echo "proto: protoc missing (apt-get install protobuf-compiler)" >&2; exit 1; }
+	@command -v protoc-gen-go >/dev/null || { echo "proto: protoc-gen-go missing (go install google.golang.org/protobuf/cmd/protoc-gen-go@latest)" >&2; exit 1; }
+	protoc --proto_path=messages --go_out=messages --go_opt=paths=source_relative $(PROTOS)
+endif
+
+## lint: fail on unformatted files, then go vet
+lint:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: fuzz the wire decoder and the xenstored server for FUZZTIME each
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecoder -fuzztime=$(FUZZTIME) ./hostio/xenstore/
+	$(GO) test -run='^$$' -fuzz=FuzzServer -fuzztime=$(FUZZTIME) ./hostio/xenstore/xenstored/
+
+## clean: remove built binaries and the run directory
+clean:
+	rm -rf $(BIN) $(RUNDIR)
+
+## help: list the targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
