@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
@@ -28,7 +29,9 @@ type conn struct {
 	outMu   sync.Mutex
 	out     []byte
 	closed  bool
-	dropped int // watch events dropped while the domain was not reading
+	dropped int // watch events dropped since the last successful write
+	// droppedTotal counts every watch event dropped on this connection.
+	droppedTotal atomic.Int64
 
 	writeMu sync.Mutex // held while writing; guards spare
 	spare   []byte
@@ -154,6 +157,7 @@ func (c *conn) sendEvent(payload []byte) {
 			return
 		}
 		c.dropped++
+		c.droppedTotal.Add(1)
 		first := c.dropped == 1
 		c.outMu.Unlock()
 		if first {
