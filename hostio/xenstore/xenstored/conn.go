@@ -121,7 +121,11 @@ func (c *conn) pending() int {
 }
 
 // reply queues a reply; the reader flushes it.
+// A reply that would exceed the payload limit is E2BIG instead.
 func (c *conn) reply(op xenstore.Op, req xenstore.Message, payload []byte) {
+	if len(payload) > xenstore.PayloadMax {
+		op, payload = xenstore.OpError, xenstore.E2BIG.Payload()
+	}
 	m := xenstore.Message{Op: op, ReqID: req.ReqID, TxID: req.TxID, Payload: payload}
 	c.outMu.Lock()
 	if !c.closed {

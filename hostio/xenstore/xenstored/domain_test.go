@@ -253,3 +253,22 @@ func TestIntroduce_RejectsBadArguments(t *testing.T) {
 	assert.True(t, errdefs.IsNotFound(dom0.Release(ctx, 55)))
 	_ = context.Background()
 }
+
+func TestReply_TooLargeIsE2BIG(t *testing.T) {
+	srv, dom0, _ := testServer(t, Config{})
+	ctx := tctx(t)
+	var want []string
+	for i := 0; i < 300; i++ {
+		name := fmt.Sprintf("child-with-a-long-name-%04d", i)
+		want = append(want, name)
+		require.NoError(t, dom0.Write(ctx, "/wide/"+name, nil))
+	}
+	_, err := dom0.Do(ctx, xenstore.Message{Op: xenstore.OpDirectory, Payload: xenstore.Strings("/wide")})
+	var xe *xenstore.Error
+	require.ErrorAs(t, err, &xe)
+	assert.Equal(t, xenstore.E2BIG, xe.Errno)
+	got, err := dom0.Directory(ctx, "/wide")
+	require.NoError(t, err, "the client falls back to DIRECTORY_PART")
+	assert.Equal(t, want, got)
+	requireConsistent(t, srv)
+}

@@ -114,15 +114,11 @@ func (c *conn) handleRead(m xenstore.Message) {
 		c.answer(m, xenstore.Strings(xenstore.PermStrings(perms)...), e)
 	case xenstore.OpDirectory:
 		kids, _, e := opDirectory(v, w, path)
-		if e == "" {
-			p := xenstore.Strings(kids...)
-			if len(p) > xenstore.PayloadMax {
-				e = xenstore.E2BIG
-			}
-			c.answer(m, p, e)
+		if e != "" {
+			c.answer(m, nil, e)
 			return
 		}
-		c.answer(m, nil, e)
+		c.reply(m.Op, m, xenstore.Strings(kids...))
 	case xenstore.OpDirectoryPart:
 		kids, gen, e := opDirectory(v, w, path)
 		if e != "" {
