@@ -272,3 +272,18 @@ func TestReply_TooLargeIsE2BIG(t *testing.T) {
 	assert.Equal(t, want, got)
 	requireConsistent(t, srv)
 }
+
+func TestConnectDomain_Dom0IsPrivileged(t *testing.T) {
+	srv, _, _ := testServer(t, Config{})
+	ctx := tctx(t)
+	nc, err := srv.ConnectDomain(0)
+	require.NoError(t, err)
+	c := xenstore.NewClient(nc)
+	defer c.Close()
+	require.NoError(t, c.Write(ctx, "backend/vbd/5/768/state", []byte("1")))
+	v, err := c.Read(ctx, "/local/domain/0/backend/vbd/5/768/state")
+	require.NoError(t, err)
+	assert.Equal(t, "1", string(v))
+	require.NoError(t, c.Introduce(ctx, 5, 1, 1))
+	assert.Equal(t, 1, srv.Stats().Domains)
+}

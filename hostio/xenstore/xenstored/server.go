@@ -61,6 +61,9 @@ func New(cfg Config) *Server {
 	if cfg.Quota != nil {
 		s.domains.global = *cfg.Quota
 	}
+	// Dom0 is always there: ConnectDomain(0) is the control domain's kernel
+	// (its backends) talking through xenbus, privileged like a socket.
+	s.domains.ensureLocked(0).introduced = true
 	return s
 }
 
@@ -150,7 +153,8 @@ func (s *Server) forget(c *conn) {
 
 // ConnectDomain opens a connection that is domain domid, as its xenstore
 // ring is: relative paths, the domain's permissions and quotas apply. The
-// domain must have been introduced. Closing the returned end disconnects.
+// domain must have been introduced; domain 0 always is, and its
+// connections are privileged. Closing the returned end disconnects.
 func (s *Server) ConnectDomain(domid uint32) (net.Conn, error) {
 	s.domains.mu.Lock()
 	d := s.domains.m[domid]
@@ -221,7 +225,8 @@ type Stats struct {
 	Nodes, Connections, Domains int
 }
 
-// Stats returns the number of nodes, connections and introduced domains.
+// Stats returns the number of nodes, connections and introduced guest
+// domains (dom0 not counted).
 func (s *Server) Stats() Stats {
 	s.tree.mu.RLock()
 	n := len(s.tree.nodes)
@@ -232,7 +237,7 @@ func (s *Server) Stats() Stats {
 	s.domains.mu.Lock()
 	d := 0
 	for _, dom := range s.domains.m {
-		if dom.introduced {
+		if dom.introduced && dom.id != 0 {
 			d++
 		}
 	}
