@@ -6,9 +6,11 @@ import (
 )
 
 // ValidPath reports whether p is a legal xenstore path: characters
-// [A-Za-z0-9-/_@], not empty, no "//", no trailing "/" except the root,
-// absolute paths up to AbsPathMax bytes and relative ones (allowed only when
-// relative is true) up to RelPathMax. Special watch paths (@...) are valid.
+// [A-Za-z0-9-/_@], not empty, no "//", no trailing "/" except the root;
+// relative paths (allowed only when relative is true) up to RelPathMax
+// bytes; absolute paths up to AbsPathMax bytes, of which at most RelPathMax
+// after a leading /local/domain/<domid>/ (the whole path elsewhere), as C
+// xenstored counts. Special watch paths (@...) are valid.
 func ValidPath(p string, relative bool) bool {
 	if p == "" {
 		return false
@@ -20,7 +22,9 @@ func ValidPath(p string, relative bool) bool {
 		if !relative || len(p) > RelPathMax {
 			return false
 		}
-	} else if len(p) > AbsPathMax {
+	} else if len(p) > AbsPathMax || len(p)-domainPrefixLen(p) > RelPathMax {
+		// As C xenstored: below /local/domain/<domid>/ a path may have
+		// RelPathMax bytes more; elsewhere RelPathMax in all.
 		return false
 	}
 	if p == "/" {
@@ -78,4 +82,22 @@ func ParseDomid(s string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(n), true
+}
+
+// domainPrefixLen is the length of a leading "/local/domain/<domid>/", or 0.
+func domainPrefixLen(p string) int {
+	rest, ok := strings.CutPrefix(p, localDomainStem)
+	if !ok {
+		return 0
+	}
+	i := strings.IndexByte(rest, '/')
+	if i <= 0 || i > 5 {
+		return 0
+	}
+	for _, c := range rest[:i] {
+		if c < '0' || c > '9' {
+			return 0
+		}
+	}
+	return len(localDomainStem) + i + 1
 }

@@ -96,7 +96,10 @@ func TestValidPath(t *testing.T) {
 		{"data/x", false, false},
 		{"data/x", true, true},
 		{long, false, false},
-		{long[:AbsPathMax], false, true},
+		{long[:RelPathMax+1], false, false},
+		{long[:RelPathMax], false, true},
+		{"/local/domain/5/" + long[1:RelPathMax+1], false, true},
+		{"/local/domain/5/" + long[1:RelPathMax+2], false, false},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.ok, ValidPath(c.path, c.relative), "%q relative=%v", c.path, c.relative)

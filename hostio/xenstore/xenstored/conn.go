@@ -46,6 +46,9 @@ const keepBufferBytes = 64 << 10
 func newConn(s *Server, nc net.Conn, dom *domain) *conn {
 	c := &conn{s: s, nc: nc, dom: dom, txs: make(map[uint32]*txn), watches: make(map[watchKey]*watch),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	// Relative paths resolve against the domain's home; a socket is dom0,
+	// as C xenstored treats it.
+	c.base = xenstore.DomainPath(0)
 	if dom != nil {
 		c.domid = dom.id
 		c.base = xenstore.DomainPath(dom.id)

@@ -52,7 +52,7 @@ func (c *conn) handleControl(m xenstore.Message) {
 		c.s.domains.mu.Unlock()
 		text(q.report())
 	default:
-		c.replyErr(m, xenstore.ENOSYS)
+		c.replyErr(m, xenstore.EINVAL)
 	}
 }
 

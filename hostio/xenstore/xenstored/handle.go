@@ -9,6 +9,12 @@ import (
 // handle runs one request and queues its reply (and, for WATCH, the
 // initial event). m.Payload is the reader's buffer: copy what is kept.
 func (c *conn) handle(m xenstore.Message) {
+	// Any request naming a transaction the connection does not have is
+	// ENOENT, whatever its type, as in C xenstored.
+	if m.TxID != 0 && c.txs[m.TxID] == nil {
+		c.replyErr(m, xenstore.ENOENT)
+		return
+	}
 	switch m.Op {
 	case xenstore.OpRead, xenstore.OpDirectory, xenstore.OpDirectoryPart, xenstore.OpGetPerms:
 		c.handleRead(m)
@@ -42,14 +48,14 @@ func (c *conn) handle(m xenstore.Message) {
 }
 
 // resolve turns a request path into an absolute node path; ok is false for
-// an invalid path, a relative path on a socket, or a special (@) path.
+// an invalid path or a special (@) path.
 func (c *conn) resolve(p string) (string, bool) {
-	if !xenstore.ValidPath(p, c.dom != nil) || p[0] == '@' {
+	if !xenstore.ValidPath(p, true) || p[0] == '@' {
 		return "", false
 	}
 	if p[0] != '/' {
 		p = c.base + "/" + p
-		if len(p) > xenstore.AbsPathMax {
+		if !xenstore.ValidPath(p, false) {
 			return "", false
 		}
 	}

@@ -86,6 +86,10 @@ func (c *conn) handleDomainOp(m xenstore.Message) {
 			c.replyErr(m, xenstore.EINVAL)
 			return
 		}
+		if dom := c.s.domains.lookup(t); t != 0 && (dom == nil || !dom.introduced) {
+			c.replyErr(m, xenstore.ENOENT)
+			return
+		}
 		c.answer(m, okPayload, c.s.withDomain(d, func(dom *domain) { dom.target.Store(int64(t)) }))
 	case xenstore.OpGetQuota:
 		c.handleGetQuota(m, args)

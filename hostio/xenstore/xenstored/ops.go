@@ -109,7 +109,7 @@ func create(v view, w who, q *quota, path string, value []byte) xenstore.Errno {
 		if i == 0 {
 			val = value
 		}
-		v.create(chain[i], val, perms)
+		v.create(chain[i], val, perms, i == 0)
 	}
 	return ""
 }

@@ -75,7 +75,7 @@ func (t *txn) get(path string) *node {
 
 func (t *txn) peek(path string) *node { return t.load(path).n }
 
-func (t *txn) create(path string, value []byte, perms []xenstore.Perm) {
+func (t *txn) create(path string, value []byte, perms []xenstore.Perm, fire bool) {
 	parent := t.load(xenstore.Parent(path))
 	name := xenstore.Base(path)
 	p := parent.own()
@@ -89,7 +89,9 @@ func (t *txn) create(path string, value []byte, perms []xenstore.Perm) {
 	e.n = &node{value: value, perms: perms}
 	e.private, e.dirty, e.fresh = true, true, true
 	t.owned[perms[0].Domid]++
-	t.changes = append(t.changes, change{path: path, perms: perms})
+	if fire {
+		t.changes = append(t.changes, change{path: path, perms: perms})
+	}
 }
 
 func (t *txn) setValue(path string, value []byte) {
@@ -114,7 +116,8 @@ func (t *txn) remove(path string) {
 		return
 	}
 	perms := e.n.perms
-	t.removeTree(path, e)
+	var below []string
+	t.removeTree(path, e, &below)
 	parent := t.load(xenstore.Parent(path))
 	name := xenstore.Base(path)
 	p := parent.own()
@@ -124,17 +127,18 @@ func (t *txn) remove(path string) {
 	} else {
 		parent.removed = append(parent.removed, name)
 	}
-	t.changes = append(t.changes, change{path: path, perms: perms, removed: true})
+	t.changes = append(t.changes, change{path: path, perms: perms, removed: true, below: below})
 }
 
 // removeTree marks path and its subtree removed; every node in it must be
 // unchanged at commit, so a concurrent addition below it conflicts.
-func (t *txn) removeTree(path string, e *txNode) {
+func (t *txn) removeTree(path string, e *txNode, below *[]string) {
 	e.mode = checkGen
 	for _, c := range e.n.children {
 		cp := join(path, c)
 		if ce := t.load(cp); ce.n != nil {
-			t.removeTree(cp, ce)
+			t.removeTree(cp, ce, below)
+			*below = append(*below, cp)
 		}
 	}
 	t.owned[e.n.owner()]--

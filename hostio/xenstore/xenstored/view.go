@@ -15,8 +15,10 @@ type view interface {
 	// only that it must still exist (or still be missing) at commit, at any
 	// generation: used for ancestors, whose child list may change freely.
 	peek(path string) *node
-	// create adds a node under an existing parent.
-	create(path string, value []byte, perms []xenstore.Perm)
+	// create adds a node under an existing parent; fire says whether the
+	// change fires watches (only the node a request names does, not the
+	// parents created on the way).
+	create(path string, value []byte, perms []xenstore.Perm, fire bool)
 	// setValue and setPerms change an existing node.
 	setValue(path string, value []byte)
 	setPerms(path string, perms []xenstore.Perm)
@@ -30,8 +32,10 @@ type view interface {
 type change struct {
 	path  string
 	perms []xenstore.Perm // of the node changed (before removal for a removal)
-	// removed marks a subtree removal: watches below path fire too.
+	// removed marks a subtree removal; below lists the nodes removed under
+	// path, whose own watches fire too.
 	removed bool
+	below   []string
 }
 
 // liveView applies operations straight to the live tree. The caller holds
@@ -45,12 +49,14 @@ func (v *liveView) get(path string) *node { return v.s.nodes[path] }
 
 func (v *liveView) peek(path string) *node { return v.s.nodes[path] }
 
-func (v *liveView) create(path string, value []byte, perms []xenstore.Perm) {
+func (v *liveView) create(path string, value []byte, perms []xenstore.Perm, fire bool) {
 	parent := v.s.nodes[xenstore.Parent(path)]
 	v.s.addChild(parent, xenstore.Base(path))
 	parent.gen = v.s.next()
 	v.s.put(path, &node{value: value, perms: perms, gen: v.s.next()})
-	v.changes = append(v.changes, change{path: path, perms: perms})
+	if fire {
+		v.changes = append(v.changes, change{path: path, perms: perms})
+	}
 }
 
 func (v *liveView) setValue(path string, value []byte) {
@@ -75,12 +81,17 @@ func (v *liveView) remove(path string) {
 		return
 	}
 	perms := n.perms
-	v.s.removeTree(path, nil)
+	var below []string
+	v.s.removeTree(path, func(p string, _ *node) {
+		if p != path {
+			below = append(below, p)
+		}
+	})
 	if parent := v.s.nodes[xenstore.Parent(path)]; parent != nil {
 		parent.children = removeChild(parent.children, xenstore.Base(path))
 		parent.gen = v.s.next()
 	}
-	v.changes = append(v.changes, change{path: path, perms: perms, removed: true})
+	v.changes = append(v.changes, change{path: path, perms: perms, removed: true, below: below})
 }
 
 func (v *liveView) ownedCount(domid uint32) int { return v.s.ownedCount(domid) }

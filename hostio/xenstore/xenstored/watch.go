@@ -132,23 +132,27 @@ func (r *watchRegistry) collect(ch change, out []event) []event {
 			return out
 		}
 	}
-	if ch.removed {
-		// Watches below a removed node fire with their own path.
-		for _, k := range t.kids {
-			out = k.collectAll(ch.perms, out)
+	if ch.removed && len(t.kids) > 0 {
+		// Watches on the nodes removed below path fire with their own path.
+		for _, p := range ch.below {
+			if k := t.find(components(p)[len(comps):]); k != nil {
+				for _, w := range k.watches {
+					out = w.fire(p, ch.perms, out)
+				}
+			}
 		}
 	}
 	return out
 }
 
-func (t *wtrie) collectAll(perms []xenstore.Perm, out []event) []event {
-	for _, w := range t.watches {
-		out = w.fire(w.abs, perms, out)
+// find returns the trie node at comps below t, or nil.
+func (t *wtrie) find(comps []string) *wtrie {
+	for _, c := range comps {
+		if t = t.kids[c]; t == nil {
+			return nil
+		}
 	}
-	for _, k := range t.kids {
-		out = k.collectAll(perms, out)
-	}
-	return out
+	return t
 }
 
 // collectSpecial appends the events for a special watch path fired for domid.
