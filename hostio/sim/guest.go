@@ -41,6 +41,39 @@ type guest struct {
 	acked   bool
 	timers  []*time.Timer
 	timerMu sync.Mutex
+
+	pauseMu sync.Mutex
+	resumed chan struct{} // non-nil while paused; closed on unpause
+}
+
+// setPaused freezes or thaws the kernel: a paused domain runs no code, so
+// its watch events wait (coalescing) until it is unpaused.
+func (g *guest) setPaused(paused bool) {
+	g.pauseMu.Lock()
+	defer g.pauseMu.Unlock()
+	switch {
+	case paused && g.resumed == nil:
+		g.resumed = make(chan struct{})
+	case !paused && g.resumed != nil:
+		close(g.resumed)
+		g.resumed = nil
+	}
+}
+
+// waitRunning blocks while the domain is paused; false if it stopped.
+func (g *guest) waitRunning() bool {
+	g.pauseMu.Lock()
+	ch := g.resumed
+	g.pauseMu.Unlock()
+	if ch == nil {
+		return g.running()
+	}
+	select {
+	case <-ch:
+		return g.running()
+	case <-g.stopped:
+		return false
+	}
 }
 
 // shutdownReasons are the control/shutdown requests a Linux kernel honours,
@@ -118,19 +151,33 @@ func (g *guest) later(d time.Duration, fn func()) {
 		return
 	}
 	g.timers = append(g.timers, time.AfterFunc(d, func() {
-		if g.running() {
+		if g.waitRunning() {
 			fn()
 		}
 	}))
 }
 
-// every runs fn after d and then every agent interval: a timer, not a
-// polling loop, so an idle guest costs nothing between reports.
+// every runs fn after d and then every agent interval, re-arming one
+// timer: no polling loop, so an idle guest costs nothing between reports.
 func (g *guest) every(d time.Duration, fn func()) {
-	g.later(d, func() {
+	g.timerMu.Lock()
+	defer g.timerMu.Unlock()
+	if !g.running() {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		if !g.waitRunning() {
+			return
+		}
 		fn()
-		g.every(g.interval(), fn)
+		g.timerMu.Lock()
+		defer g.timerMu.Unlock()
+		if g.running() {
+			t.Reset(g.interval())
+		}
 	})
+	g.timers = append(g.timers, t)
 }
 
 func (g *guest) interval() time.Duration {
@@ -158,12 +205,12 @@ func (g *guest) loop(home, be *xenstore.Watch) {
 		case <-g.stopped:
 			return
 		case ev, ok := <-home.Events():
-			if !ok {
+			if !ok || !g.waitRunning() {
 				return
 			}
 			g.onHome(ev.Path)
 		case ev, ok := <-be.Events():
-			if !ok {
+			if !ok || !g.waitRunning() {
 				return
 			}
 			if k, ok := parseDevicePath(ev.Path); ok && k.Frontend == g.domid {

@@ -207,6 +207,12 @@ func (s *Server) release(d uint32) bool {
 	return true
 }
 
+// IsIntroduced reports whether domain d is introduced (dom0 always is).
+func (s *Server) IsIntroduced(d uint32) bool {
+	dom := s.domains.lookup(d)
+	return dom != nil && dom.introduced
+}
+
 // DomainShutdown tells the daemon that domain d shut down or crashed (the
 // hypervisor's VIRQ_DOM_EXC): @releaseDomain fires once, until RESUME.
 func (s *Server) DomainShutdown(d uint32) {

@@ -1,0 +1,166 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
+	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
+)
+
+// Config configures a simulated host.
+type Config struct {
+	Hypervisor hvsim.Config
+	Xenstore   xenstored.Config
+	// Profile picks a guest's behaviour from the image it was built from;
+	// nil means ProfileForImage of the kernel (or firmware) name.
+	Profile func(image string) Profile
+	Logger  *slog.Logger
+}
+
+// Host is a simulated Xen host: a hypervisor, a xenstored, dom0's backends
+// and a kernel per running guest. The toolstack reaches it only through
+// Hypervisor() and xenstore (Xenstore().ConnectDomain(0), or a socket from
+// Serve), as it would reach a real host.
+type Host struct {
+	hv      *hvsim.Sim
+	xs      *xenstored.Server
+	faults  *Faults
+	netdevs *NetDevs
+	hotplug *Hotplug
+	profile func(string) Profile
+	log     *slog.Logger
+	dom0    *xenstore.Client
+	be      *backends
+	stopHV  func()
+	wake    chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	mu     sync.Mutex
+	images map[hypervisor.DomID]string
+	guests map[hypervisor.DomID]*guest
+	gone   map[hypervisor.DomID]bool // shut down: @releaseDomain told
+}
+
+// New starts a simulated host.
+func New(cfg Config) (*Host, error) {
+	h := &Host{
+		hv: hvsim.New(cfg.Hypervisor), xs: xenstored.New(cfg.Xenstore), faults: &Faults{},
+		netdevs: newNetDevs(), profile: cfg.Profile, log: cfg.Logger,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		images: make(map[hypervisor.DomID]string), guests: make(map[hypervisor.DomID]*guest),
+		gone: make(map[hypervisor.DomID]bool),
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.profile == nil {
+		h.profile = ProfileForImage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	if h.dom0, err = h.connect(0); err != nil {
+		h.xs.Close()
+		return nil, err
+	}
+	h.hotplug = &Hotplug{xs: h.dom0, netdevs: h.netdevs, faults: h.faults}
+	beConn, err := h.connect(0)
+	if err == nil {
+		h.be, err = startBackends(ctx, beConn, h.netdevs, h.faults, h.log)
+	}
+	var intro *xenstore.Watch
+	if err == nil {
+		intro, err = h.dom0.Watch(ctx, xenstore.WatchIntroduceDomain, "sim-introduce")
+	}
+	if err != nil {
+		h.xs.Close()
+		return nil, fmt.Errorf("sim: starting the host: %w", err)
+	}
+	h.stopHV = h.hv.OnChange(h.poke)
+	h.wg.Add(1)
+	go h.run(intro)
+	return h, nil
+}
+
+func (h *Host) connect(domid uint32) (*xenstore.Client, error) {
+	nc, err := h.xs.ConnectDomain(domid)
+	if err != nil {
+		return nil, err
+	}
+	return xenstore.NewClient(nc), nil
+}
+
+// Hypervisor is the host's hypervisor interface, as the toolstack sees it.
+func (h *Host) Hypervisor() hypervisor.Hypervisor { return hostHV{h.hv, h} }
+
+// Sim is the simulated hypervisor itself, with its simulation-only methods.
+func (h *Host) Sim() *hvsim.Sim { return h.hv }
+
+// Xenstore is the host's xenstore daemon.
+func (h *Host) Xenstore() *xenstored.Server { return h.xs }
+
+// Faults are the host's latency and failure knobs.
+func (h *Host) Faults() *Faults { return h.faults }
+
+// NetDevs are dom0's network interfaces.
+func (h *Host) NetDevs() *NetDevs { return h.netdevs }
+
+// Hotplug is the host's hotplug step, which the toolstack runs.
+func (h *Host) Hotplug() *Hotplug { return h.hotplug }
+
+// Serve serves xenstore on l (a Unix socket from xenstored.Listen) until
+// the host closes.
+func (h *Host) Serve(l net.Listener) error { return h.xs.Serve(l) }
+
+// Close stops every guest, the backends and the xenstore daemon.
+func (h *Host) Close() error {
+	select {
+	case <-h.done:
+		return nil
+	default:
+	}
+	close(h.done)
+	h.stopHV()
+	h.wg.Wait()
+	h.mu.Lock()
+	guests := make([]*guest, 0, len(h.guests))
+	for _, g := range h.guests {
+		guests = append(guests, g)
+	}
+	h.mu.Unlock()
+	for _, g := range guests {
+		g.stop()
+	}
+	h.be.close()
+	h.dom0.Close()
+	return h.xs.Close()
+}
+
+// hostHV is the hypervisor as the toolstack sees it: the simulator, with
+// Build noting which image each guest boots.
+type hostHV struct {
+	*hvsim.Sim
+	h *Host
+}
+
+func (v hostHV) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.BuildConfig) (hypervisor.BuildResult, error) {
+	r, err := v.Sim.Build(ctx, id, cfg)
+	if err == nil {
+		image := cfg.Kernel
+		if image == "" {
+			image = cfg.Firmware
+		}
+		v.h.mu.Lock()
+		v.h.images[id] = image
+		v.h.mu.Unlock()
+	}
+	return r, err
+}
