@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -43,30 +42,8 @@ func (r *hostRig) start(t *testing.T, image string, run bool) hypervisor.DomID {
 	res, err := r.hv.Build(ctx, id, hypervisor.BuildConfig{Kernel: image, MemoryKiB: 1 << 20, TargetKiB: 1 << 20})
 	require.NoError(t, err)
 	domid := uint32(id)
-	home := xenstore.DomainPath(domid)
 	require.NoError(t, r.dom0.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-		if err := tx.Mkdir(ctx, home); err != nil {
-			return err
-		}
-		if err := tx.SetPerms(ctx, home, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
-			{Domid: domid, Access: xenstore.AccessRead}}); err != nil {
-			return err
-		}
-		for _, d := range []string{"device", "control", "data", "attr"} {
-			if err := tx.Mkdir(ctx, home+"/"+d); err != nil {
-				return err
-			}
-			if err := tx.SetPerms(ctx, home+"/"+d, []xenstore.Perm{{Domid: domid, Access: xenstore.AccessNone}}); err != nil {
-				return err
-			}
-		}
-		for k, v := range map[string]string{"domid": fmt.Sprint(domid), "memory/target": "1048576",
-			"store/port": fmt.Sprint(res.StorePort), "store/ring-ref": fmt.Sprint(res.StoreGFN)} {
-			if err := tx.Write(ctx, home+"/"+k, []byte(v)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return WriteHome(ctx, tx, domid, 1<<20, res.StoreGFN, res.StorePort)
 	}))
 	require.NoError(t, r.dom0.Introduce(ctx, domid, res.StoreGFN, res.StorePort))
 	if run {

@@ -2,9 +2,7 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -59,24 +57,8 @@ func tctx(t *testing.T) context.Context {
 func (r *rig) boot(t *testing.T, domid uint32, p Profile) *guest {
 	t.Helper()
 	ctx := tctx(t)
-	home := xenstore.DomainPath(domid)
 	require.NoError(t, r.dom0.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-		if err := tx.Mkdir(ctx, home); err != nil {
-			return err
-		}
-		if err := tx.SetPerms(ctx, home, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
-			{Domid: domid, Access: xenstore.AccessRead}}); err != nil {
-			return err
-		}
-		for _, d := range []string{"device", "control", "data", "attr", "drivers", "feature"} {
-			if err := tx.Mkdir(ctx, home+"/"+d); err != nil {
-				return err
-			}
-			if err := tx.SetPerms(ctx, home+"/"+d, []xenstore.Perm{{Domid: domid, Access: xenstore.AccessNone}}); err != nil {
-				return err
-			}
-		}
-		return tx.Write(ctx, home+"/memory/target", []byte("1048576"))
+		return WriteHome(ctx, tx, domid, 1048576, 1, 1)
 	}))
 	require.NoError(t, r.dom0.Introduce(ctx, domid, 1, 1))
 	hooks := guestHooks{shutdown: func(reason string) {
@@ -101,43 +83,15 @@ func (r *rig) shutdownReason(domid uint32) string {
 func (r *rig) plug(t *testing.T, k DeviceKey) error {
 	t.Helper()
 	ctx := tctx(t)
-	be, fe := k.BackendPath(), k.FrontendPath()
-	fed := strconv.FormatUint(uint64(k.Frontend), 10)
-	beKeys := map[string]string{"frontend": fe, "frontend-id": fed, "online": "1", "state": "1"}
-	feKeys := map[string]string{"backend": be, "backend-id": "0", "state": "1"}
-	if k.Class == VBD {
-		beKeys["dev"], beKeys["type"], beKeys["mode"], beKeys["params"] = "xvda", "phy", "w", "/dev/loop0"
-		beKeys["removable"] = "0"
-		feKeys["virtual-device"], feKeys["device-type"] = strconv.Itoa(k.DevID), "disk"
-	} else {
-		mac := fmt.Sprintf("00:16:3e:00:%02x:%02x", k.Frontend&0xff, k.DevID)
-		beKeys["mac"], beKeys["handle"], beKeys["bridge"], beKeys["script"] = mac, strconv.Itoa(k.DevID), "xenbr0", "vif"
-		feKeys["mac"], feKeys["handle"] = mac, strconv.Itoa(k.DevID)
-	}
-	// As xenopsd: each directory made with its permissions first, so the
-	// keys written into it inherit them.
-	perms := map[string][]xenstore.Perm{
-		be: {{Domid: 0, Access: xenstore.AccessNone}, {Domid: k.Frontend, Access: xenstore.AccessRead}},
-		fe: {{Domid: k.Frontend, Access: xenstore.AccessNone}, {Domid: 0, Access: xenstore.AccessRead}},
+	params := "/dev/loop0"
+	if k.Class == VIF {
+		params = "xenbr0"
 	}
 	require.NoError(t, r.dom0.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-		for dir, keys := range map[string]map[string]string{be: beKeys, fe: feKeys} {
-			if err := tx.Mkdir(ctx, dir); err != nil {
-				return err
-			}
-			if err := tx.SetPerms(ctx, dir, perms[dir]); err != nil {
-				return err
-			}
-			for key, v := range keys {
-				if err := tx.Write(ctx, dir+"/"+key, []byte(v)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return WriteDevice(ctx, tx, k, params)
 	}))
 	if k.Class == VIF {
-		r.waitState(t, be, StateInitWait)
+		r.waitState(t, k.BackendPath(), StateInitWait)
 	}
 	return r.hotplug.Add(ctx, k)
 }

@@ -1,0 +1,82 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/xenactor/xenactor/hostio/xenstore"
+)
+
+// The xenstore layout of the reference (xenopsd's), for the tests and
+// benchmarks that play the toolstack against the simulated host.
+
+// WriteHome makes /local/domain/<domid> as a toolstack does at domain
+// creation: dom0's, readable by the guest, with guest-writable device,
+// control, data, attr, drivers and feature directories, and the domain's
+// id, memory target and store ring.
+func WriteHome(ctx context.Context, tx *xenstore.Tx, domid uint32, targetKiB uint64, storeGFN uint64, storePort uint32) error {
+	home := xenstore.DomainPath(domid)
+	guestRead := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: domid, Access: xenstore.AccessRead}}
+	if err := mkdirPerms(ctx, tx, home, guestRead); err != nil {
+		return err
+	}
+	for _, d := range []string{"device", "control", "data", "attr", "drivers", "feature"} {
+		if err := mkdirPerms(ctx, tx, home+"/"+d, []xenstore.Perm{{Domid: domid, Access: xenstore.AccessNone}}); err != nil {
+			return err
+		}
+	}
+	return writeKeys(ctx, tx, home, map[string]string{
+		"domid": strconv.FormatUint(uint64(domid), 10), "memory/target": strconv.FormatUint(targetKiB, 10),
+		"memory/static-max": strconv.FormatUint(targetKiB, 10), "store/port": strconv.FormatUint(uint64(storePort), 10),
+		"store/ring-ref": strconv.FormatUint(storeGFN, 10),
+	})
+}
+
+// WriteDevice writes a VBD's or VIF's backend and frontend trees with the
+// reference's keys and permissions, both in state Initialising: each
+// directory made with its permissions first so that the keys inherit them.
+// params is the VBD's params (its disk) or the VIF's bridge.
+func WriteDevice(ctx context.Context, tx *xenstore.Tx, k DeviceKey, params string) error {
+	be, fe := k.BackendPath(), k.FrontendPath()
+	fed := strconv.FormatUint(uint64(k.Frontend), 10)
+	beKeys := map[string]string{"frontend": fe, "frontend-id": fed, "online": "1", "state": "1"}
+	feKeys := map[string]string{"backend": be, "backend-id": "0", "state": "1"}
+	if k.Class == VBD {
+		beKeys["dev"], beKeys["type"], beKeys["mode"], beKeys["params"] = "xvda", "phy", "w", params
+		beKeys["removable"] = "0"
+		feKeys["virtual-device"], feKeys["device-type"] = strconv.Itoa(k.DevID), "disk"
+	} else {
+		mac := fmt.Sprintf("00:16:3e:%02x:%02x:%02x", k.Frontend>>8&0xff, k.Frontend&0xff, k.DevID&0xff)
+		beKeys["mac"], beKeys["handle"], beKeys["bridge"], beKeys["script"] = mac, strconv.Itoa(k.DevID), params, "vif"
+		feKeys["mac"], feKeys["handle"], feKeys["disconnect"] = mac, strconv.Itoa(k.DevID), "0"
+	}
+	if err := mkdirPerms(ctx, tx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
+		{Domid: k.Frontend, Access: xenstore.AccessRead}}); err != nil {
+		return err
+	}
+	if err := writeKeys(ctx, tx, be, beKeys); err != nil {
+		return err
+	}
+	if err := mkdirPerms(ctx, tx, fe, []xenstore.Perm{{Domid: k.Frontend, Access: xenstore.AccessNone},
+		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
+		return err
+	}
+	return writeKeys(ctx, tx, fe, feKeys)
+}
+
+func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {
+	if err := tx.Mkdir(ctx, path); err != nil {
+		return err
+	}
+	return tx.SetPerms(ctx, path, perms)
+}
+
+func writeKeys(ctx context.Context, tx *xenstore.Tx, dir string, keys map[string]string) error {
+	for k, v := range keys {
+		if err := tx.Write(ctx, dir+"/"+k, []byte(v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
