@@ -78,9 +78,14 @@ type Client struct {
 	br   *bufio.Reader
 	hdr  [HeaderSize]byte // reader goroutine only
 
-	wsem    chan struct{} // write lock that a context can give up on
-	wbuf    []byte        // under wsem
-	wabort  chan struct{} // abortWrite's signal, under wsem
+	// Writes are combined: a caller appends its frame to wq and, if no one
+	// is writing, takes the writer role and writes everything queued until
+	// wq is empty, so concurrent callers share one write system call.
+	wmu     sync.Mutex
+	wq      []byte // frames not yet written, under wmu
+	writing bool   // someone holds the writer role, under wmu
+	wspare  []byte // the writer's spare buffer, writer role only
+	wabort  chan struct{} // abortWrite's signal, writer role only
 	abortFn func()
 
 	mu      sync.Mutex
@@ -107,8 +112,8 @@ func NewClient(conn net.Conn) *Client {
 	c := &Client{
 		conn:    conn,
 		br:      bufio.NewReaderSize(conn, HeaderSize+PayloadMax),
-		wsem:    make(chan struct{}, 1),
-		wbuf:    make([]byte, 0, HeaderSize+PayloadMax),
+		wq:      make([]byte, 0, HeaderSize+PayloadMax),
+		wspare:  make([]byte, 0, HeaderSize+PayloadMax),
 		wabort:  make(chan struct{}, 1),
 		pending: make(map[uint32]*call),
 		watches: make(map[watchKey]*Watch),
@@ -238,20 +243,31 @@ func (c *Client) forget(id uint32, cl *call) {
 	callPool.Put(cl)
 }
 
-// write frames and writes one request from the caller's goroutine. If ctx
-// ends while the write blocks, the write deadline is moved to the past. A
-// frame already partly written is still finished, within finishGrace, since
-// a partial frame would break the connection.
+// errUnsent says a write was abandoned (its context ended) before any byte
+// of it went out.
+var errUnsent = errors.New("xenstore: write abandoned before anything was sent")
+
+// write queues one request frame and, unless another caller is writing
+// already, writes everything queued (see Client.wq).
 func (c *Client) write(ctx context.Context, op Op, id, tx uint32, n int, args []string, tail []byte) error {
+	c.wmu.Lock()
 	select {
-	case c.wsem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
 	case <-c.done:
+		c.wmu.Unlock()
 		return c.Err()
+	default:
 	}
-	defer func() { <-c.wsem }()
-	buf := binary.NativeEndian.AppendUint32(c.wbuf[:0], uint32(op))
+	c.wq = appendFrame(c.wq, op, id, tx, n, args, tail)
+	if c.writing {
+		c.wmu.Unlock()
+		return nil
+	}
+	c.writing = true
+	return c.drain(ctx)
+}
+
+func appendFrame(buf []byte, op Op, id, tx uint32, n int, args []string, tail []byte) []byte {
+	buf = binary.NativeEndian.AppendUint32(buf, uint32(op))
 	buf = binary.NativeEndian.AppendUint32(buf, id)
 	buf = binary.NativeEndian.AppendUint32(buf, tx)
 	buf = binary.NativeEndian.AppendUint32(buf, uint32(n))
@@ -259,9 +275,51 @@ func (c *Client) write(ctx context.Context, op Op, id, tx uint32, n int, args []
 		buf = append(buf, a...)
 		buf = append(buf, 0)
 	}
-	buf = append(buf, tail...)
-	c.wbuf = buf[:0]
+	return append(buf, tail...)
+}
 
+// drain writes the queue until it is empty, holding the writer role; c.wmu
+// is held on entry and released on return. If ctx ends before anything of a
+// batch went out, the batch goes back to the front of the queue and a
+// goroutine carries on writing it for the other callers.
+func (c *Client) drain(ctx context.Context) error {
+	for {
+		buf := c.wq
+		c.wq = c.wspare[:0]
+		c.wmu.Unlock()
+		err := c.writeOut(ctx, buf)
+		c.wmu.Lock()
+		switch {
+		case errors.Is(err, errUnsent):
+			c.wq = append(buf, c.wq...)
+			c.wspare = c.wspare[:0]
+			go func() {
+				c.wmu.Lock()
+				_ = c.drain(context.Background())
+			}()
+			c.wmu.Unlock()
+			return ctx.Err()
+		case err != nil:
+			c.writing = false
+			c.wmu.Unlock()
+			return err
+		}
+		if cap(buf) <= 64<<10 {
+			c.wspare = buf[:0]
+		}
+		if len(c.wq) == 0 {
+			c.writing = false
+			c.wmu.Unlock()
+			return nil
+		}
+	}
+}
+
+// writeOut writes buf. If ctx ends while the write blocks, the write
+// deadline is moved to the past; a batch already partly written is still
+// finished, within finishGrace, since a partial frame would break the
+// connection.
+func (c *Client) writeOut(ctx context.Context, buf []byte) error {
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, c.abortFn)
@@ -270,8 +328,6 @@ func (c *Client) write(ctx context.Context, op Op, id, tx uint32, n int, args []
 	if stop != nil && !stop() {
 		<-c.wabort
 		if err != nil && w > 0 {
-			// The frame is partly out: finish it rather than break the
-			// stream everyone shares. The caller then sees ctx's error.
 			_ = c.conn.SetWriteDeadline(time.Now().Add(finishGrace))
 			var more int
 			more, err = c.conn.Write(buf[w:])
@@ -282,8 +338,8 @@ func (c *Client) write(ctx context.Context, op Op, id, tx uint32, n int, args []
 	if err == nil {
 		return nil
 	}
-	if cerr := ctx.Err(); cerr != nil && w == 0 {
-		return cerr
+	if ctx.Err() != nil && w == 0 {
+		return errUnsent
 	}
 	if cerr := c.Err(); cerr != nil {
 		return cerr // closed under us

@@ -73,7 +73,14 @@ func (c *conn) txFor(m xenstore.Message) (*txn, bool) {
 }
 
 func (c *conn) handleRead(m xenstore.Message) {
-	args := xenstore.SplitStrings(m.Payload)
+	var args []string
+	if m.Op == xenstore.OpDirectoryPart {
+		args = xenstore.SplitStrings(m.Payload)
+	} else if len(m.Payload) > 0 {
+		var one [1]string
+		one[0] = xenstore.FirstString(m.Payload)
+		args = one[:]
+	}
 	if len(args) == 0 {
 		c.replyErr(m, xenstore.EINVAL)
 		return

@@ -115,27 +115,34 @@ type event struct {
 	payload []byte
 }
 
-// collect appends the events that ch fires.
+// collect appends the events that ch fires. It walks the trie along the
+// path without splitting it, as this runs for every change.
 func (r *watchRegistry) collect(ch change, out []event) []event {
-	comps := components(ch.path)
+	depth := strings.Count(ch.path, "/")
+	if ch.path == "/" {
+		depth = 0
+	}
 	t := &r.root
+	rest := ch.path
 	for level := 0; ; level++ {
 		for _, w := range t.watches {
-			if w.depth < 0 || len(comps)-level <= w.depth {
+			if w.depth < 0 || depth-level <= w.depth {
 				out = w.fire(ch.path, ch.perms, out)
 			}
 		}
-		if level == len(comps) {
+		if level == depth {
 			break
 		}
-		if t = t.kids[comps[level]]; t == nil {
+		var comp string
+		comp, rest = nextComponent(rest)
+		if t = t.kids[comp]; t == nil {
 			return out
 		}
 	}
 	if ch.removed && len(t.kids) > 0 {
 		// Watches on the nodes removed below path fire with their own path.
 		for _, p := range ch.below {
-			if k := t.find(components(p)[len(comps):]); k != nil {
+			if k := t.find(p[len(ch.path):]); k != nil {
 				for _, w := range k.watches {
 					out = w.fire(p, ch.perms, out)
 				}
@@ -145,9 +152,20 @@ func (r *watchRegistry) collect(ch change, out []event) []event {
 	return out
 }
 
-// find returns the trie node at comps below t, or nil.
-func (t *wtrie) find(comps []string) *wtrie {
-	for _, c := range comps {
+// nextComponent splits "/a/b/c" into "a" and "/b/c".
+func nextComponent(p string) (string, string) {
+	p = p[1:]
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:]
+	}
+	return p, ""
+}
+
+// find returns the trie node at the relative path rest ("/x/y") below t, or nil.
+func (t *wtrie) find(rest string) *wtrie {
+	for rest != "" {
+		var c string
+		c, rest = nextComponent(rest)
 		if t = t.kids[c]; t == nil {
 			return nil
 		}
