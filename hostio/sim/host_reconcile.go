@@ -40,6 +40,14 @@ func (h *Host) run(intro *xenstore.Watch) {
 func (h *Host) reconcile() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The domains known before listing: one built after the list was
+	// taken must not look destroyed.
+	h.mu.Lock()
+	known := make([]hypervisor.DomID, 0, len(h.images))
+	for id := range h.images {
+		known = append(known, id)
+	}
+	h.mu.Unlock()
 	infos, err := h.hv.ListDomains(ctx)
 	if err != nil {
 		h.log.Warn("simulated host could not list domains", "err", err)
@@ -53,15 +61,10 @@ func (h *Host) reconcile() {
 		seen[info.ID] = true
 		h.reconcileDomain(info)
 	}
-	h.mu.Lock()
-	var destroyed []hypervisor.DomID
-	for id := range h.images {
-		if !seen[id] {
-			destroyed = append(destroyed, id)
+	for _, id := range known {
+		if seen[id] {
+			continue
 		}
-	}
-	h.mu.Unlock()
-	for _, id := range destroyed {
 		h.stopGuest(id)
 		h.mu.Lock()
 		delete(h.images, id)
