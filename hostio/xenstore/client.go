@@ -82,9 +82,9 @@ type Client struct {
 	// is writing, takes the writer role and writes everything queued until
 	// wq is empty, so concurrent callers share one write system call.
 	wmu     sync.Mutex
-	wq      []byte // frames not yet written, under wmu
-	writing bool   // someone holds the writer role, under wmu
-	wspare  []byte // the writer's spare buffer, writer role only
+	wq      []byte        // frames not yet written, under wmu
+	writing bool          // someone holds the writer role, under wmu
+	wspare  []byte        // the writer's spare buffer, writer role only
 	wabort  chan struct{} // abortWrite's signal, writer role only
 	abortFn func()
 
