@@ -34,9 +34,10 @@ test:
 	./scripts/install-test-deps.sh
 	$(GO) test -race -count=1 -timeout=$(TEST_TIMEOUT) ./...
 
-## bench: run the xenstore load scenario
+## bench: our xenstored against the C xenstored, then guests booting on the simulated host (1k and 10k)
 bench:
 	$(GO) run ./cmd/xenactor-bench xenstore
+	$(GO) run ./cmd/xenactor-bench sim -guests 1000,10000
 
 ## proto: regenerate the Go code of messages/*.proto
 proto:
@@ -54,10 +55,12 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz: fuzz the wire decoder and the xenstored server for FUZZTIME each
+## fuzz: fuzz the wire decoder, the xenstored server and the suspend-image reader for FUZZTIME each
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecoder -fuzztime=$(FUZZTIME) ./hostio/xenstore/
 	$(GO) test -run='^$$' -fuzz=FuzzServer -fuzztime=$(FUZZTIME) ./hostio/xenstore/xenstored/
+	$(GO) test -run='^$$' -fuzz=FuzzReadRecord -fuzztime=$(FUZZTIME) ./hostio/hypervisor/
+	$(GO) test -run='^$$' -fuzz=FuzzRestore -fuzztime=$(FUZZTIME) ./hostio/hypervisor/hvsim/
 
 ## clean: remove built binaries and the run directory
 clean:

@@ -1,6 +1,8 @@
 // Command xenactor-bench runs load benchmarks. `xenactor-bench xenstore`
 // measures the project's xenstored against Debian's C xenstored with the
-// same client code and prints a table (or JSON); see docs/benchmarks.md.
+// same client code; `xenactor-bench sim` boots guests on the simulated host
+// and measures what they cost. Each prints a table (or JSON); see
+// docs/benchmarks.md.
 package main
 
 import (
@@ -18,7 +20,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore [flags]   (xenactor-bench xenstore -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -29,6 +31,8 @@ func main() {
 	switch os.Args[1] {
 	case "xenstore":
 		err = xenstoreCmd(os.Args[2:])
+	case "sim":
+		err = simCmd(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
