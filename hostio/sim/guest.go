@@ -91,9 +91,14 @@ func startGuest(domid uint32, p Profile, xs *xenstore.Client, hooks guestHooks, 
 		if err != nil {
 			return nil, err
 		}
-		be, err := xs.Watch(ctx, "/local/domain/0/backend", "backend")
-		if err != nil {
-			return nil, err
+		// Each frontend watches its own otherend: the backends of this
+		// domain only, so a guest costs nothing on other guests' changes.
+		var be [2]*xenstore.Watch
+		for i, class := range []DeviceClass{VBD, VIF} {
+			path := "/local/domain/0/backend/" + string(class) + "/" + strconv.FormatUint(uint64(domid), 10)
+			if be[i], err = xs.Watch(ctx, path, "backend-"+string(class)); err != nil {
+				return nil, err
+			}
 		}
 		// Linux's xenbus advertises what its shutdown handler supports.
 		for _, f := range []string{"feature-poweroff", "feature-reboot", "feature-suspend"} {
@@ -198,24 +203,28 @@ func (g *guest) ctx() (context.Context, context.CancelFunc) {
 }
 
 // loop handles the kernel's watch events until the guest stops.
-func (g *guest) loop(home, be *xenstore.Watch) {
+func (g *guest) loop(home *xenstore.Watch, be [2]*xenstore.Watch) {
 	defer g.wg.Done()
+	var ev xenstore.WatchEvent
+	var ok, fromHome bool
 	for {
 		select {
 		case <-g.stopped:
 			return
-		case ev, ok := <-home.Events():
-			if !ok || !g.waitRunning() {
-				return
-			}
+		case ev, ok = <-home.Events():
+			fromHome = true
+		case ev, ok = <-be[0].Events():
+			fromHome = false
+		case ev, ok = <-be[1].Events():
+			fromHome = false
+		}
+		if !ok || !g.waitRunning() {
+			return
+		}
+		if fromHome {
 			g.onHome(ev.Path)
-		case ev, ok := <-be.Events():
-			if !ok || !g.waitRunning() {
-				return
-			}
-			if k, ok := parseDevicePath(ev.Path); ok && k.Frontend == g.domid {
-				g.frontend(k)
-			}
+		} else if k, ok := parseDevicePath(ev.Path); ok && k.Frontend == g.domid {
+			g.frontend(k)
 		}
 	}
 }

@@ -43,6 +43,9 @@ type Host struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 
+	dirtyMu sync.Mutex
+	dirty   map[hypervisor.DomID]bool // domains to look at again
+
 	mu     sync.Mutex
 	images map[hypervisor.DomID]string
 	guests map[hypervisor.DomID]*guest
@@ -56,7 +59,7 @@ func New(cfg Config) (*Host, error) {
 		netdevs: newNetDevs(), profile: cfg.Profile, log: cfg.Logger,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		images: make(map[hypervisor.DomID]string), guests: make(map[hypervisor.DomID]*guest),
-		gone: make(map[hypervisor.DomID]bool),
+		gone: make(map[hypervisor.DomID]bool), dirty: make(map[hypervisor.DomID]bool),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -78,13 +81,14 @@ func New(cfg Config) (*Host, error) {
 	}
 	var intro *xenstore.Watch
 	if err == nil {
-		intro, err = h.dom0.Watch(ctx, xenstore.WatchIntroduceDomain, "sim-introduce")
+		// With depth 1 the events name the domain: @introduceDomain/<domid>.
+		intro, err = h.dom0.WatchDepth(ctx, xenstore.WatchIntroduceDomain, "sim-introduce", 1)
 	}
 	if err != nil {
 		h.xs.Close()
 		return nil, fmt.Errorf("sim: starting the host: %w", err)
 	}
-	h.stopHV = h.hv.OnChange(h.poke)
+	h.stopHV = h.hv.OnDomainChange(h.changed)
 	h.wg.Add(1)
 	go h.run(intro)
 	return h, nil

@@ -2,15 +2,20 @@ package sim
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-// poke asks the host to look at the domains again (VIRQ_DOM_EXC, or a
-// domain introduced to xenstore).
-func (h *Host) poke() {
+// changed marks a domain for another look (a hypervisor change, or the
+// domain introduced to xenstore) and wakes the host's loop.
+func (h *Host) changed(id hypervisor.DomID) {
+	h.dirtyMu.Lock()
+	h.dirty[id] = true
+	h.dirtyMu.Unlock()
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -23,54 +28,55 @@ func (h *Host) run(intro *xenstore.Watch) {
 		select {
 		case <-h.done:
 			return
-		case _, ok := <-intro.Events():
+		case ev, ok := <-intro.Events():
 			if !ok {
 				return
 			}
+			if d, ok := xenstore.ParseDomid(strings.TrimPrefix(ev.Path, xenstore.WatchIntroduceDomain+"/")); ok {
+				h.changed(hypervisor.DomID(d))
+			}
+			continue
 		case <-h.wake:
 		}
-		h.reconcile()
+		h.dirtyMu.Lock()
+		ids := make([]hypervisor.DomID, 0, len(h.dirty))
+		for id := range h.dirty {
+			ids = append(ids, id)
+		}
+		clear(h.dirty)
+		h.dirtyMu.Unlock()
+		for _, id := range ids {
+			h.reconcile(id)
+		}
 	}
 }
 
-// reconcile brings the guest kernels and xenstore in line with the
-// hypervisor: a kernel runs for every introduced domain that is built and
-// not shut down, frozen while paused; a shut-down domain's kernel stops and
+// reconcile brings one domain's guest kernel and xenstore in line with the
+// hypervisor: a kernel runs while the domain is introduced, built and not
+// shut down, frozen while paused; a shut-down domain's kernel stops and
 // @releaseDomain fires; a destroyed domain is released from xenstore.
-func (h *Host) reconcile() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// The domains known before listing: one built after the list was
-	// taken must not look destroyed.
-	h.mu.Lock()
-	known := make([]hypervisor.DomID, 0, len(h.images))
-	for id := range h.images {
-		known = append(known, id)
-	}
-	h.mu.Unlock()
-	infos, err := h.hv.ListDomains(ctx)
-	if err != nil {
-		h.log.Warn("simulated host could not list domains", "err", err)
+func (h *Host) reconcile(id hypervisor.DomID) {
+	if id == hypervisor.Dom0 {
 		return
 	}
-	seen := make(map[hypervisor.DomID]bool, len(infos))
-	for _, info := range infos {
-		if info.ID == hypervisor.Dom0 {
-			continue
-		}
-		seen[info.ID] = true
-		h.reconcileDomain(info)
-	}
-	for _, id := range known {
-		if seen[id] {
-			continue
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := h.hv.DomainInfo(ctx, id)
+	switch {
+	case errdefs.IsNotFound(err):
 		h.stopGuest(id)
 		h.mu.Lock()
+		_, known := h.images[id]
 		delete(h.images, id)
 		delete(h.gone, id)
 		h.mu.Unlock()
-		h.xs.DomainDestroyed(uint32(id))
+		if known {
+			h.xs.DomainDestroyed(uint32(id))
+		}
+	case err != nil:
+		h.log.Warn("simulated host could not look at a domain", "domid", uint32(id), "err", err)
+	default:
+		h.reconcileDomain(info)
 	}
 }
 

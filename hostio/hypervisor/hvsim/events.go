@@ -3,22 +3,25 @@ package hvsim
 import (
 	"context"
 	"sync"
+
+	"github.com/xenactor/xenactor/hostio/hypervisor"
 )
 
 // notifier fans state changes out to Events subscribers and OnChange hooks.
 type notifier struct {
 	mu    sync.Mutex
 	subs  map[chan struct{}]struct{}
-	hooks map[*func()]struct{}
+	hooks map[*func(hypervisor.DomID)]struct{}
 }
 
 func (n *notifier) init() {
 	n.subs = make(map[chan struct{}]struct{})
-	n.hooks = make(map[*func()]struct{})
+	n.hooks = make(map[*func(hypervisor.DomID)]struct{})
 }
 
-// notify signals every subscriber without blocking, then runs the hooks.
-func (n *notifier) notify() {
+// notify signals every subscriber without blocking, then runs the hooks
+// with the domain that changed.
+func (n *notifier) notify(id hypervisor.DomID) {
 	n.mu.Lock()
 	for ch := range n.subs {
 		select {
@@ -26,13 +29,13 @@ func (n *notifier) notify() {
 		default: // a signal is already pending; they coalesce
 		}
 	}
-	hooks := make([]func(), 0, len(n.hooks))
+	hooks := make([]func(hypervisor.DomID), 0, len(n.hooks))
 	for h := range n.hooks {
 		hooks = append(hooks, *h)
 	}
 	n.mu.Unlock()
 	for _, h := range hooks {
-		h()
+		h(id)
 	}
 }
 
@@ -60,6 +63,13 @@ func (s *Sim) Events(ctx context.Context) (<-chan struct{}, error) {
 // goroutine that made the change and without the simulator's lock held. f
 // must not block. The returned function unregisters f.
 func (s *Sim) OnChange(f func()) (cancel func()) {
+	return s.OnDomainChange(func(hypervisor.DomID) { f() })
+}
+
+// OnDomainChange is OnChange with the id of the domain that changed, which
+// the simulated host uses so that it need not list every domain on every
+// change (VIRQ_DOM_EXC itself carries no id).
+func (s *Sim) OnDomainChange(f func(hypervisor.DomID)) (cancel func()) {
 	key := &f
 	s.ev.mu.Lock()
 	s.ev.hooks[key] = struct{}{}

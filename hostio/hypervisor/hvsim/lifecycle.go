@@ -43,7 +43,7 @@ func (s *Sim) Create(ctx context.Context, cfg hypervisor.CreateConfig) (hypervis
 		paused: true, since: s.cfg.Clock(), rate: s.cfg.DirtyPagesPerSecond, rng: h.Sum64(),
 	}
 	s.mu.Unlock()
-	s.ev.notify()
+	s.ev.notify(id)
 	return id, nil
 }
 
@@ -177,7 +177,7 @@ func (s *Sim) release(d *domain) {
 	}
 	s.mu.Unlock()
 	if gone {
-		s.ev.notify()
+		s.ev.notify(d.id)
 	}
 }
 

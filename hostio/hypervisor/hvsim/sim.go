@@ -136,7 +136,7 @@ func (s *Sim) do(ctx context.Context, op string, id hypervisor.DomID, f func(d *
 	}
 	s.mu.Unlock()
 	if changed {
-		s.ev.notify()
+		s.ev.notify(id)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: domain %d: %w", op, id, err)
