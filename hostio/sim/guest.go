@@ -248,17 +248,23 @@ func (g *guest) onHome(path string) {
 func (g *guest) scanDevices() {
 	ctx, cancel := g.ctx()
 	defer cancel()
+	for _, k := range g.devices(ctx) {
+		g.frontend(k)
+	}
+}
+
+// devices lists the guest's PV devices under device/.
+func (g *guest) devices(ctx context.Context) []DeviceKey {
+	var out []DeviceKey
 	for _, class := range []DeviceClass{VBD, VIF} {
-		ids, err := g.xs.Directory(ctx, "device/"+string(class))
-		if err != nil {
-			continue
-		}
+		ids, _ := g.xs.Directory(ctx, "device/"+string(class))
 		for _, id := range ids {
 			if n, err := strconv.Atoi(id); err == nil {
-				g.frontend(DeviceKey{Class: class, Frontend: g.domid, DevID: n})
+				out = append(out, DeviceKey{Class: class, Frontend: g.domid, DevID: n})
 			}
 		}
 	}
+	return out
 }
 
 // onShutdownRequest acknowledges control/shutdown as Linux does: it reads

@@ -59,13 +59,7 @@ func (g *guest) fillQuota() {
 func (g *guest) flap() {
 	ctx, cancel := g.ctx()
 	defer cancel()
-	for _, class := range []DeviceClass{VBD, VIF} {
-		ids, err := g.xs.Directory(ctx, "device/"+string(class))
-		if err != nil {
-			continue
-		}
-		for _, id := range ids {
-			_ = g.xs.Write(ctx, "device/"+string(class)+"/"+id+"/state", XenbusState(rand.IntN(9)).Value())
-		}
+	for _, k := range g.devices(ctx) {
+		_ = g.xs.Write(ctx, k.FrontendPath()+"/state", XenbusState(rand.IntN(9)).Value())
 	}
 }

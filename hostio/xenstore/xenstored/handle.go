@@ -62,14 +62,13 @@ func (c *conn) resolve(p string) (string, bool) {
 	return p, true
 }
 
-// txFor returns the transaction a request names, nil for none; ok is
-// false if it names one the connection does not have.
-func (c *conn) txFor(m xenstore.Message) (*txn, bool) {
+// txFor returns the transaction a request names, nil for none (handle
+// already refused ids the connection does not have).
+func (c *conn) txFor(m xenstore.Message) *txn {
 	if m.TxID == 0 {
-		return nil, true
+		return nil
 	}
-	t := c.txs[m.TxID]
-	return t, t != nil
+	return c.txs[m.TxID]
 }
 
 func (c *conn) handleRead(m xenstore.Message) {
@@ -106,11 +105,7 @@ func (c *conn) handleRead(m xenstore.Message) {
 			return
 		}
 	}
-	tx, ok := c.txFor(m)
-	if !ok {
-		c.replyErr(m, xenstore.ENOENT)
-		return
-	}
+	tx := c.txFor(m)
 	var v view = tx
 	if tx == nil {
 		c.s.tree.mu.RLock()
@@ -216,11 +211,7 @@ func (c *conn) handleWrite(m xenstore.Message) {
 		c.replyErr(m, xenstore.EINVAL)
 		return
 	}
-	tx, ok := c.txFor(m)
-	if !ok {
-		c.replyErr(m, xenstore.ENOENT)
-		return
-	}
+	tx := c.txFor(m)
 	w, q := c.who(), c.quota()
 	if tx != nil {
 		if q != nil && q.TransactionNodes > 0 && len(tx.nodes) >= q.TransactionNodes {
