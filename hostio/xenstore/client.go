@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"os"
 	"sync"
 	"syscall"
@@ -263,6 +264,12 @@ func (c *Client) write(ctx context.Context, op Op, id, tx uint32, n int, args []
 		return nil
 	}
 	c.writing = true
+	// Let the callers the reader just woke queue their frames first: they
+	// wait on this goroutine's processor, and would otherwise each write
+	// alone once this write returns.
+	c.wmu.Unlock()
+	runtime.Gosched()
+	c.wmu.Lock()
 	return c.drain(ctx)
 }
 
