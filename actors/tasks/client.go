@@ -1,0 +1,119 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Client is the Go API of the task-registry actor. Operations running inside
+// actors may equally Send the commands (UpdateProgress, CompleteTask,
+// FailTask) without waiting for a reply.
+type Client struct {
+	root *actor.RootContext
+	pid  *actor.PID
+}
+
+// NewClient returns a client of the registry actor pid in system.
+func NewClient(system *actor.ActorSystem, pid *actor.PID) Client {
+	return Client{root: system.Root, pid: pid}
+}
+
+// PID returns the registry actor's PID.
+func (c Client) PID() *actor.PID { return c.pid }
+
+// Create registers a pending task and returns its id.
+func (c Client) Create(ctx context.Context, req CreateTask) (string, error) {
+	res, err := request(ctx, c.root, c.pid, &req, nil)
+	if err != nil {
+		return "", err
+	}
+	reply, ok := res.(*CreateTaskReply)
+	if !ok {
+		return "", fmt.Errorf("tasks: unexpected reply %T to CreateTask", res)
+	}
+	return reply.ID, reply.Err
+}
+
+// UpdateProgress sets a pending task's progress, between 0 and 1.
+func (c Client) UpdateProgress(ctx context.Context, id string, progress float64) error {
+	_, err := c.task(ctx, &UpdateProgress{ID: id, Progress: progress}, nil)
+	return err
+}
+
+// Complete ends a pending task with its result.
+func (c Client) Complete(ctx context.Context, id string, result []byte) error {
+	_, err := c.task(ctx, &CompleteTask{ID: id, Result: result}, nil)
+	return err
+}
+
+// Fail ends a pending task with cause.
+func (c Client) Fail(ctx context.Context, id string, cause error) error {
+	_, err := c.task(ctx, &FailTask{ID: id, Err: cause}, nil)
+	return err
+}
+
+// Cancel asks a pending task's operation to stop; see CancelTask.
+func (c Client) Cancel(ctx context.Context, id string) error {
+	_, err := c.task(ctx, &CancelTask{ID: id}, nil)
+	return err
+}
+
+// Get returns a snapshot of task id.
+func (c Client) Get(ctx context.Context, id string) (Task, error) {
+	return c.task(ctx, &GetTask{ID: id}, nil)
+}
+
+// Destroy forgets the finished task id.
+func (c Client) Destroy(ctx context.Context, id string) error {
+	_, err := c.task(ctx, &DestroyTask{ID: id}, nil)
+	return err
+}
+
+// Wait returns task id once it has finished; the task's own failure is in
+// Task.Err, while the error is for an unknown task or ctx ending first.
+func (c Client) Wait(ctx context.Context, id string) (Task, error) {
+	forget := func(waiter string) { c.root.Send(c.pid, &forgetWaiter{id: id, waiter: waiter}) }
+	return c.task(ctx, &WaitTask{ID: id}, forget)
+}
+
+// List returns every task, or those of subject when it is not empty, oldest
+// first.
+func (c Client) List(ctx context.Context, subject string) ([]Task, error) {
+	res, err := request(ctx, c.root, c.pid, &ListTasks{Subject: subject}, nil)
+	if err != nil {
+		return nil, err
+	}
+	reply, ok := res.(*ListTasksReply)
+	if !ok {
+		return nil, fmt.Errorf("tasks: unexpected reply %T to ListTasks", res)
+	}
+	return reply.Tasks, nil
+}
+
+// FailInterrupted fails every pending task with reason and returns their ids.
+func (c Client) FailInterrupted(ctx context.Context, reason string) ([]string, error) {
+	res, err := request(ctx, c.root, c.pid, &FailInterrupted{Reason: reason}, nil)
+	if err != nil {
+		return nil, err
+	}
+	reply, ok := res.(*FailInterruptedReply)
+	if !ok {
+		return nil, fmt.Errorf("tasks: unexpected reply %T to FailInterrupted", res)
+	}
+	return reply.IDs, nil
+}
+
+// task sends a command on one task and unwraps its TaskReply.
+func (c Client) task(ctx context.Context, msg any, abandon func(waiter string)) (Task, error) {
+	res, err := request(ctx, c.root, c.pid, msg, abandon)
+	if err != nil {
+		return Task{}, err
+	}
+	reply, ok := res.(*TaskReply)
+	if !ok {
+		return Task{}, fmt.Errorf("tasks: unexpected reply %T to %T", res, msg)
+	}
+	return reply.Task, reply.Err
+}

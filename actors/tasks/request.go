@@ -1,0 +1,58 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// abandonGrace is how long a request whose caller gave up still waits for the
+// actor's answer before its future is released. The actor answers abandoned
+// requests at once, so the grace runs out only when the actor is gone.
+//
+// A protoactor future must be answered exactly once: a reply that reaches a
+// future already completed (stopped or timed out) races with its reader. So
+// futures here have no timer and are stopped only as this last resort.
+const abandonGrace = 10 * time.Second
+
+// request sends msg to pid and waits for the reply or for ctx to end. When ctx
+// ends first, abandon (if not nil) is called with the id of the PID the reply
+// would have gone to, so the actor can answer a request it holds at once.
+func request(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, abandon func(waiter string)) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	future := root.RequestFuture(pid, msg, -1)
+	var (
+		reply any
+		err   error
+		done  = make(chan struct{})
+	)
+	go func() {
+		reply, err = future.Result()
+		close(done)
+	}()
+	select {
+	case <-done:
+		if err != nil {
+			return nil, fmt.Errorf("%w: actor %s: %v", errdefs.ErrUnavailable, pid.GetId(), err)
+		}
+		return reply, nil
+	case <-ctx.Done():
+	}
+	if abandon != nil {
+		abandon(future.PID().GetId())
+	}
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(abandonGrace):
+			root.Stop(future.PID())
+		}
+	}()
+	return nil, ctx.Err()
+}

@@ -1,0 +1,115 @@
+package tasks
+
+import (
+	"time"
+
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// State is where a task is in its life.
+type State int
+
+// The states of a task. A cancelled task ends Failed.
+const (
+	Pending State = iota
+	Completed
+	Failed
+)
+
+// String returns the state's name.
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Completed:
+		return "completed"
+	case Failed:
+		return "failed"
+	default:
+		return "unknown"
+	}
+}
+
+// Task is a snapshot of one task. Result is shared with the registry: read it,
+// never modify it.
+type Task struct {
+	ID      string
+	Kind    string // the operation, e.g. "VM.start"
+	Subject string // what it acts on, e.g. a VM's uuid
+	State   State
+	// Progress goes from 0 to 1 while the task is pending; it is 1 once the
+	// task completed.
+	Progress float64
+	// Result is the operation's opaque result (often JSON) once Completed.
+	Result []byte
+	// Error is the failure's message once Failed; ErrorKind names the
+	// errdefs value it wraps ("Canceled", "NotFound", ...), "" for none.
+	Error     string
+	ErrorKind string
+	// Cancelling is set once a cancel was requested.
+	Cancelling bool
+	Created    time.Time
+	Finished   time.Time // zero while pending
+	Duration   time.Duration
+}
+
+// Done reports whether the task has ended, completed or failed.
+func (t Task) Done() bool { return t.State != Pending }
+
+// Err returns the task's failure as an error that wraps the errdefs value
+// named by ErrorKind, so errdefs.IsCanceled and the like work on it; nil
+// unless the task failed.
+func (t Task) Err() error {
+	if t.State != Failed {
+		return nil
+	}
+	return &failure{msg: t.Error, kind: kindError(t.ErrorKind)}
+}
+
+// failure is a task's error rebuilt from its snapshot.
+type failure struct {
+	msg  string
+	kind error
+}
+
+func (f *failure) Error() string { return f.msg }
+func (f *failure) Unwrap() error { return f.kind }
+
+// kinds names the errdefs values a failure can wrap, most specific first.
+var kinds = []struct {
+	name string
+	is   func(error) bool
+	err  error
+}{
+	{"Canceled", errdefs.IsCanceled, errdefs.ErrCanceled},
+	{"Timeout", errdefs.IsTimeout, errdefs.ErrTimeout},
+	{"NotFound", errdefs.IsNotFound, errdefs.ErrNotFound},
+	{"Exists", errdefs.IsExists, errdefs.ErrExists},
+	{"Busy", errdefs.IsBusy, errdefs.ErrBusy},
+	{"Invalid", errdefs.IsInvalid, errdefs.ErrInvalid},
+	{"Unavailable", errdefs.IsUnavailable, errdefs.ErrUnavailable},
+	{"Permission", errdefs.IsPermission, errdefs.ErrPermission},
+	{"Conflict", errdefs.IsConflict, errdefs.ErrConflict},
+	{"ResourceExhausted", errdefs.IsResourceExhausted, errdefs.ErrResourceExhausted},
+	{"NotImplemented", errdefs.IsNotImplemented, errdefs.ErrNotImplemented},
+}
+
+// kindName returns the name of the errdefs value err wraps, "" for none.
+func kindName(err error) string {
+	for _, k := range kinds {
+		if k.is(err) {
+			return k.name
+		}
+	}
+	return ""
+}
+
+// kindError returns the errdefs value called name, nil for none.
+func kindError(name string) error {
+	for _, k := range kinds {
+		if k.name == name {
+			return k.err
+		}
+	}
+	return nil
+}
