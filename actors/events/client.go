@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/internal/request"
 )
 
 // DefaultPollTimeout is how long Client.Next waits for a change unless the
@@ -44,7 +46,7 @@ func (c Client) Removed(id string) { c.root.Send(c.pid, &Removed{ID: id}) }
 // first, Next returns ctx's error and the stream lets the poll go.
 func (c Client) Next(ctx context.Context, from uint64) (*GetReply, error) {
 	forget := func(key string) { c.root.Send(c.pid, &forgetPoll{key: key}) }
-	res, err := request(ctx, c.root, c.pid, &Get{From: from, Timeout: c.pollTimeout}, forget)
+	res, err := request.Do(ctx, c.root, c.pid, &Get{From: from, Timeout: c.pollTimeout}, forget)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +60,7 @@ func (c Client) Next(ctx context.Context, from uint64) (*GetReply, error) {
 // Barrier injects a barrier into the stream; follow the stream until
 // BarrierReply.Reached to have seen every change made before it.
 func (c Client) Barrier(ctx context.Context) (*BarrierReply, error) {
-	res, err := request(ctx, c.root, c.pid, &InjectBarrier{}, nil)
+	res, err := request.Do(ctx, c.root, c.pid, &InjectBarrier{}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func TestRegistry_Cancel_CallsTheCancelFuncExactlyOnce(t *testing.T) {
 	assert.EqualValues(t, 1, cancels.Load())
 	assert.Equal(t, Failed, task.State)
 	assert.True(t, task.Cancelling)
-	assert.Equal(t, "Canceled", task.ErrorKind)
+	assert.Equal(t, "canceled", task.ErrorKind)
 	assert.True(t, errdefs.IsCanceled(task.Err()))
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/internal/request"
 )
 
 // Client is the Go API of the task-registry actor. Operations running inside
@@ -25,7 +27,7 @@ func (c Client) PID() *actor.PID { return c.pid }
 
 // Create registers a pending task and returns its id.
 func (c Client) Create(ctx context.Context, req CreateTask) (string, error) {
-	res, err := request(ctx, c.root, c.pid, &req, nil)
+	res, err := request.Do(ctx, c.root, c.pid, &req, nil)
 	if err != nil {
 		return "", err
 	}
@@ -81,7 +83,7 @@ func (c Client) Wait(ctx context.Context, id string) (Task, error) {
 // List returns every task, or those of subject when it is not empty, oldest
 // first.
 func (c Client) List(ctx context.Context, subject string) ([]Task, error) {
-	res, err := request(ctx, c.root, c.pid, &ListTasks{Subject: subject}, nil)
+	res, err := request.Do(ctx, c.root, c.pid, &ListTasks{Subject: subject}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +96,7 @@ func (c Client) List(ctx context.Context, subject string) ([]Task, error) {
 
 // FailInterrupted fails every pending task with reason and returns their ids.
 func (c Client) FailInterrupted(ctx context.Context, reason string) ([]string, error) {
-	res, err := request(ctx, c.root, c.pid, &FailInterrupted{Reason: reason}, nil)
+	res, err := request.Do(ctx, c.root, c.pid, &FailInterrupted{Reason: reason}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func (c Client) FailInterrupted(ctx context.Context, reason string) ([]string, e
 
 // task sends a command on one task and unwraps its TaskReply.
 func (c Client) task(ctx context.Context, msg any, abandon func(waiter string)) (Task, error) {
-	res, err := request(ctx, c.root, c.pid, msg, abandon)
+	res, err := request.Do(ctx, c.root, c.pid, msg, abandon)
 	if err != nil {
 		return Task{}, err
 	}

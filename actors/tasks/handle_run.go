@@ -93,7 +93,7 @@ func (r *registry) finish(ctx actor.Context, rec *record, state State, cause err
 	}
 	if cause != nil {
 		rec.task.Error = cause.Error()
-		rec.task.ErrorKind = kindName(cause)
+		rec.task.ErrorKind = errdefs.Kind(cause)
 	}
 	rec.cancel = nil
 	if rec.stopGrace != nil {

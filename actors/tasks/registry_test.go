@@ -169,7 +169,7 @@ func TestRegistry_Fail_KeepsTheErrdefsKind(t *testing.T) {
 	task, err := c.Get(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, Failed, task.State)
-	assert.Equal(t, "Timeout", task.ErrorKind)
+	assert.Equal(t, "timeout", task.ErrorKind)
 	assert.Equal(t, cause.Error(), task.Error)
 	assert.True(t, errdefs.IsTimeout(task.Err()))
 	assert.EqualError(t, task.Err(), cause.Error())

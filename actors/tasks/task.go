@@ -43,7 +43,7 @@ type Task struct {
 	// Result is the operation's opaque result (often JSON) once Completed.
 	Result []byte
 	// Error is the failure's message once Failed; ErrorKind names the
-	// errdefs value it wraps ("Canceled", "NotFound", ...), "" for none.
+	// errdefs value it wraps (errdefs.Kind: "canceled", "not_found", ...), "" for none.
 	Error     string
 	ErrorKind string
 	// Cancelling is set once a cancel was requested.
@@ -63,7 +63,7 @@ func (t Task) Err() error {
 	if t.State != Failed {
 		return nil
 	}
-	return &failure{msg: t.Error, kind: kindError(t.ErrorKind)}
+	return &failure{msg: t.Error, kind: errdefs.FromKind(t.ErrorKind)}
 }
 
 // failure is a task's error rebuilt from its snapshot.
@@ -74,42 +74,3 @@ type failure struct {
 
 func (f *failure) Error() string { return f.msg }
 func (f *failure) Unwrap() error { return f.kind }
-
-// kinds names the errdefs values a failure can wrap, most specific first.
-var kinds = []struct {
-	name string
-	is   func(error) bool
-	err  error
-}{
-	{"Canceled", errdefs.IsCanceled, errdefs.ErrCanceled},
-	{"Timeout", errdefs.IsTimeout, errdefs.ErrTimeout},
-	{"NotFound", errdefs.IsNotFound, errdefs.ErrNotFound},
-	{"Exists", errdefs.IsExists, errdefs.ErrExists},
-	{"Busy", errdefs.IsBusy, errdefs.ErrBusy},
-	{"Invalid", errdefs.IsInvalid, errdefs.ErrInvalid},
-	{"Unavailable", errdefs.IsUnavailable, errdefs.ErrUnavailable},
-	{"Permission", errdefs.IsPermission, errdefs.ErrPermission},
-	{"Conflict", errdefs.IsConflict, errdefs.ErrConflict},
-	{"ResourceExhausted", errdefs.IsResourceExhausted, errdefs.ErrResourceExhausted},
-	{"NotImplemented", errdefs.IsNotImplemented, errdefs.ErrNotImplemented},
-}
-
-// kindName returns the name of the errdefs value err wraps, "" for none.
-func kindName(err error) string {
-	for _, k := range kinds {
-		if k.is(err) {
-			return k.name
-		}
-	}
-	return ""
-}
-
-// kindError returns the errdefs value called name, nil for none.
-func kindError(name string) error {
-	for _, k := range kinds {
-		if k.name == name {
-			return k.err
-		}
-	}
-	return nil
-}

@@ -62,3 +62,47 @@ func IsNotImplemented(err error) bool { return errors.Is(err, ErrNotImplemented)
 func IsCanceled(err error) bool {
 	return errors.Is(err, ErrCanceled) || errors.Is(err, context.Canceled)
 }
+
+// kinds orders the shared values for Kind: context errors first, since
+// callers wrap them together with others.
+var kinds = []struct {
+	name string
+	err  error
+	is   func(error) bool
+}{
+	{"canceled", ErrCanceled, IsCanceled},
+	{"timeout", ErrTimeout, IsTimeout},
+	{"not_found", ErrNotFound, IsNotFound},
+	{"exists", ErrExists, IsExists},
+	{"busy", ErrBusy, IsBusy},
+	{"invalid", ErrInvalid, IsInvalid},
+	{"unavailable", ErrUnavailable, IsUnavailable},
+	{"permission", ErrPermission, IsPermission},
+	{"conflict", ErrConflict, IsConflict},
+	{"resource_exhausted", ErrResourceExhausted, IsResourceExhausted},
+	{"not_implemented", ErrNotImplemented, IsNotImplemented},
+}
+
+// Kind names the shared value err wraps ("not_found", "resource_exhausted",
+// ...), for API error codes and metric labels; "" when it wraps none.
+func Kind(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, k := range kinds {
+		if k.is(err) {
+			return k.name
+		}
+	}
+	return ""
+}
+
+// FromKind returns the shared value Kind names name, nil for an unknown name.
+func FromKind(name string) error {
+	for _, k := range kinds {
+		if k.name == name {
+			return k.err
+		}
+	}
+	return nil
+}

@@ -1,4 +1,7 @@
-package events
+// Package request sends a request to an actor and waits for its reply or
+// for the caller's context, without ever completing a protoactor future
+// twice (a reply reaching a future already completed races with its reader).
+package request
 
 import (
 	"context"
@@ -19,10 +22,10 @@ import (
 // futures here have no timer and are stopped only as this last resort.
 const abandonGrace = 10 * time.Second
 
-// request sends msg to pid and waits for the reply or for ctx to end. When ctx
+// Do sends msg to pid and waits for the reply or for ctx to end. When ctx
 // ends first, abandon (if not nil) is called with the id of the PID the reply
 // would have gone to, so the actor can answer a request it holds at once.
-func request(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, abandon func(waiter string)) (any, error) {
+func Do(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, abandon func(waiter string)) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
