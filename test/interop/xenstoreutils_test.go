@@ -73,8 +73,15 @@ type xenactorDaemon struct {
 func startXenactor(t *testing.T, bin string) *xenactorDaemon {
 	t.Helper()
 	sock := filepath.Join(shortDir(t), "socket")
+	return startXenactorAt(t, exec.Command(bin, "-socket", sock), sock)
+}
+
+// startXenactorAt starts cmd, a xenactor-xenstored expected to listen on
+// sock, as startXenactor does.
+func startXenactorAt(t *testing.T, cmd *exec.Cmd, sock string) *xenactorDaemon {
+	t.Helper()
 	d := &xenactorDaemon{
-		cmd:    exec.Command(bin, "-socket", sock),
+		cmd:    cmd,
 		socket: sock,
 		stderr: new(bytes.Buffer),
 		exited: make(chan struct{}),
@@ -349,4 +356,38 @@ func TestXenactorSIGTERM(t *testing.T) {
 	require.NoError(t, d.err, "exit status; stderr:\n%s", d.stderr)
 	_, err = os.Lstat(d.socket)
 	require.True(t, errors.Is(err, os.ErrNotExist), "socket %s left behind: %v", d.socket, err)
+}
+
+// TestXenactorSocketFromEnvironment checks that the daemon, like the
+// xenstore-utils clients, finds its socket from XENSTORED_PATH or
+// XENSTORED_RUNDIR when no -socket flag is given.
+func TestXenactorSocketFromEnvironment(t *testing.T) {
+	progs := testenv.RequireExternal(t, "xenstore-write", "xenstore-read")
+	bin := buildDaemon(t)
+	for _, tc := range []struct{ name, env, socket string }{
+		{"XENSTORED_PATH", "XENSTORED_PATH", "xs.sock"},
+		{"XENSTORED_RUNDIR", "XENSTORED_RUNDIR", "socket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := shortDir(t)
+			sock := filepath.Join(dir, tc.socket)
+			value := sock
+			if tc.env == "XENSTORED_RUNDIR" {
+				value = dir
+			}
+			cmd := exec.Command(bin)
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "XENSTORED_") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			cmd.Env = append(cmd.Env, tc.env+"="+value)
+			d := startXenactorAt(t, cmd, sock)
+			ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+			defer cancel()
+			c := &clients{t: t, ctx: ctx, socket: d.socket, progs: progs}
+			c.ok("xenstore-write", "/env", tc.env)
+			require.Equal(t, tc.env+"\n", c.ok("xenstore-read", "/env"))
+		})
+	}
 }
