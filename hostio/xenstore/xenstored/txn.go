@@ -67,6 +67,25 @@ func (e *txNode) own() *node {
 	return e.n
 }
 
+// noteChild adds name to (or removes it from) the node's child list in the
+// transaction, and records the change for the merge at commit: an addition
+// cancels an earlier removal of the same name, and the other way round.
+func (e *txNode) noteChild(name string, add bool) {
+	p := e.own()
+	undo, do := &e.added, &e.removed
+	if add {
+		p.children = append(p.children, name)
+		undo, do = &e.removed, &e.added
+	} else {
+		p.children = removeChild(p.children, name)
+	}
+	if i := slices.Index(*undo, name); i >= 0 {
+		*undo = slices.Delete(*undo, i, i+1)
+	} else {
+		*do = append(*do, name)
+	}
+}
+
 func (t *txn) get(path string) *node {
 	e := t.load(path)
 	e.mode = checkGen
@@ -76,15 +95,7 @@ func (t *txn) get(path string) *node {
 func (t *txn) peek(path string) *node { return t.load(path).n }
 
 func (t *txn) create(path string, value []byte, perms []xenstore.Perm, fire bool) {
-	parent := t.load(xenstore.Parent(path))
-	name := xenstore.Base(path)
-	p := parent.own()
-	p.children = append(p.children, name)
-	if i := slices.Index(parent.removed, name); i >= 0 {
-		parent.removed = slices.Delete(parent.removed, i, i+1)
-	} else {
-		parent.added = append(parent.added, name)
-	}
+	t.load(xenstore.Parent(path)).noteChild(xenstore.Base(path), true)
 	e := t.load(path)
 	e.n = &node{value: value, perms: perms}
 	e.private, e.dirty, e.fresh = true, true, true
@@ -118,15 +129,7 @@ func (t *txn) remove(path string) {
 	perms := e.n.perms
 	var below []string
 	t.removeTree(path, e, &below)
-	parent := t.load(xenstore.Parent(path))
-	name := xenstore.Base(path)
-	p := parent.own()
-	p.children = removeChild(p.children, name)
-	if i := slices.Index(parent.added, name); i >= 0 {
-		parent.added = slices.Delete(parent.added, i, i+1)
-	} else {
-		parent.removed = append(parent.removed, name)
-	}
+	t.load(xenstore.Parent(path)).noteChild(xenstore.Base(path), false)
 	t.changes = append(t.changes, change{path: path, perms: perms, removed: true, below: below})
 }
 
