@@ -1,0 +1,157 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// runner runs one operation's atoms on its own goroutine. It sees the
+// actor's state only as it was when the operation started.
+type runner struct {
+	cfg       *Config
+	taskID    string
+	domid     hypervisor.DomID
+	hasDomain bool
+	created   func(hypervisor.DomID) // reports the domain a start created
+}
+
+// run dispatches on the command.
+func (r *runner) run(ctx context.Context, msg any) *opDone {
+	switch m := msg.(type) {
+	case *StartVM:
+		return r.start(ctx, m)
+	case *ShutdownVM:
+		return r.shutdown(ctx, m)
+	case *DestroyVM:
+		if err := r.needDomain("destroy"); err != nil {
+			return &opDone{err: err}
+		}
+		return r.destroy(ctx)
+	case *PauseVM:
+		return r.simple("pause", func() error { return r.cfg.Hypervisor.Pause(ctx, r.domid) })
+	case *UnpauseVM:
+		return r.simple("unpause", func() error { return r.cfg.Hypervisor.Unpause(ctx, r.domid) })
+	}
+	return &opDone{hasDomain: r.hasDomain, err: fmt.Errorf("vm: unknown command %T: %w", msg, errdefs.ErrInvalid)}
+}
+
+func (r *runner) simple(what string, f func() error) *opDone {
+	if err := r.needDomain(what); err != nil {
+		return &opDone{err: err}
+	}
+	if err := f(); err != nil {
+		return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: %s domain %d: %w", r.cfg.Spec.UUID, what, r.domid, err)}
+	}
+	return &opDone{hasDomain: true}
+}
+
+func (r *runner) needDomain(what string) error {
+	if !r.hasDomain {
+		return fmt.Errorf("vm %s: %s: the VM is halted: %w", r.cfg.Spec.UUID, what, errdefs.ErrInvalid)
+	}
+	return nil
+}
+
+// homePath is /local/domain/<domid>; vmPath /vm/<uuid>.
+func homePath(domid hypervisor.DomID) string { return xenstore.DomainPath(uint32(domid)) }
+func vmPath(uuid string) string             { return "/vm/" + uuid }
+
+// writeHome writes the domain's home and /vm/<uuid> as the reference's
+// domain creation does: the home dom0's and readable by the guest, with
+// guest-writable device, control, data, attr, drivers and feature
+// directories, then the domain's id, memory and store ring.
+func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spec Spec, res hypervisor.BuildResult) error {
+	d := uint32(domid)
+	guestRead := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: d, Access: xenstore.AccessRead}}
+	home := homePath(domid)
+	if err := mkdirPerms(ctx, tx, home, guestRead); err != nil {
+		return err
+	}
+	for _, sub := range []string{"device", "control", "data", "attr", "drivers", "feature"} {
+		if err := mkdirPerms(ctx, tx, home+"/"+sub, []xenstore.Perm{{Domid: d, Access: xenstore.AccessNone}}); err != nil {
+			return err
+		}
+	}
+	kib := strconv.FormatUint(spec.MemoryKiB, 10)
+	if err := writeKeys(ctx, tx, home, [][2]string{{"domid", domid.String()}, {"name", spec.Name},
+		{"vm", vmPath(spec.UUID)}, {"memory/target", kib}, {"memory/static-max", kib},
+		{"store/port", strconv.FormatUint(uint64(res.StorePort), 10)},
+		{"store/ring-ref", strconv.FormatUint(res.StoreGFN, 10)}}); err != nil {
+		return err
+	}
+	vm := vmPath(spec.UUID)
+	if err := mkdirPerms(ctx, tx, vm, guestRead); err != nil {
+		return err
+	}
+	return writeKeys(ctx, tx, vm, [][2]string{{"uuid", spec.UUID}, {"name", spec.Name}})
+}
+
+func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {
+	if err := tx.Mkdir(ctx, path); err != nil {
+		return err
+	}
+	return tx.SetPerms(ctx, path, perms)
+}
+
+func writeKeys(ctx context.Context, tx *xenstore.Tx, dir string, keys [][2]string) error {
+	for _, kv := range keys {
+		if err := tx.Write(ctx, dir+"/"+kv[0], []byte(kv[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rmIfExists removes path; a missing path is not an error.
+func rmIfExists(ctx context.Context, xs *xenstore.Client, path string) error {
+	if err := xs.Rm(ctx, path); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// destroy tears the domain down: forced unplug of every device, destroy,
+// release from xenstore, and the removal of the domain's xenstore trees.
+// It runs to the end even when ctx was cancelled (bounded by
+// CleanupTimeout), so nothing is left half made.
+func (r *runner) destroy(ctx context.Context) *opDone {
+	if err := r.teardown(ctx, r.domid); err != nil {
+		return &opDone{hasDomain: true, err: err}
+	}
+	return &opDone{}
+}
+
+func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
+	defer cancel()
+	hv, xs := r.cfg.Hypervisor, r.cfg.Xenstore
+	if err := hv.Pause(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
+		// A shut-down domain may refuse; destroy goes on regardless.
+		_ = err
+	}
+	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	keep(r.unplugAll(ctx, domid))
+	if err := hv.Destroy(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
+		keep(fmt.Errorf("vm %s: destroy domain %d: %w", r.cfg.Spec.UUID, domid, err))
+	}
+	if in, err := xs.IsDomainIntroduced(ctx, uint32(domid)); err == nil && in {
+		if err := xs.Release(ctx, uint32(domid)); err != nil && !errdefs.IsNotFound(err) {
+			keep(fmt.Errorf("vm %s: release domain %d: %w", r.cfg.Spec.UUID, domid, err))
+		}
+	}
+	for _, p := range []string{homePath(domid), vmPath(r.cfg.Spec.UUID),
+		backendRoot("vbd", domid), backendRoot("vif", domid)} {
+		keep(rmIfExists(ctx, xs, p))
+	}
+	return firstErr
+}

@@ -1,0 +1,68 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/internal/request"
+)
+
+// Client is the Go API of one VM actor.
+type Client struct {
+	root *actor.RootContext
+	pid  *actor.PID
+}
+
+// NewClient returns a client of the VM actor pid in system.
+func NewClient(system *actor.ActorSystem, pid *actor.PID) Client {
+	return Client{root: system.Root, pid: pid}
+}
+
+// PID returns the VM actor's PID.
+func (c Client) PID() *actor.PID { return c.pid }
+
+// Start queues a start and returns its task id.
+func (c Client) Start(ctx context.Context, paused bool) (string, error) {
+	return c.op(ctx, &StartVM{Paused: paused})
+}
+
+// Unpause queues an unpause and returns its task id.
+func (c Client) Unpause(ctx context.Context) (string, error) { return c.op(ctx, &UnpauseVM{}) }
+
+// Pause queues a pause and returns its task id.
+func (c Client) Pause(ctx context.Context) (string, error) { return c.op(ctx, &PauseVM{}) }
+
+// Shutdown queues a clean or hard shutdown and returns its task id.
+func (c Client) Shutdown(ctx context.Context, hard bool) (string, error) {
+	return c.op(ctx, &ShutdownVM{Hard: hard})
+}
+
+// Destroy queues a destroy and returns its task id.
+func (c Client) Destroy(ctx context.Context) (string, error) { return c.op(ctx, &DestroyVM{}) }
+
+// Stat returns the VM's status.
+func (c Client) Stat(ctx context.Context) (*VMStatus, error) {
+	res, err := request.Do(ctx, c.root, c.pid, &StatVM{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := res.(*VMStatus)
+	if !ok {
+		return nil, fmt.Errorf("vm: unexpected reply %T to StatVM", res)
+	}
+	return st, nil
+}
+
+func (c Client) op(ctx context.Context, msg any) (string, error) {
+	res, err := request.Do(ctx, c.root, c.pid, msg, nil)
+	if err != nil {
+		return "", err
+	}
+	reply, ok := res.(*OperationReply)
+	if !ok {
+		return "", fmt.Errorf("vm: unexpected reply %T to %T", res, msg)
+	}
+	return reply.TaskID, reply.Err
+}

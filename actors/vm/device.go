@@ -1,0 +1,237 @@
+package vm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/xenactor/xenactor/hostio/hotplug"
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// device is one PV device of the VM with what its trees are written from.
+type device struct {
+	hotplug.Device
+	vbd *VBD
+	vif *VIF
+}
+
+// devices lists the spec's devices for domain domid: VBDs then VIFs.
+func devices(spec Spec, domid hypervisor.DomID) []device {
+	var out []device
+	for i := range spec.VBDs {
+		out = append(out, device{Device: hotplug.Device{Class: hotplug.ClassVBD, Frontend: uint32(domid),
+			DevID: spec.VBDs[i].DevID}, vbd: &spec.VBDs[i]})
+	}
+	for i := range spec.VIFs {
+		out = append(out, device{Device: hotplug.Device{Class: hotplug.ClassVIF, Frontend: uint32(domid),
+			DevID: spec.VIFs[i].DevID}, vif: &spec.VIFs[i]})
+	}
+	return out
+}
+
+// backendRoot is /local/domain/0/backend/<class>/<domid>.
+func backendRoot(class string, domid hypervisor.DomID) string {
+	return "/local/domain/0/backend/" + class + "/" + domid.String()
+}
+
+// vbdName is the Linux name of a xvd device id (51712 is xvda).
+func vbdName(devid int) string {
+	if devid>>8 == 202 {
+		return "xvd" + string(rune('a'+(devid>>4)&0xf))
+	}
+	return strconv.Itoa(devid)
+}
+
+// writeTrees writes the device's backend and frontend trees with the
+// reference's keys and permissions, both Initialising; each directory is
+// made with its permissions first so that its keys inherit them.
+func (d device) writeTrees(ctx context.Context, tx *xenstore.Tx) error {
+	be, fe := d.BackendPath(), d.FrontendPath()
+	fed := strconv.FormatUint(uint64(d.Frontend), 10)
+	beKeys := [][2]string{{"frontend", fe}, {"frontend-id", fed}, {"online", "1"}, {"state", "1"}}
+	feKeys := [][2]string{{"backend", be}, {"backend-id", "0"}, {"state", "1"}}
+	if d.vbd != nil {
+		mode := "w"
+		if d.vbd.ReadOnly {
+			mode = "r"
+		}
+		beKeys = append(beKeys, [2]string{"removable", "0"}, [2]string{"dev", vbdName(d.DevID)},
+			[2]string{"type", "phy"}, [2]string{"mode", mode}, [2]string{"params", d.vbd.Params})
+		feKeys = append(feKeys, [2]string{"virtual-device", strconv.Itoa(d.DevID)}, [2]string{"device-type", "disk"})
+	} else {
+		handle := strconv.Itoa(d.DevID)
+		beKeys = append(beKeys, [2]string{"script", "vif"}, [2]string{"mac", d.vif.MAC},
+			[2]string{"handle", handle}, [2]string{"bridge", d.vif.Bridge})
+		feKeys = append(feKeys, [2]string{"handle", handle}, [2]string{"mac", d.vif.MAC}, [2]string{"disconnect", "0"})
+	}
+	if err := mkdirPerms(ctx, tx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
+		{Domid: d.Frontend, Access: xenstore.AccessRead}}); err != nil {
+		return err
+	}
+	if err := writeKeys(ctx, tx, be, beKeys); err != nil {
+		return err
+	}
+	if err := mkdirPerms(ctx, tx, fe, []xenstore.Perm{{Domid: d.Frontend, Access: xenstore.AccessNone},
+		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
+		return err
+	}
+	return writeKeys(ctx, tx, fe, feKeys)
+}
+
+func (d device) String() string { return d.Class + " " + strconv.Itoa(d.DevID) }
+
+// plug writes the device's trees in one transaction, runs hotplug (for a
+// VIF once netback is in InitWait) and waits for hotplug-status=connected
+// or hotplug-error.
+func (r *runner) plug(ctx context.Context, d device) error {
+	xs, be := r.cfg.Xenstore, d.BackendPath()
+	if err := xs.Update(ctx, d.writeTrees); err != nil {
+		return fmt.Errorf("vm %s: write %s: %w", r.cfg.Spec.UUID, d, err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, r.cfg.HotplugTimeout)
+	defer cancel()
+	if d.Class == hotplug.ClassVIF {
+		err := waitWatch(hctx, xs, be, func(ctx context.Context) (bool, error) {
+			if msg := readString(ctx, xs, be+"/hotplug-error"); msg != "" {
+				return true, r.hotplugError(d, msg)
+			}
+			return readState(ctx, xs, be+"/state") >= StateInitWait, nil
+		})
+		if err != nil {
+			return r.waitError(ctx, d, "InitWait", err)
+		}
+	}
+	if err := r.cfg.Hotplug.Add(hctx, d.Device); err != nil {
+		if msg := readString(ctx, xs, be+"/hotplug-error"); msg != "" {
+			return r.hotplugError(d, msg)
+		}
+		return fmt.Errorf("vm %s: hotplug add %s: %w", r.cfg.Spec.UUID, d, err)
+	}
+	err := waitWatch(hctx, xs, be, func(ctx context.Context) (bool, error) {
+		if msg := readString(ctx, xs, be+"/hotplug-error"); msg != "" {
+			return true, r.hotplugError(d, msg)
+		}
+		return readString(ctx, xs, be+"/hotplug-status") == "connected", nil
+	})
+	if err != nil {
+		return r.waitError(ctx, d, "hotplug-status", err)
+	}
+	return nil
+}
+
+func (r *runner) hotplugError(d device, msg string) error {
+	return fmt.Errorf("vm %s: %s: hotplug-error: %s: %w", r.cfg.Spec.UUID, d, msg, errdefs.ErrUnavailable)
+}
+
+// waitError names what a device wait was for; a timeout of the wait (not
+// of the operation) wraps errdefs.ErrTimeout.
+func (r *runner) waitError(ctx context.Context, d device, what string, err error) error {
+	if ctx.Err() == nil && errdefs.IsTimeout(err) {
+		return fmt.Errorf("vm %s: %s: no %s within %s: %w", r.cfg.Spec.UUID, d, what, r.cfg.HotplugTimeout,
+			errdefs.ErrTimeout)
+	}
+	return err
+}
+
+// unplug removes the device by force: online=0, the frontend tree at once,
+// then the backend tree once the backend closed or its hotplug-status is
+// gone (or UnplugTimeout passed),
+// then hotplug's remove. Missing trees are fine.
+func (r *runner) unplug(ctx context.Context, d device) error {
+	xs, be := r.cfg.Xenstore, d.BackendPath()
+	if ok, _ := xs.Exists(ctx, be); ok {
+		_ = xs.Write(ctx, be+"/online", []byte("0"))
+	}
+	if err := rmIfExists(ctx, xs, d.FrontendPath()); err != nil {
+		return fmt.Errorf("vm %s: unplug %s: %w", r.cfg.Spec.UUID, d, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.UnplugTimeout)
+	_ = waitWatch(wctx, xs, be, func(ctx context.Context) (bool, error) {
+		if ok, err := xs.Exists(ctx, be); err == nil && !ok {
+			return true, nil
+		}
+		if ok, err := xs.Exists(ctx, be+"/hotplug-status"); err == nil && !ok {
+			return true, nil // hotplug never brought it up, or took it down
+		}
+		return readState(ctx, xs, be+"/state") == StateClosed, nil
+	})
+	cancel()
+	if err := rmIfExists(ctx, xs, be); err != nil {
+		return fmt.Errorf("vm %s: unplug %s: %w", r.cfg.Spec.UUID, d, err)
+	}
+	if err := r.cfg.Hotplug.Remove(ctx, d.Device); err != nil {
+		return fmt.Errorf("vm %s: hotplug remove %s: %w", r.cfg.Spec.UUID, d, err)
+	}
+	return nil
+}
+
+// unplugAll unplugs every device of the spec in parallel.
+func (r *runner) unplugAll(ctx context.Context, domid hypervisor.DomID) error {
+	devs := devices(r.cfg.Spec, domid)
+	errs := make([]error, len(devs))
+	var wg sync.WaitGroup
+	for i, d := range devs {
+		wg.Go(func() { errs[i] = r.unplug(ctx, d) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitWatch watches path and calls check at once and after every event
+// until it reports done (with its error) or ctx ends.
+func waitWatch(ctx context.Context, xs *xenstore.Client, path string, check func(context.Context) (bool, error)) error {
+	w, err := xs.Watch(ctx, path, newToken())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Close(context.WithoutCancel(ctx)) }()
+	for {
+		if done, err := check(ctx); done {
+			return err
+		}
+		select {
+		case _, ok := <-w.Events():
+			if !ok {
+				return fmt.Errorf("vm: watch on %s ended: %w", path, errdefs.ErrUnavailable)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func newToken() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "vm-" + hex.EncodeToString(b[:])
+}
+
+// readString reads a node as a string; a missing node is "".
+func readString(ctx context.Context, xs *xenstore.Client, path string) string {
+	v, err := xs.Read(ctx, path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(string(v), "\x00")
+}
+
+// readState reads a XenBus state node; missing or junk is StateUnknown.
+func readState(ctx context.Context, xs *xenstore.Client, path string) XenbusState {
+	n, err := strconv.Atoi(strings.TrimSpace(readString(ctx, xs, path)))
+	if err != nil {
+		return StateUnknown
+	}
+	return XenbusState(n)
+}

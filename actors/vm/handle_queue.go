@@ -1,0 +1,163 @@
+package vm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/events"
+	"github.com/xenactor/xenactor/actors/tasks"
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// domainCreated tells the actor the id of the domain a start created, so
+// that StatVM sees it while the start goes on.
+type domainCreated struct {
+	taskID string
+	domid  hypervisor.DomID
+}
+
+// opDone reports the end of an operation: err, and whether the VM has a
+// domain afterwards.
+type opDone struct {
+	taskID    string
+	hasDomain bool
+	result    []byte
+	err       error
+}
+
+// opCanceled reports that a task's cancel function ran.
+type opCanceled struct{ taskID string }
+
+// enqueue answers the command with a new task and queues its operation,
+// at the front of the queue when front is set.
+func (a *vmActor) enqueue(ctx actor.Context, kind string, msg any) { a.enqueueAt(ctx, kind, msg, false) }
+
+func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool) {
+	id := newTaskID()
+	opCtx, cancel := context.WithCancel(context.Background())
+	op := &operation{kind: kind, taskID: id, msg: msg, ctx: opCtx, cancel: cancel}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	ctx.Send(a.cfg.Tasks, &tasks.CreateTask{ID: id, Kind: kind, Subject: a.cfg.Spec.UUID, Cancel: func() {
+		cancel()
+		root.Send(self, &opCanceled{taskID: id})
+	}})
+	if ctx.Sender() != nil {
+		ctx.Respond(&OperationReply{TaskID: id})
+	}
+	if front {
+		a.st.queue = slices.Insert(a.st.queue, 0, op)
+	} else {
+		a.st.queue = append(a.st.queue, op)
+	}
+	a.runNext(ctx)
+}
+
+// runNext starts the next queued operation unless one is running.
+func (a *vmActor) runNext(ctx actor.Context) {
+	for a.st.running == nil && len(a.st.queue) > 0 {
+		op := a.st.queue[0]
+		a.st.queue = a.st.queue[1:]
+		if op.ctx.Err() != nil {
+			a.finish(ctx, op, nil, context.Canceled)
+			continue
+		}
+		a.st.running = op
+		a.launch(ctx, op)
+	}
+}
+
+// launch runs op's atoms on a goroutine that reports with opDone.
+func (a *vmActor) launch(ctx actor.Context, op *operation) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	domid, has := a.st.domid, a.st.hasDomain
+	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has,
+		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) }}
+	go func() {
+		done := r.run(op.ctx, op.msg)
+		done.taskID = op.taskID
+		root.Send(self, done)
+	}()
+}
+
+func (a *vmActor) handleDomainCreated(ctx actor.Context, msg *domainCreated) {
+	if a.st.running == nil || a.st.running.taskID != msg.taskID {
+		return
+	}
+	a.st.domid, a.st.hasDomain = msg.domid, true
+	a.announce(ctx)
+}
+
+// handleOpDone ends the running operation's task and starts the next one.
+func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
+	op := a.st.running
+	if op == nil || op.taskID != msg.taskID {
+		return // reported to an earlier incarnation
+	}
+	a.st.running = nil
+	a.st.hasDomain = msg.hasDomain
+	err := msg.err
+	if err != nil && op.ctx.Err() != nil && !errdefs.IsCanceled(err) {
+		err = fmt.Errorf("%w: %w", errdefs.ErrCanceled, err)
+	}
+	a.finish(ctx, op, msg.result, err)
+	a.announce(ctx)
+	a.runNext(ctx)
+}
+
+// handleOpCanceled drops a cancelled operation that is still queued; a
+// running one sees its context end.
+func (a *vmActor) handleOpCanceled(ctx actor.Context, msg *opCanceled) {
+	for i, op := range a.st.queue {
+		if op.taskID == msg.taskID {
+			a.st.queue = slices.Delete(a.st.queue, i, i+1)
+			a.finish(ctx, op, nil, context.Canceled)
+			return
+		}
+	}
+}
+
+// handleStopping fails every queued and running operation.
+func (a *vmActor) handleStopping(ctx actor.Context) {
+	stopped := fmt.Errorf("VM actor %s stopped: %w", a.cfg.Spec.UUID, errdefs.ErrUnavailable)
+	if op := a.st.running; op != nil {
+		a.finish(ctx, op, nil, stopped)
+		a.st.running = nil
+	}
+	for _, op := range a.st.queue {
+		a.finish(ctx, op, nil, stopped)
+	}
+	a.st.queue = nil
+}
+
+// finish cancels op's context and ends its task.
+func (a *vmActor) finish(ctx actor.Context, op *operation, result []byte, err error) {
+	op.cancel()
+	if err == nil {
+		ctx.Send(a.cfg.Tasks, &tasks.CompleteTask{ID: op.taskID, Result: result})
+		return
+	}
+	if errors.Is(err, context.Canceled) && !errors.Is(err, errdefs.ErrCanceled) {
+		err = fmt.Errorf("%s %s: %w", op.kind, a.cfg.Spec.UUID, errdefs.ErrCanceled)
+	}
+	ctx.Send(a.cfg.Tasks, &tasks.FailTask{ID: op.taskID, Err: err})
+}
+
+// announce tells the update stream the VM changed.
+func (a *vmActor) announce(ctx actor.Context) {
+	if a.cfg.Events != nil {
+		ctx.Send(a.cfg.Events, &events.Changed{ID: ObjectID(a.cfg.Spec.UUID)})
+	}
+}
+
+func newTaskID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "vmop-" + hex.EncodeToString(b[:])
+}

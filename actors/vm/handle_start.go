@@ -1,0 +1,134 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// handleStart queues a start.
+func (a *vmActor) handleStart(ctx actor.Context, msg *StartVM) { a.enqueue(ctx, "VM.start", msg) }
+
+// start runs the start atoms: create, build, write the home, introduce,
+// plug the VBDs in parallel (read-write first) and the VIFs in order, then
+// unpause unless asked to stay paused. On failure everything it made is
+// torn down.
+func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
+	spec := r.cfg.Spec
+	if r.hasDomain {
+		return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: start: already has domain %d: %w",
+			spec.UUID, r.domid, errdefs.ErrExists)}
+	}
+	if !spec.Type.Valid() || spec.VCPUs < 1 || spec.MemoryKiB == 0 {
+		return &opDone{err: fmt.Errorf("vm %s: start: spec needs a type, vCPUs and memory: %w",
+			spec.UUID, errdefs.ErrInvalid)}
+	}
+	hv := r.cfg.Hypervisor
+	domid, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
+		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
+	if err != nil {
+		return &opDone{err: fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)}
+	}
+	r.created(domid)
+	if err := r.boot(ctx, domid, msg.Paused); err != nil {
+		if terr := r.teardown(ctx, domid); terr != nil {
+			return &opDone{hasDomain: true, err: fmt.Errorf("%w (and the teardown failed: %v)", err, terr)}
+		}
+		return &opDone{err: err}
+	}
+	return &opDone{hasDomain: true, result: []byte(`{"domid":` + strconv.FormatUint(uint64(domid), 10) + `}`)}
+}
+
+// boot runs the atoms after the domain's creation.
+func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) error {
+	spec, hv, xs := r.cfg.Spec, r.cfg.Hypervisor, r.cfg.Xenstore
+	res, err := hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
+		TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
+	if err != nil {
+		return fmt.Errorf("vm %s: build domain %d: %w", spec.UUID, domid, err)
+	}
+	if err := xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
+		return writeHome(ctx, tx, domid, spec, res)
+	}); err != nil {
+		return fmt.Errorf("vm %s: write the home of domain %d: %w", spec.UUID, domid, err)
+	}
+	if err := xs.Introduce(ctx, uint32(domid), res.StoreGFN, res.StorePort); err != nil {
+		return fmt.Errorf("vm %s: introduce domain %d: %w", spec.UUID, domid, err)
+	}
+	if err := r.plugAll(ctx, domid); err != nil {
+		return err
+	}
+	if !paused {
+		if err := hv.Unpause(ctx, domid); err != nil {
+			return fmt.Errorf("vm %s: unpause domain %d: %w", spec.UUID, domid, err)
+		}
+	}
+	return nil
+}
+
+// plugAll plugs the VBDs in parallel, read-write ones first, then the VIFs
+// one after the other.
+func (r *runner) plugAll(ctx context.Context, domid hypervisor.DomID) error {
+	var vbds, vifs []device
+	for _, d := range devices(r.cfg.Spec, domid) {
+		if d.vbd != nil {
+			vbds = append(vbds, d)
+		} else {
+			vifs = append(vifs, d)
+		}
+	}
+	slices.SortStableFunc(vbds, func(a, b device) int {
+		switch {
+		case a.vbd.ReadOnly == b.vbd.ReadOnly:
+			return 0
+		case b.vbd.ReadOnly:
+			return -1
+		}
+		return 1
+	})
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(vbds))
+	var wg sync.WaitGroup
+	for i, d := range vbds {
+		wg.Go(func() {
+			if errs[i] = r.plug(pctx, d); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if err := firstError(ctx, errs); err != nil {
+		return err
+	}
+	for _, d := range vifs {
+		if err := r.plug(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstError returns the error that made the others stop: one that is not
+// the cancellation of its siblings, unless ctx itself ended.
+func firstError(ctx context.Context, errs []error) error {
+	var canceled error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errdefs.IsCanceled(err) && ctx.Err() == nil:
+			canceled = err
+		default:
+			return err
+		}
+	}
+	return canceled
+}

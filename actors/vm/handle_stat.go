@@ -1,0 +1,55 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// statTimeout bounds the reads behind one StatVM.
+const statTimeout = 5 * time.Second
+
+// handleStat answers StatVM from a goroutine that reads the domain's state
+// and its devices' XenBus states, so the mailbox never waits on them.
+func (a *vmActor) handleStat(ctx actor.Context) {
+	sender := ctx.Sender()
+	if sender == nil {
+		return
+	}
+	root := ctx.ActorSystem().Root
+	cfg, domid, has := &a.cfg, a.st.domid, a.st.hasDomain
+	go func() {
+		rctx, cancel := context.WithTimeout(context.Background(), statTimeout)
+		defer cancel()
+		root.Send(sender, readStatus(rctx, cfg, domid, has))
+	}()
+}
+
+// readStatus reads the status of the VM whose domain, if has, is domid.
+func readStatus(ctx context.Context, cfg *Config, domid hypervisor.DomID, has bool) *VMStatus {
+	st := &VMStatus{UUID: cfg.Spec.UUID, PowerState: Halted}
+	if !has {
+		return st
+	}
+	st.DomID = domid
+	info, err := cfg.Hypervisor.DomainInfo(ctx, domid)
+	switch {
+	case errdefs.IsNotFound(err):
+		return st
+	case err != nil:
+		st.Err = fmt.Errorf("vm %s: domain %d: %w", cfg.Spec.UUID, domid, err)
+		return st
+	}
+	st.PowerState = powerState(info)
+	for _, d := range devices(cfg.Spec, domid) {
+		st.Devices = append(st.Devices, DeviceStatus{Class: d.Class, DevID: d.DevID,
+			BackendState:  readState(ctx, cfg.Xenstore, d.BackendPath()+"/state"),
+			FrontendState: readState(ctx, cfg.Xenstore, d.FrontendPath()+"/state")})
+	}
+	return st
+}

@@ -1,0 +1,104 @@
+package vm
+
+import "github.com/xenactor/xenactor/hostio/hypervisor"
+
+// Spec describes a VM: what its domain is created and built with and its
+// devices.
+type Spec struct {
+	UUID      string
+	Name      string
+	Type      hypervisor.DomainType
+	VCPUs     int
+	MemoryKiB uint64
+	Kernel    string
+	VBDs      []VBD
+	VIFs      []VIF
+}
+
+// VBD is a virtual block device.
+type VBD struct {
+	DevID    int    // e.g. 51712 for xvda
+	Params   string // the disk, e.g. /dev/loop0
+	ReadOnly bool
+}
+
+// VIF is a virtual network interface.
+type VIF struct {
+	DevID  int
+	MAC    string
+	Bridge string
+}
+
+// StartVM creates, builds and plugs the VM's domain, and unpauses it
+// unless Paused. The reply is an OperationReply.
+type StartVM struct{ Paused bool }
+
+// UnpauseVM lets the VM's domain run. The reply is an OperationReply.
+type UnpauseVM struct{}
+
+// PauseVM stops the VM's vCPUs. The reply is an OperationReply.
+type PauseVM struct{}
+
+// ShutdownVM shuts the VM down and destroys its domain: cleanly (ask the
+// guest, wait for the acknowledgement and the shutdown) or, when Hard,
+// through the hypervisor. A hard shutdown cancels a clean one that is
+// running or queued. The reply is an OperationReply.
+type ShutdownVM struct{ Hard bool }
+
+// DestroyVM destroys the VM's domain at once, without shutting it down.
+// The reply is an OperationReply.
+type DestroyVM struct{}
+
+// StatVM asks for the VM's status; the reply is a VMStatus.
+type StatVM struct{}
+
+// OperationReply answers a command at once with the id of the task that
+// follows its operation, or Err when no operation was started.
+type OperationReply struct {
+	TaskID string
+	Err    error
+}
+
+// PowerState is a VM's power state.
+type PowerState int
+
+// The power states.
+const (
+	Halted   PowerState = iota // no domain
+	Paused                     // the domain exists and is paused
+	Running                    // the domain runs
+	Shutdown                   // the domain shut down and is not destroyed yet
+)
+
+// String returns the state's name.
+func (p PowerState) String() string {
+	switch p {
+	case Halted:
+		return "Halted"
+	case Paused:
+		return "Paused"
+	case Running:
+		return "Running"
+	case Shutdown:
+		return "Shutdown"
+	}
+	return "PowerState(?)"
+}
+
+// VMStatus answers StatVM. DomID is meaningful only when PowerState is not
+// Halted; Err is set when the status could not be read in full.
+type VMStatus struct {
+	UUID       string
+	PowerState PowerState
+	DomID      hypervisor.DomID
+	Devices    []DeviceStatus
+	Err        error
+}
+
+// DeviceStatus is the XenBus state of one PV device.
+type DeviceStatus struct {
+	Class         string // "vbd" or "vif"
+	DevID         int
+	BackendState  XenbusState
+	FrontendState XenbusState
+}

@@ -1,0 +1,64 @@
+package vm
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+)
+
+// XenbusState is a XenBus device state; Unknown also stands for a missing
+// node.
+type XenbusState int
+
+// The XenBus states.
+const (
+	StateUnknown XenbusState = iota
+	StateInitialising
+	StateInitWait
+	StateInitialised
+	StateConnected
+	StateClosing
+	StateClosed
+	StateReconfiguring
+	StateReconfigured
+)
+
+var stateNames = [...]string{"Unknown", "Initialising", "InitWait", "Initialised", "Connected", "Closing",
+	"Closed", "Reconfiguring", "Reconfigured"}
+
+// String returns the state's name.
+func (s XenbusState) String() string {
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "XenbusState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// operation is one queued or running command.
+type operation struct {
+	kind   string // the task kind, e.g. "VM.start"
+	taskID string
+	msg    any
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// state is what the VM actor knows of its VM.
+type state struct {
+	domid     hypervisor.DomID
+	hasDomain bool
+	queue     []*operation
+	running   *operation
+}
+
+// powerState derives a power state from the hypervisor's view of the domain.
+func powerState(info hypervisor.DomainInfo) PowerState {
+	switch {
+	case info.Shutdown || info.Dying:
+		return Shutdown
+	case info.Paused:
+		return Paused
+	}
+	return Running
+}

@@ -1,0 +1,99 @@
+package vm
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/hostio/hotplug"
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenstore"
+)
+
+// The defaults of the reference (xenopsd's) for the operations' timeouts.
+const (
+	DefaultAckTimeout      = 60 * time.Second
+	DefaultShutdownTimeout = 60 * time.Second
+	DefaultHotplugTimeout  = 300 * time.Second
+	DefaultUnplugTimeout   = 10 * time.Second
+	DefaultCleanupTimeout  = 30 * time.Second
+)
+
+// Config is what a VM actor works with. Zero timeouts take the defaults.
+type Config struct {
+	Spec       Spec
+	Hypervisor hypervisor.Hypervisor
+	Xenstore   *xenstore.Client // dom0's connection
+	Hotplug    hotplug.Hotplug
+	Tasks      *actor.PID // the task registry
+	Events     *actor.PID // the update stream; nil announces nothing
+
+	// AckTimeout bounds the wait for the guest to acknowledge a clean
+	// shutdown request; ShutdownTimeout the wait for the domain to shut down
+	// after it did.
+	AckTimeout      time.Duration
+	ShutdownTimeout time.Duration
+	// HotplugTimeout bounds the wait for hotplug-status of each device;
+	// UnplugTimeout the wait for a backend to close on a forced unplug.
+	HotplugTimeout time.Duration
+	UnplugTimeout  time.Duration
+	// CleanupTimeout bounds the teardown after a failed or cancelled start.
+	CleanupTimeout time.Duration
+}
+
+func (c *Config) defaults() {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.AckTimeout, DefaultAckTimeout}, {&c.ShutdownTimeout, DefaultShutdownTimeout},
+		{&c.HotplugTimeout, DefaultHotplugTimeout}, {&c.UnplugTimeout, DefaultUnplugTimeout},
+		{&c.CleanupTimeout, DefaultCleanupTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+}
+
+// Name is the spawn name of the VM actor of uuid: "vm/<uuid>".
+func Name(uuid string) string { return "vm/" + uuid }
+
+// ObjectID is the id the VM is announced under in the update stream.
+func ObjectID(uuid string) string { return "vm/" + uuid }
+
+// Props returns the props of the VM actor of cfg.Spec.
+func Props(cfg Config) *actor.Props {
+	cfg.defaults()
+	return actor.PropsFromProducer(func() actor.Actor { return &vmActor{cfg: cfg} })
+}
+
+// vmActor runs the operations of one VM.
+type vmActor struct {
+	cfg Config
+	st  state
+}
+
+// Receive dispatches on the message type.
+func (a *vmActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Stopping:
+		a.handleStopping(ctx)
+	case *StartVM:
+		a.handleStart(ctx, msg)
+	case *UnpauseVM:
+		a.enqueue(ctx, "VM.unpause", msg)
+	case *PauseVM:
+		a.enqueue(ctx, "VM.pause", msg)
+	case *ShutdownVM:
+		a.handleShutdown(ctx, msg)
+	case *DestroyVM:
+		a.enqueue(ctx, "VM.destroy", msg)
+	case *StatVM:
+		a.handleStat(ctx)
+	case *domainCreated:
+		a.handleDomainCreated(ctx, msg)
+	case *opDone:
+		a.handleOpDone(ctx, msg)
+	case *opCanceled:
+		a.handleOpCanceled(ctx, msg)
+	}
+}
