@@ -59,7 +59,7 @@ func (r *runner) needDomain(what string) error {
 
 // homePath is /local/domain/<domid>; vmPath /vm/<uuid>.
 func homePath(domid hypervisor.DomID) string { return xenstore.DomainPath(uint32(domid)) }
-func vmPath(uuid string) string             { return "/vm/" + uuid }
+func vmPath(uuid string) string              { return "/vm/" + uuid }
 
 // writeHome writes the domain's home and /vm/<uuid> as the reference's
 // domain creation does: the home dom0's and readable by the guest, with

@@ -140,15 +140,25 @@ func (r *runner) waitError(ctx context.Context, d device, what string, err error
 	return err
 }
 
-// unplug removes the device by force: online=0, the frontend tree at once,
+// unplug removes the device by force: online=0 and the backend Closing (as
+// a clean unplug asks), the frontend tree at once,
 // then the backend tree once the backend closed or its hotplug-status is
 // gone (or UnplugTimeout passed),
 // then hotplug's remove. Missing trees are fine.
 func (r *runner) unplug(ctx context.Context, d device) error {
 	xs, be := r.cfg.Xenstore, d.BackendPath()
-	if ok, _ := xs.Exists(ctx, be); ok {
-		_ = xs.Write(ctx, be+"/online", []byte("0"))
-	}
+	_ = xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
+		if ok, err := tx.Exists(ctx, be); err != nil || !ok {
+			return err
+		}
+		if err := tx.Write(ctx, be+"/online", []byte("0")); err != nil {
+			return err
+		}
+		if st := readTxState(ctx, tx, be+"/state"); st < StateClosing {
+			return tx.Write(ctx, be+"/state", []byte(strconv.Itoa(int(StateClosing))))
+		}
+		return nil
+	})
 	if err := rmIfExists(ctx, xs, d.FrontendPath()); err != nil {
 		return fmt.Errorf("vm %s: unplug %s: %w", r.cfg.Spec.UUID, d, err)
 	}
@@ -229,7 +239,19 @@ func readString(ctx context.Context, xs *xenstore.Client, path string) string {
 
 // readState reads a XenBus state node; missing or junk is StateUnknown.
 func readState(ctx context.Context, xs *xenstore.Client, path string) XenbusState {
-	n, err := strconv.Atoi(strings.TrimSpace(readString(ctx, xs, path)))
+	return parseState(readString(ctx, xs, path))
+}
+
+func readTxState(ctx context.Context, tx *xenstore.Tx, path string) XenbusState {
+	v, err := tx.Read(ctx, path)
+	if err != nil {
+		return StateUnknown
+	}
+	return parseState(string(v))
+}
+
+func parseState(s string) XenbusState {
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimRight(s, "\x00")))
 	if err != nil {
 		return StateUnknown
 	}

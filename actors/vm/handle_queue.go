@@ -37,7 +37,9 @@ type opCanceled struct{ taskID string }
 
 // enqueue answers the command with a new task and queues its operation,
 // at the front of the queue when front is set.
-func (a *vmActor) enqueue(ctx actor.Context, kind string, msg any) { a.enqueueAt(ctx, kind, msg, false) }
+func (a *vmActor) enqueue(ctx actor.Context, kind string, msg any) {
+	a.enqueueAt(ctx, kind, msg, false)
+}
 
 func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool) {
 	id := newTaskID()

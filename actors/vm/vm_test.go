@@ -123,7 +123,17 @@ func TestVMActor_StatWhileStartBlocked_ThenCancel(t *testing.T) {
 	id, err := c.Start(ctx, true)
 	require.NoError(t, err)
 	// The start waits on the slow backends, and the actor still answers.
-	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Paused })
+	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
+		if st.PowerState != vm.Paused || len(st.Devices) != 2 {
+			return false
+		}
+		for _, d := range st.Devices {
+			if d.BackendState == vm.StateUnknown {
+				return false // its trees are not written yet
+			}
+		}
+		return true
+	})
 	task, err := e.tasks.Get(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, tasks.Pending, task.State, "the start should still be blocked")
