@@ -61,10 +61,10 @@ type watcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	gen       uint64           // connection generation, one per dial loop
-	client    *xenstore.Client // nil while disconnected
-	global    []*xenstore.Watch
-	domains   map[uint32]*domain
+	gen     uint64           // connection generation, one per dial loop
+	client  *xenstore.Client // nil while disconnected
+	global  []*xenstore.Watch
+	domains map[uint32]*domain
 }
 
 // domain is one watched domain.
