@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -18,6 +20,8 @@ type runner struct {
 	domid     hypervisor.DomID
 	hasDomain bool
 	created   func(hypervisor.DomID) // reports the domain a start created
+	devices   map[string]*actor.PID  // the device actors by deviceName
+	root      *actor.RootContext
 }
 
 // run dispatches on the command.

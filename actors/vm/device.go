@@ -15,6 +15,9 @@ import (
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
+// worker runs the device atoms with the VM's config.
+type worker struct{ cfg *Config }
+
 // device is one PV device of the VM with what its trees are written from.
 type device struct {
 	hotplug.Device
@@ -90,7 +93,7 @@ func (d device) String() string { return d.Class + " " + strconv.Itoa(d.DevID) }
 // plug writes the device's trees in one transaction, runs hotplug (for a
 // VIF once netback is in InitWait) and waits for hotplug-status=connected
 // or hotplug-error.
-func (r *runner) plug(ctx context.Context, d device) error {
+func (r worker) plug(ctx context.Context, d device) error {
 	xs, be := r.cfg.Xenstore, d.BackendPath()
 	if err := xs.Update(ctx, d.writeTrees); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", r.cfg.Spec.UUID, d, err)
@@ -126,13 +129,13 @@ func (r *runner) plug(ctx context.Context, d device) error {
 	return nil
 }
 
-func (r *runner) hotplugError(d device, msg string) error {
+func (r worker) hotplugError(d device, msg string) error {
 	return fmt.Errorf("vm %s: %s: hotplug-error: %s: %w", r.cfg.Spec.UUID, d, msg, errdefs.ErrUnavailable)
 }
 
 // waitError names what a device wait was for; a timeout of the wait (not
 // of the operation) wraps errdefs.ErrTimeout.
-func (r *runner) waitError(ctx context.Context, d device, what string, err error) error {
+func (r worker) waitError(ctx context.Context, d device, what string, err error) error {
 	if ctx.Err() == nil && errdefs.IsTimeout(err) {
 		return fmt.Errorf("vm %s: %s: no %s within %s: %w", r.cfg.Spec.UUID, d, what, r.cfg.HotplugTimeout,
 			errdefs.ErrTimeout)
@@ -145,7 +148,7 @@ func (r *runner) waitError(ctx context.Context, d device, what string, err error
 // then the backend tree once the backend closed or its hotplug-status is
 // gone (or UnplugTimeout passed),
 // then hotplug's remove. Missing trees are fine.
-func (r *runner) unplug(ctx context.Context, d device) error {
+func (r worker) unplug(ctx context.Context, d device) error {
 	xs, be := r.cfg.Xenstore, d.BackendPath()
 	_ = xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
 		if ok, err := tx.Exists(ctx, be); err != nil || !ok {
@@ -182,13 +185,14 @@ func (r *runner) unplug(ctx context.Context, d device) error {
 	return nil
 }
 
-// unplugAll unplugs every device of the spec in parallel.
+// unplugAll unplugs every device of the spec in parallel, each through
+// its device actor.
 func (r *runner) unplugAll(ctx context.Context, domid hypervisor.DomID) error {
 	devs := devices(r.cfg.Spec, domid)
 	errs := make([]error, len(devs))
 	var wg sync.WaitGroup
 	for i, d := range devs {
-		wg.Go(func() { errs[i] = r.unplug(ctx, d) })
+		wg.Go(func() { errs[i] = r.onDevice(ctx, d, false) })
 	}
 	wg.Wait()
 	for _, err := range errs {

@@ -13,7 +13,12 @@
 // cancelling it. Every change is announced to the events actor as
 // "vm/<uuid>".
 //
-// In this first slice the PV devices are plugged and unplugged by
-// functions of the VM actor's operations (device.go), not yet by vbd/vif
-// child actors, and the VM's record is not yet persisted.
+// Each PV device has a child actor, "vbd/<devid>" or "vif/<devid>",
+// supervised by Config.DeviceSupervisor: it writes the device's trees in
+// one transaction, runs hotplug and waits through watches, and unplugs by
+// force. A panic in one restarts that device actor only; the operation
+// waiting on it fails with errdefs.ErrUnavailable and tears down cleanly.
+//
+// Not yet: the VM's record is not persisted, so a restarted VM actor does
+// not know its domain (and its device actors are respawned empty).
 package vm

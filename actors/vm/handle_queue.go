@@ -79,7 +79,7 @@ func (a *vmActor) runNext(ctx actor.Context) {
 func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	domid, has := a.st.domid, a.st.hasDomain
-	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has,
+	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) }}
 	go func() {
 		done := r.run(op.ctx, op.msg)
@@ -122,6 +122,20 @@ func (a *vmActor) handleOpCanceled(ctx actor.Context, msg *opCanceled) {
 			a.finish(ctx, op, nil, context.Canceled)
 			return
 		}
+	}
+}
+
+// handleStarted spawns a device actor per device of the spec.
+func (a *vmActor) handleStarted(ctx actor.Context) {
+	a.st.devices = make(map[string]*actor.PID)
+	props := deviceProps(&a.cfg)
+	for _, d := range devices(a.cfg.Spec, 0) {
+		name := deviceName(d.Class, d.DevID)
+		pid, err := ctx.SpawnNamed(props, name)
+		if err != nil {
+			panic(fmt.Errorf("vm %s: spawn %s: %w", a.cfg.Spec.UUID, name, err))
+		}
+		a.st.devices[name] = pid
 	}
 }
 

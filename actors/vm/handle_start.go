@@ -100,7 +100,7 @@ func (r *runner) plugAll(ctx context.Context, domid hypervisor.DomID) error {
 	var wg sync.WaitGroup
 	for i, d := range vbds {
 		wg.Go(func() {
-			if errs[i] = r.plug(pctx, d); errs[i] != nil {
+			if errs[i] = r.onDevice(pctx, d, true); errs[i] != nil {
 				cancel()
 			}
 		})
@@ -110,7 +110,7 @@ func (r *runner) plugAll(ctx context.Context, domid hypervisor.DomID) error {
 		return err
 	}
 	for _, d := range vifs {
-		if err := r.plug(ctx, d); err != nil {
+		if err := r.onDevice(ctx, d, true); err != nil {
 			return err
 		}
 	}

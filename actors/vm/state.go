@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 )
 
@@ -50,6 +52,9 @@ type state struct {
 	hasDomain bool
 	queue     []*operation
 	running   *operation
+	// devices are the device actors by deviceName, spawned once at start
+	// and never changed after, so operations may read the map.
+	devices map[string]*actor.PID
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.

@@ -8,6 +8,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/supervisors"
 )
 
 // The defaults of the reference (xenopsd's) for the operations' timeouts.
@@ -39,6 +40,9 @@ type Config struct {
 	UnplugTimeout  time.Duration
 	// CleanupTimeout bounds the teardown after a failed or cancelled start.
 	CleanupTimeout time.Duration
+	// DeviceSupervisor supervises the device actors; nil means
+	// supervisors.New().
+	DeviceSupervisor actor.SupervisorStrategy
 }
 
 func (c *Config) defaults() {
@@ -60,10 +64,17 @@ func Name(uuid string) string { return "vm/" + uuid }
 // ObjectID is the id the VM is announced under in the update stream.
 func ObjectID(uuid string) string { return "vm/" + uuid }
 
-// Props returns the props of the VM actor of cfg.Spec.
+// Props returns the props of the VM actor of cfg.Spec. Its children, the
+// device actors vbd/<devid> and vif/<devid>, are supervised by
+// cfg.DeviceSupervisor.
 func Props(cfg Config) *actor.Props {
 	cfg.defaults()
-	return actor.PropsFromProducer(func() actor.Actor { return &vmActor{cfg: cfg} })
+	strategy := cfg.DeviceSupervisor
+	if strategy == nil {
+		strategy = supervisors.New()
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &vmActor{cfg: cfg} },
+		actor.WithSupervisor(strategy))
 }
 
 // vmActor runs the operations of one VM.
@@ -75,6 +86,8 @@ type vmActor struct {
 // Receive dispatches on the message type.
 func (a *vmActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.handleStarted(ctx)
 	case *actor.Stopping:
 		a.handleStopping(ctx)
 	case *StartVM:

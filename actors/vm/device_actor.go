@@ -1,0 +1,134 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/internal/request"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// deviceName is the spawn name of a device actor under its VM actor:
+// "vbd/<devid>" or "vif/<devid>".
+func deviceName(class string, devid int) string { return class + "/" + strconv.Itoa(devid) }
+
+// deviceWork asks a device actor to plug (or unplug) dev; the reply is a
+// deviceDone once the work ended. A device actor runs its works one at a
+// time, in order, so an unplug never races a plug that is still ending.
+type deviceWork struct {
+	ctx  context.Context
+	dev  device
+	plug bool
+}
+
+// deviceDone answers deviceWork.
+type deviceDone struct{ err error }
+
+// workEnded is the self-message of a device actor's work goroutine.
+type workEnded struct {
+	reply    *actor.PID
+	err      error
+	panicked any
+}
+
+// deviceActor is vbd/<devid> or vif/<devid>: it does its device's XenBus
+// handshake and hotplug. A panic in its work is answered to the waiting
+// operation as an errdefs.ErrUnavailable error, then re-raised in the
+// actor so that its supervisor restarts this device actor only.
+type deviceActor struct {
+	w       worker
+	queue   []queuedWork
+	running bool
+}
+
+type queuedWork struct {
+	msg   *deviceWork
+	reply *actor.PID
+}
+
+func deviceProps(cfg *Config) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &deviceActor{w: worker{cfg: cfg}} })
+}
+
+// Receive dispatches on the message type.
+func (a *deviceActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *deviceWork:
+		a.queue = append(a.queue, queuedWork{msg: msg, reply: ctx.Sender()})
+		a.next(ctx)
+	case *workEnded:
+		a.handleWorkEnded(ctx, msg)
+	}
+}
+
+func (a *deviceActor) next(ctx actor.Context) {
+	if a.running || len(a.queue) == 0 {
+		return
+	}
+	q := a.queue[0]
+	a.queue = a.queue[1:]
+	a.running = true
+	self, root, w := ctx.Self(), ctx.ActorSystem().Root, a.w
+	go func() {
+		ended := &workEnded{reply: q.reply}
+		defer func() {
+			if r := recover(); r != nil {
+				ended.panicked = r
+			}
+			root.Send(self, ended)
+		}()
+		if q.msg.plug {
+			ended.err = w.plug(q.msg.ctx, q.msg.dev)
+		} else {
+			ended.err = w.unplug(q.msg.ctx, q.msg.dev)
+		}
+	}()
+}
+
+func (a *deviceActor) handleWorkEnded(ctx actor.Context, msg *workEnded) {
+	a.running = false
+	err := msg.err
+	if msg.panicked != nil {
+		err = fmt.Errorf("device actor %s panicked: %v: %w", ctx.Self().GetId(), msg.panicked, errdefs.ErrUnavailable)
+	}
+	if msg.reply != nil {
+		ctx.Send(msg.reply, &deviceDone{err: err})
+	}
+	if msg.panicked != nil {
+		// The queued works are lost with this incarnation: fail them.
+		for _, q := range a.queue {
+			if q.reply != nil {
+				ctx.Send(q.reply, &deviceDone{err: err})
+			}
+		}
+		a.queue = nil
+		panic(msg.panicked)
+	}
+	a.next(ctx)
+}
+
+// onDevice has dev's device actor plug or unplug it and waits for the end
+// of the work, even after ctx ended (the work itself honours ctx), so that
+// what follows never races it. The wait is bounded in case the actor is
+// gone.
+func (r *runner) onDevice(ctx context.Context, d device, plug bool) error {
+	pid := r.devices[deviceName(d.Class, d.DevID)]
+	if pid == nil {
+		return fmt.Errorf("vm %s: no actor for %s: %w", r.cfg.Spec.UUID, d, errdefs.ErrNotFound)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx),
+		r.cfg.HotplugTimeout+r.cfg.UnplugTimeout+r.cfg.CleanupTimeout)
+	defer cancel()
+	res, err := request.Do(wctx, r.root, pid, &deviceWork{ctx: ctx, dev: d, plug: plug}, nil)
+	if err != nil {
+		return fmt.Errorf("vm %s: %s: %w", r.cfg.Spec.UUID, d, err)
+	}
+	done, ok := res.(*deviceDone)
+	if !ok {
+		return fmt.Errorf("vm %s: %s: unexpected reply %T", r.cfg.Spec.UUID, d, res)
+	}
+	return done.err
+}
