@@ -115,8 +115,12 @@ func (w *watcher) handleGlobalRegistered(ctx actor.Context, msg *globalRegistere
 		// A lost connection is retried by handleDisconnected; anything
 		// else waits for the next connection.
 		ctx.Logger().Warn("xenstore global watches not registered", "error", msg.err)
+		w.global = msg.watches
+		return
 	}
 	w.global = msg.watches
+	// Domains may have come and gone while no watch was registered.
+	w.co.add(nil, 0, reasonOf(WhyRescan))
 }
 
 // globalToken is the token of the global watches.

@@ -147,12 +147,12 @@ func classifyHome(home, path string) reasons {
 }
 
 // forward marks the events of x in co until x's channel closes. The event
-// registration fires for the watched path itself is dropped for per-domain
-// watches (sub not nil): the caller notifies what registration may have
-// missed. The global watches' first event asks for a rescan, which a new
-// connection needs anyway.
+// registration fires for the watched path itself is dropped (xenstored
+// always sends it, so it cannot be a real event for the plain global
+// watches either): the actor notifies what registration may have missed
+// ("watched", "reconnected", "rescan") once the watches are registered.
 func forward(x *xenstore.Watch, co *coalescer, sub *subscription, classify func(string) (uint32, reasons)) {
-	echoed := sub == nil
+	echoed := false
 	for ev := range x.Events() {
 		if !echoed && ev.Path == x.Path() {
 			echoed = true

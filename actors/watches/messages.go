@@ -7,7 +7,7 @@ import "strings"
 const (
 	WhyIntroduce   = "introduce"   // @introduceDomain/<domid>
 	WhyRelease     = "release"     // @releaseDomain/<domid>
-	WhyRescan      = "rescan"      // a global watch fired without a domid (DomID is 0): list the domains
+	WhyRescan      = "rescan"      // DomID is 0: list the domains (global watches registered, or fired without a domid)
 	WhyReconnected = "reconnected" // the watches were registered again on a new connection: re-check
 	WhyWatched     = "watched"     // the watches of WatchDomain are registered: check once, as a change may have come before
 	WhyHome        = "home"        // the home node itself, or a key not listed below
