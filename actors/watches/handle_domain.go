@@ -135,14 +135,10 @@ var homeKeys = map[string]reasons{
 // classifyHome returns the reason of an event at path below home, or none
 // for keys not watched.
 func classifyHome(home, path string) reasons {
-	rest, ok := strings.CutPrefix(path, home)
-	if !ok {
-		return reasonOf(WhyHome) // not ours: spurious, but re-check
+	if path == home || !xenstore.IsChild(path, home) {
+		return reasonOf(WhyHome) // the home itself, or spurious: re-check
 	}
-	if rest == "" {
-		return reasonOf(WhyHome)
-	}
-	key, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	key, _, _ := strings.Cut(path[len(home)+1:], "/")
 	return homeKeys[key]
 }
 
