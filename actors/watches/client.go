@@ -33,18 +33,24 @@ func (c Client) UnwatchDomain(ctx context.Context, domid uint32) error {
 	return c.do(ctx, &UnwatchDomain{DomID: domid})
 }
 
-// Watched returns the watched domains in ascending order and whether the
-// actor is connected to xenstored.
-func (c Client) Watched(ctx context.Context) ([]uint32, bool, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &ListWatched{}, nil)
+// Watched returns the watched domains in ascending order.
+func (c Client) Watched(ctx context.Context) ([]uint32, error) {
+	st, err := c.Status(ctx)
+	return st.Watched, err
+}
+
+// Status returns the actor's state: connected, watched domains, failing
+// registrations.
+func (c Client) Status(ctx context.Context) (Status, error) {
+	res, err := request.Do(ctx, c.root, c.pid, &GetStatus{}, nil)
 	if err != nil {
-		return nil, false, err
+		return Status{}, err
 	}
-	reply, ok := res.(*ListWatchedReply)
+	st, ok := res.(*Status)
 	if !ok {
-		return nil, false, fmt.Errorf("watches: unexpected reply %T to ListWatched", res)
+		return Status{}, fmt.Errorf("watches: unexpected reply %T to GetStatus", res)
 	}
-	return reply.DomIDs, reply.Connected, nil
+	return *st, nil
 }
 
 func (c Client) do(ctx context.Context, msg any) error {

@@ -101,6 +101,7 @@ func (w *watcher) handleDisconnected(ctx actor.Context, msg *disconnected) {
 	for _, d := range w.domains {
 		w.co.cancel(d.sub)
 		d.sub, d.watches = nil, nil
+		d.failures = 0
 		d.seq++ // recheck stays "watched" for a domain never registered
 	}
 	w.startDial(ctx)

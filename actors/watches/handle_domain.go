@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -17,6 +18,20 @@ type domainRegistered struct {
 	domid    uint32
 	watches  []*xenstore.Watch
 	err      error
+}
+
+// retryDomain registers a domain again after registration attempt seq failed.
+type retryDomain struct {
+	domid uint32
+	seq   uint64
+}
+
+func (w *watcher) handleRetryDomain(ctx actor.Context, msg *retryDomain) {
+	d, ok := w.domains[msg.domid]
+	if !ok || d.seq != msg.seq || w.client == nil {
+		return // unwatched, or re-registered since (a new connection)
+	}
+	w.register(ctx, d)
 }
 
 func (w *watcher) handleWatchDomain(ctx actor.Context, msg *WatchDomain) {
@@ -39,13 +54,17 @@ func (w *watcher) handleUnwatchDomain(ctx actor.Context, msg *UnwatchDomain) {
 	respond(ctx, &Reply{})
 }
 
-func (w *watcher) handleListWatched(ctx actor.Context) {
-	ids := make([]uint32, 0, len(w.domains))
-	for id := range w.domains {
-		ids = append(ids, id)
+func (w *watcher) handleGetStatus(ctx actor.Context) {
+	st := &Status{Connected: w.client != nil, Watched: make([]uint32, 0, len(w.domains))}
+	for id, d := range w.domains {
+		st.Watched = append(st.Watched, id)
+		if d.failures > 0 {
+			st.Failing = append(st.Failing, id)
+		}
 	}
-	slices.Sort(ids)
-	respond(ctx, &ListWatchedReply{DomIDs: ids, Connected: w.client != nil})
+	slices.Sort(st.Watched)
+	slices.Sort(st.Failing)
+	respond(ctx, st)
 }
 
 // respond answers a request; messages sent without a sender get none.
@@ -74,13 +93,30 @@ func (w *watcher) handleDomainRegistered(ctx actor.Context, msg *domainRegistere
 		closeWatches(msg.watches)
 		return
 	}
-	d.watches = msg.watches
 	if msg.err != nil {
-		// A lost connection re-registers everything; anything else
-		// (a quota, say) waits for the next connection.
+		// A lost connection re-registers everything; anything else (a
+		// quota, say) is retried after a backoff.
 		ctx.Logger().Warn("xenstore watches of a domain not registered", "domid", d.id, "error", msg.err)
+		w.co.cancel(d.sub)
+		d.sub = nil
+		closeWatches(msg.watches)
+		d.failures++
+		root, self, id, seq := ctx.ActorSystem().Root, ctx.Self(), d.id, d.seq
+		delay := w.cfg.backoff.Delay(d.failures, jitter)
+		runCtx := w.ctx
+		go func() {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				root.Send(self, &retryDomain{domid: id, seq: seq})
+			case <-runCtx.Done():
+			}
+		}()
 		return
 	}
+	d.watches = msg.watches
+	d.failures = 0
 	w.co.add(d.sub, d.id, d.recheck)
 	d.recheck = reasonOf(WhyReconnected)
 }

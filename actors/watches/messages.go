@@ -91,12 +91,15 @@ type Reply struct {
 	Err error
 }
 
-// ListWatched asks for the watched domains; the reply is a ListWatchedReply.
-type ListWatched struct{}
+// GetStatus asks for the actor's state; the reply is a *Status.
+type GetStatus struct{}
 
-// ListWatchedReply lists the watched domains in ascending order, and
-// whether the actor is connected.
-type ListWatchedReply struct {
-	DomIDs    []uint32
-	Connected bool
+// Status is the watches actor's state.
+type Status struct {
+	Connected bool     // a connection to xenstored is up
+	Watched   []uint32 // the watched domains, ascending
+	// Failing lists the watched domains whose last registration failed
+	// on the current connection (a quota, say); they are retried with
+	// backoff.
+	Failing []uint32
 }

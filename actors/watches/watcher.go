@@ -69,11 +69,12 @@ type watcher struct {
 
 // domain is one watched domain.
 type domain struct {
-	id      uint32
-	seq     uint64 // registration attempt; stale results are dropped
-	sub     *subscription
-	watches []*xenstore.Watch
-	recheck reasons // notified once registered: "watched" the first time, then "reconnected"
+	id       uint32
+	seq      uint64 // registration attempt; stale results are dropped
+	sub      *subscription
+	watches  []*xenstore.Watch
+	failures int     // registrations failed in a row on this connection
+	recheck  reasons // notified once registered: "watched" the first time, then "reconnected"
 }
 
 // Props returns the props of the watches actor: dial opens the dom0
@@ -108,12 +109,14 @@ func (w *watcher) Receive(ctx actor.Context) {
 		w.handleGlobalRegistered(ctx, msg)
 	case *domainRegistered:
 		w.handleDomainRegistered(ctx, msg)
+	case *retryDomain:
+		w.handleRetryDomain(ctx, msg)
 	case *WatchDomain:
 		w.handleWatchDomain(ctx, msg)
 	case *UnwatchDomain:
 		w.handleUnwatchDomain(ctx, msg)
-	case *ListWatched:
-		w.handleListWatched(ctx)
+	case *GetStatus:
+		w.handleGetStatus(ctx)
 	}
 }
 

@@ -1,6 +1,7 @@
 package watches
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"testing"
@@ -109,7 +110,7 @@ func TestWatches_Unwatch_StopsNotifications(t *testing.T) {
 	ctx := tctx(t)
 
 	require.NoError(t, f.client.UnwatchDomain(ctx, 8))
-	ids, _, err := f.client.Watched(ctx)
+	ids, err := f.client.Watched(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []uint32{9}, ids)
 
@@ -133,8 +134,8 @@ func TestWatches_ConnectionLost_ReRegistersAndRechecks(t *testing.T) {
 	f.dialer.fail.Store(true)
 	f.dialer.cut()
 	require.Eventually(t, func() bool {
-		_, up, err := f.client.Watched(ctx)
-		return err == nil && !up && f.dialer.dials.Load() >= 3
+		st, err := f.client.Status(ctx)
+		return err == nil && !st.Connected && f.dialer.dials.Load() >= 3
 	}, waitTimeout, time.Millisecond, "the actor should notice and retry")
 
 	// Recorded while disconnected, applied after.
@@ -169,7 +170,53 @@ func TestWatches_Stop_EndsBlockedNotifier(t *testing.T) {
 	require.NoError(t, f.dom0.Introduce(ctx, 3, 1, 1)) // a notification nobody takes
 	require.NoError(t, c.WatchDomain(ctx, 3))
 	require.Eventually(t, func() bool {
-		ids, up, err := c.Watched(ctx)
-		return err == nil && up && len(ids) == 1
+		st, err := c.Status(ctx)
+		return err == nil && st.Connected && len(st.Watched) == 1
 	}, waitTimeout, time.Millisecond)
+}
+
+func TestWatches_RegistrationRefused_Retried(t *testing.T) {
+	// The actor runs as a driver domain whose watch quota (6) another
+	// connection of it fills up to leave room for the global watches (2)
+	// but not a domain's (home and 3 backends). Once room is made, the
+	// retry registers them.
+	f := newFixture(t)
+	ctx := tctx(t)
+	const driver = 20
+	require.NoError(t, f.dom0.Introduce(ctx, driver, 1, 1))
+	require.NoError(t, f.dom0.SetDomainQuota(ctx, driver, "watches", 6))
+	conn, err := f.srv.ConnectDomain(driver)
+	require.NoError(t, err)
+	hog := xenstore.NewClient(conn)
+	t.Cleanup(func() { hog.Close() })
+	var held []*xenstore.Watch
+	for i := range 3 {
+		x, err := hog.Watch(ctx, fmt.Sprintf("/hog/%d", i), "hog")
+		require.NoError(t, err)
+		held = append(held, x)
+	}
+
+	dial := func(context.Context) (*xenstore.Client, error) {
+		conn, err := f.srv.ConnectDomain(driver)
+		if err != nil {
+			return nil, err
+		}
+		return xenstore.NewClient(conn), nil
+	}
+	s := newSink()
+	c := spawn(t, dial, s)
+	s.waitDomain(t, 0, WhyRescan)
+
+	require.NoError(t, c.WatchDomain(ctx, 7))
+	require.Eventually(t, func() bool {
+		st, err := c.Status(ctx)
+		return err == nil && len(st.Failing) == 1
+	}, waitTimeout, time.Millisecond)
+	for _, x := range held {
+		require.NoError(t, x.Close(ctx))
+	}
+	s.waitDomain(t, 7, WhyWatched)
+	st, err := c.Status(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, st.Failing)
 }
