@@ -66,6 +66,41 @@ func (w *watcher) startDial(ctx actor.Context) {
 	}()
 }
 
+// retryGlobal registers the global watches again on generation gen.
+type retryGlobal struct {
+	gen uint64
+}
+
+func (w *watcher) handleRetryGlobal(ctx actor.Context, msg *retryGlobal) {
+	if msg.gen == w.gen && w.client != nil {
+		w.registerGlobal(ctx)
+	}
+}
+
+// after sends msg to the actor itself after delay, unless it stops first.
+func (w *watcher) after(ctx actor.Context, delay time.Duration, msg any) {
+	root, self, runCtx := ctx.ActorSystem().Root, ctx.Self(), w.ctx
+	go func() {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			root.Send(self, msg)
+		case <-runCtx.Done():
+		}
+	}()
+}
+
+// registerGlobal starts registering the global watches on the current
+// connection.
+func (w *watcher) registerGlobal(ctx actor.Context) {
+	root, self, c, gen, runCtx, co := ctx.ActorSystem().Root, ctx.Self(), w.client, w.gen, w.ctx, w.co
+	go func() {
+		ws, err := registerGlobal(runCtx, c, co)
+		root.Send(self, &globalRegistered{gen: gen, watches: ws, err: err})
+	}()
+}
+
 func (w *watcher) handleConnected(ctx actor.Context, msg *connected) {
 	if msg.gen != w.gen || w.ctx.Err() != nil {
 		msg.client.Close()
@@ -81,10 +116,8 @@ func (w *watcher) handleConnected(ctx actor.Context, msg *connected) {
 		case <-runCtx.Done():
 		}
 	}()
-	go func() {
-		ws, err := registerGlobal(runCtx, c, w.co)
-		root.Send(self, &globalRegistered{gen: gen, watches: ws, err: err})
-	}()
+	w.globalFailures = 0
+	w.registerGlobal(ctx)
 	for _, d := range w.domains {
 		w.register(ctx, d)
 	}
@@ -102,7 +135,7 @@ func (w *watcher) handleDisconnected(ctx actor.Context, msg *disconnected) {
 		w.co.cancel(d.sub)
 		d.sub, d.watches = nil, nil
 		d.failures = 0
-		d.seq++ // recheck stays "watched" for a domain never registered
+		d.seq = 0 // drops registrations in flight; recheck stays "watched" for a domain never registered
 	}
 	w.startDial(ctx)
 }
@@ -113,12 +146,15 @@ func (w *watcher) handleGlobalRegistered(ctx actor.Context, msg *globalRegistere
 		return
 	}
 	if msg.err != nil {
-		// A lost connection is retried by handleDisconnected; anything
-		// else waits for the next connection.
+		// A lost connection re-registers everything; anything else is
+		// retried after a backoff.
 		ctx.Logger().Warn("xenstore global watches not registered", "error", msg.err)
-		w.global = msg.watches
+		closeWatches(msg.watches)
+		w.globalFailures++
+		w.after(ctx, w.cfg.backoff.Delay(w.globalFailures, jitter), &retryGlobal{gen: w.gen})
 		return
 	}
+	w.globalFailures = 0
 	w.global = msg.watches
 	// Domains may have come and gone while no watch was registered.
 	w.co.add(nil, 0, reasonOf(WhyRescan))

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -76,7 +75,8 @@ func respond(ctx actor.Context, reply any) {
 
 // register starts registering d's watches on the current connection.
 func (w *watcher) register(ctx actor.Context, d *domain) {
-	d.seq++
+	w.seq++ // one counter for all domains: a domain watched again never reuses a seq or token
+	d.seq = w.seq
 	d.sub = w.co.subscribe(d.id)
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	gen, seq, id, sub, c, runCtx := w.gen, d.seq, d.id, d.sub, w.client, w.ctx
@@ -101,18 +101,7 @@ func (w *watcher) handleDomainRegistered(ctx actor.Context, msg *domainRegistere
 		d.sub = nil
 		closeWatches(msg.watches)
 		d.failures++
-		root, self, id, seq := ctx.ActorSystem().Root, ctx.Self(), d.id, d.seq
-		delay := w.cfg.backoff.Delay(d.failures, jitter)
-		runCtx := w.ctx
-		go func() {
-			t := time.NewTimer(delay)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				root.Send(self, &retryDomain{domid: id, seq: seq})
-			case <-runCtx.Done():
-			}
-		}()
+		w.after(ctx, w.cfg.backoff.Delay(d.failures, jitter), &retryDomain{domid: d.id, seq: d.seq})
 		return
 	}
 	d.watches = msg.watches

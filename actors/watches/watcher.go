@@ -65,6 +65,9 @@ type watcher struct {
 	client  *xenstore.Client // nil while disconnected
 	global  []*xenstore.Watch
 	domains map[uint32]*domain
+
+	globalFailures int    // global registrations failed in a row
+	seq            uint64 // last registration attempt of any domain
 }
 
 // domain is one watched domain.
@@ -109,6 +112,8 @@ func (w *watcher) Receive(ctx actor.Context) {
 		w.handleGlobalRegistered(ctx, msg)
 	case *domainRegistered:
 		w.handleDomainRegistered(ctx, msg)
+	case *retryGlobal:
+		w.handleRetryGlobal(ctx, msg)
 	case *retryDomain:
 		w.handleRetryDomain(ctx, msg)
 	case *WatchDomain:
