@@ -85,3 +85,31 @@ func TestVMActor_AnnouncesChanges(t *testing.T) {
 	e.succeed(t, id, err)
 	e.requireNothingLeft(t)
 }
+
+func TestVMActor_CancelQueuedOperation(t *testing.T) {
+	e := newEnv(t)
+	e.h.Faults().SetBackendDelay(200 * time.Millisecond)
+	spec := newSpec("sim:linux")
+	c := e.spawnVM(t, spec, nil)
+	ctx := ctxFor(t)
+
+	start, err := c.Start(ctx, true)
+	require.NoError(t, err)
+	unpause, err := c.Unpause(ctx)
+	require.NoError(t, err)
+	require.NoError(t, e.tasks.Cancel(ctx, unpause))
+	task := e.wait(t, unpause)
+	require.Equal(t, tasks.Failed, task.State)
+	require.Equal(t, "canceled", task.ErrorKind, task.Error)
+
+	// The start goes on, and the VM stays paused.
+	e.succeed(t, start, nil)
+	st, err := c.Stat(ctx)
+	require.NoError(t, err)
+	require.Equal(t, vm.Paused, st.PowerState)
+
+	e.h.Faults().SetBackendDelay(0)
+	id, err := c.Shutdown(ctx, true)
+	e.succeed(t, id, err)
+	e.requireNothingLeft(t)
+}
