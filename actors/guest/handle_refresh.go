@@ -1,0 +1,92 @@
+package guest
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
+)
+
+func (g *guest) handleStarted(ctx actor.Context) {
+	g.timers = scheduler.NewTimerScheduler(ctx)
+	g.pending = true
+	g.kick(ctx)
+}
+
+func (g *guest) handleStopping() {
+	if g.timer != nil {
+		g.timer()
+		g.timer = nil
+	}
+	if g.cancel != nil {
+		g.cancel()
+		g.cancel = nil
+	}
+}
+
+func (g *guest) handleRefresh(ctx actor.Context) {
+	g.pending = true
+	g.kick(ctx)
+}
+
+func (g *guest) handleReadDue(ctx actor.Context) {
+	g.timer = nil
+	g.kick(ctx)
+}
+
+// handleReadDone keeps the metrics of a finished read, announces them if
+// they changed, and starts the read a refresh asked for meanwhile.
+func (g *guest) handleReadDone(ctx actor.Context, msg *readDone) {
+	g.reading = false
+	g.cancel = nil
+	g.stats.LastErr = msg.err
+	if msg.err == nil {
+		m := msg.metrics
+		if !g.have || !m.Equal(g.metrics) {
+			g.have = true
+			m.LastChange = m.Updated
+			g.stats.Changes++
+			if g.cfg.Notifier != nil {
+				g.cfg.Notifier.Changed(ObjectID(g.cfg.VMUUID))
+			}
+		} else {
+			m.LastChange = g.metrics.LastChange
+		}
+		g.metrics = m
+	}
+	g.kick(ctx)
+}
+
+// kick starts a read if one is wanted, none is in flight, and the rate limit
+// allows it; if only the rate limit stands in the way it arms a timer for
+// the trailing read.
+func (g *guest) kick(ctx actor.Context) {
+	if !g.pending || g.reading || g.timer != nil {
+		return
+	}
+	if wait := time.Until(g.lastStart.Add(g.opts.minInterval)); !g.lastStart.IsZero() && wait > 0 {
+		g.timer = g.timers.SendOnce(wait, ctx.Self(), &readDue{})
+		return
+	}
+	g.pending = false
+	g.reading = true
+	g.lastStart = time.Now()
+	g.stats.Reads++
+	readCtx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	xs, domid, quota := g.cfg.XS, g.cfg.DomID, g.opts.quota
+	go func() {
+		defer cancel()
+		m, err := Read(readCtx, xs, domid, quota)
+		root.Send(self, &readDone{metrics: m, err: err})
+	}()
+}
+
+func (g *guest) handleGetMetrics(ctx actor.Context) {
+	if ctx.Sender() == nil {
+		return
+	}
+	ctx.Respond(&GetMetricsReply{Metrics: g.metrics.clone(), Stats: g.stats})
+}
