@@ -134,10 +134,9 @@ func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
 	defer cancel()
 	hv, xs := r.cfg.Hypervisor, r.cfg.Xenstore
-	if err := hv.Pause(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
-		// A shut-down domain may refuse; destroy goes on regardless.
-		_ = err
-	}
+	// Pause first, as the reference does; a shut-down or vanished domain
+	// may refuse, and the destroy goes on regardless.
+	_ = hv.Pause(ctx, domid)
 	var firstErr error
 	keep := func(err error) {
 		if err != nil && firstErr == nil {
