@@ -44,7 +44,7 @@ func TestRead_Agents(t *testing.T) {
 			e := newSimEnv(t)
 			domid := e.boot(t, tc.image)
 			m := readWhen(t, e.xs, domid, guest.Quota{}, func(m guest.GuestMetrics) bool {
-				return m.OS.Name != "" && len(m.Networks[0].IPv4) > 0
+				return m.OS.Name != "" && len(m.Networks[0].IPv4) > 0 && m.Features.Balloon
 			})
 			assert.Equal(t, tc.os, m.OS.Name)
 			assert.Equal(t, tc.distro, m.OS.Distro)
