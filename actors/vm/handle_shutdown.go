@@ -56,7 +56,8 @@ func (r *runner) shutdown(ctx context.Context, msg *ShutdownVM) *opDone {
 
 // cleanShutdown asks the guest to power off, waits for its acknowledgement
 // within AckTimeout and for the domain to shut down within
-// ShutdownTimeout.
+// ShutdownTimeout. An HVM guest without PV drivers (no
+// control/feature-poweroff) is shut down through the hypervisor instead.
 func (r *runner) cleanShutdown(ctx context.Context) error {
 	uuid, hv, xs := r.cfg.Spec.UUID, r.cfg.Hypervisor, r.cfg.Xenstore
 	ectx, stop := context.WithCancel(ctx)
@@ -65,12 +66,29 @@ func (r *runner) cleanShutdown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("vm %s: domain events: %w", uuid, err)
 	}
+	if r.cfg.Spec.Type == hypervisor.DomainTypeHVM &&
+		readString(ctx, xs, homePath(r.domid)+"/control/feature-poweroff") != "1" {
+		// An HVM guest without PV drivers cannot be asked: the reference
+		// shuts it down through the hypervisor.
+		if err := hv.Shutdown(ctx, r.domid, hypervisor.ShutdownPoweroff); err != nil {
+			return fmt.Errorf("vm %s: shut domain %d down: %w", uuid, r.domid, err)
+		}
+	} else if err := r.askGuest(ctx); err != nil {
+		return err
+	}
+	return r.waitShutdown(ctx, evs)
+}
+
+// askGuest writes the poweroff request and waits within AckTimeout for the
+// guest to acknowledge it by writing the empty string.
+func (r *runner) askGuest(ctx context.Context) error {
+	uuid, xs := r.cfg.Spec.UUID, r.cfg.Xenstore
 	node := homePath(r.domid) + "/control/shutdown"
 	if err := xs.Write(ctx, node, []byte("poweroff")); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", uuid, node, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, r.cfg.AckTimeout)
-	err = waitWatch(actx, xs, node, func(ctx context.Context) (bool, error) {
+	err := waitWatch(actx, xs, node, func(ctx context.Context) (bool, error) {
 		v, err := xs.Read(ctx, node)
 		return err == nil && len(v) == 0, nil
 	})
@@ -82,6 +100,13 @@ func (r *runner) cleanShutdown(ctx context.Context) error {
 		}
 		return fmt.Errorf("vm %s: wait for the shutdown acknowledgement: %w", uuid, err)
 	}
+	return nil
+}
+
+// waitShutdown waits within ShutdownTimeout for the hypervisor to report
+// the domain shut down, re-reading its state on every domain event.
+func (r *runner) waitShutdown(ctx context.Context, evs <-chan struct{}) error {
+	uuid, hv := r.cfg.Spec.UUID, r.cfg.Hypervisor
 	sctx, cancel := context.WithTimeout(ctx, r.cfg.ShutdownTimeout)
 	defer cancel()
 	for {
