@@ -42,6 +42,13 @@ func (a *vmActor) enqueue(ctx actor.Context, kind string, msg any) {
 }
 
 func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool) {
+	if a.cfg.Tasks == nil {
+		if ctx.Sender() != nil {
+			ctx.Respond(&OperationReply{Err: fmt.Errorf("vm %s: %s: no task registry: %w", a.cfg.Spec.UUID, kind,
+				errdefs.ErrInvalid)})
+		}
+		return
+	}
 	id := newTaskID()
 	opCtx, cancel := context.WithCancel(context.Background())
 	op := &operation{kind: kind, taskID: id, msg: msg, ctx: opCtx, cancel: cancel}
