@@ -21,6 +21,12 @@ type Notifier interface {
 	Changed(id string)
 }
 
+// NotifierFunc is a Notifier made of a function.
+type NotifierFunc func(id string)
+
+// Changed calls f(id).
+func (f NotifierFunc) Changed(id string) { f(id) }
+
 // Config is what a guest actor reads and whom it tells.
 type Config struct {
 	XS       Store    // dom0's xenstore

@@ -35,7 +35,7 @@ type GuestMetrics struct {
 
 // OS is data/os_*.
 type OS struct {
-	Name   string // data/os_name
+	Name   string // data/os_name, up to a "|" (Windows agents append paths)
 	Uname  string // data/os_uname
 	Distro string // data/os_distro
 	Major  int    // data/os_majorver
@@ -50,7 +50,7 @@ type PVDrivers struct {
 
 // Version returns "major.minor.micro-build", or "" when no version is known.
 func (p PVDrivers) Version() string {
-	if p == (PVDrivers{}) || p.Major == 0 && p.Minor == 0 && p.Micro == 0 && p.Build == 0 {
+	if p.Major == 0 && p.Minor == 0 && p.Micro == 0 && p.Build == 0 {
 		return ""
 	}
 	return itoa(p.Major) + "." + itoa(p.Minor) + "." + itoa(p.Micro) + "-" + itoa(p.Build)
