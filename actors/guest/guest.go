@@ -84,7 +84,7 @@ func (g *guest) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		g.handleStarted(ctx)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		g.handleStopping()
 	case *Refresh:
 		g.handleRefresh(ctx)

@@ -5,31 +5,15 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/scheduler"
 )
 
-func (g *guest) handleStarted(ctx actor.Context) {
-	g.timers = scheduler.NewTimerScheduler(ctx)
-	g.pending = true
-	g.kick(ctx)
-}
-
-func (g *guest) handleStopping() {
-	if g.timer != nil {
-		g.timer()
-		g.timer = nil
-	}
-	if g.cancel != nil {
-		g.cancel()
-		g.cancel = nil
-	}
-}
-
+// handleRefresh notes that the guest wrote something and reads if it may.
 func (g *guest) handleRefresh(ctx actor.Context) {
 	g.pending = true
 	g.kick(ctx)
 }
 
+// handleReadDue is the rate limit's timer: the trailing read may start.
 func (g *guest) handleReadDue(ctx actor.Context) {
 	g.timer = nil
 	g.kick(ctx)
@@ -82,11 +66,4 @@ func (g *guest) kick(ctx actor.Context) {
 		m, err := Read(readCtx, xs, domid, quota)
 		root.Send(self, &readDone{metrics: m, err: err})
 	}()
-}
-
-func (g *guest) handleGetMetrics(ctx actor.Context) {
-	if ctx.Sender() == nil {
-		return
-	}
-	ctx.Respond(&GetMetricsReply{Metrics: g.metrics.clone(), Stats: g.stats})
 }
