@@ -1,8 +1,10 @@
 package guest_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -23,13 +25,22 @@ const (
 // readWhen reads domid until cond holds.
 func readWhen(t *testing.T, xs guest.Store, domid uint32, q guest.Quota, cond func(guest.GuestMetrics) bool) guest.GuestMetrics {
 	t.Helper()
-	var m guest.GuestMetrics
-	require.Eventually(t, func() bool {
-		var err error
-		m, err = guest.Read(t.Context(), xs, domid, q)
-		require.NoError(t, err)
-		return cond(m)
+	var (
+		mu  sync.Mutex
+		m   guest.GuestMetrics
+		err error
+	)
+	ok := assert.Eventually(t, func() bool { // runs on another goroutine: no require, no t.Context
+		got, gotErr := guest.Read(context.Background(), xs, domid, q)
+		mu.Lock()
+		defer mu.Unlock()
+		m, err = got, gotErr
+		return gotErr == nil && cond(got)
 	}, eventually, tick)
+	mu.Lock()
+	defer mu.Unlock()
+	require.NoError(t, err)
+	require.True(t, ok, "metrics never matched: %+v", m)
 	return m
 }
 
