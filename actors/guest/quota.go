@@ -29,6 +29,11 @@ const maxNotes = 16
 const wireOverheadBytes = 16
 
 // Quota bounds one read of a guest's reports. Zero fields take the defaults.
+//
+// A request is sent only while a whole reply (4096 bytes) still fits in
+// MaxBytes, so values never overshoot it. A directory listing is charged
+// after it arrived, so one listing may overshoot by its own size; the
+// per-domain node quota of xenstore bounds that.
 type Quota struct {
 	MaxBytes         int // names and values received, in bytes
 	MaxNodes         int
