@@ -220,3 +220,19 @@ func TestWatches_RegistrationRefused_Retried(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, st.Failing)
 }
+
+func TestWatches_WatchAgainAfterUnwatch(t *testing.T) {
+	f := newFixture(t)
+	g := f.guest(t, 8)
+	ctx := tctx(t)
+	for range 5 { // unwatch and watch again without waiting for registration
+		require.NoError(t, f.client.WatchDomain(ctx, 8))
+		require.NoError(t, f.client.UnwatchDomain(ctx, 8))
+	}
+	f.watch(t, 8)
+	require.NoError(t, g.Write(ctx, "data/x", []byte("1")))
+	f.sink.waitDomain(t, 8, WhyData)
+	st, err := f.client.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, Status{Connected: true, Watched: []uint32{8}}, st)
+}
