@@ -22,6 +22,12 @@
 // "reconnected". WatchDomain received while disconnected is recorded and
 // applied once connected.
 //
+// Every connection, the first included, ends with NeedsAttention{DomID: 0,
+// Why: "rescan"} once the global watches are registered: domains may have
+// come and gone unseen. A consumer lists the domains then, and re-sends
+// WatchDomain for those it manages (idempotent), which also covers a
+// restart of this actor, whose new instance starts with no domain watched.
+//
 // Daemons without the WATCH depth argument (Debian's C xenstored 4.17)
 // get plain global watches; their events carry no domid and become
 // NeedsAttention{DomID: 0, Why: "rescan"}, so the consumer lists the

@@ -34,7 +34,13 @@ func (w *watcher) handleStarted(ctx actor.Context) {
 	w.startDial(ctx)
 }
 
+// handleStopping ends the goroutines and the connection. A restarted actor
+// is a new instance: it dials again and has lost its watched domains, so
+// consumers re-send WatchDomain (idempotent) on every rescan.
 func (w *watcher) handleStopping(_ actor.Context) {
+	if w.cancel == nil {
+		return
+	}
 	w.cancel()
 	if w.client != nil {
 		w.client.Close()

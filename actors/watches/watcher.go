@@ -102,7 +102,7 @@ func (w *watcher) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		w.handleStarted(ctx)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		w.handleStopping(ctx)
 	case *connected:
 		w.handleConnected(ctx, msg)
