@@ -74,7 +74,7 @@ func (c *conn) quota() *quota {
 	if c.dom == nil || c.domid == 0 {
 		return nil
 	}
-	return &c.dom.quota
+	return c.dom.quota.Load()
 }
 
 // serve runs the reader loop until the connection ends, then cleans up.

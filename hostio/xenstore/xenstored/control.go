@@ -47,7 +47,7 @@ func (c *conn) handleControl(m xenstore.Message) {
 				c.replyErr(m, xenstore.ENOENT)
 				return
 			}
-			q = dom.quota
+			q = *dom.quota.Load()
 		}
 		c.s.domains.mu.Unlock()
 		text(q.report())

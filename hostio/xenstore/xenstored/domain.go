@@ -13,7 +13,9 @@ type domain struct {
 	// releaseFired is set once @releaseDomain fired for a shutdown; RESUME
 	// clears it.
 	releaseFired bool
-	quota        Quota
+	// quota is replaced whole (SET_QUOTA, under the table's lock) and read
+	// without a lock by the domain's connections.
+	quota        atomic.Pointer[Quota]
 	target       atomic.Int64 // -1: none
 	watches      atomic.Int32
 	txs          atomic.Int32
@@ -37,7 +39,9 @@ func (t *domainTable) lookup(id uint32) *domain {
 func (t *domainTable) ensureLocked(id uint32) *domain {
 	d := t.m[id]
 	if d == nil {
-		d = &domain{id: id, quota: t.global, conns: make(map[*conn]struct{})}
+		d = &domain{id: id, conns: make(map[*conn]struct{})}
+		q := t.global
+		d.quota.Store(&q)
 		d.target.Store(-1)
 		t.m[id] = d
 	}

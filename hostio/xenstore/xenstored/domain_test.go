@@ -290,3 +290,25 @@ func TestConnectDomain_Dom0IsPrivileged(t *testing.T) {
 	require.NoError(t, c.Introduce(ctx, 5, 1, 1))
 	assert.Equal(t, 1, srv.Stats().Domains)
 }
+
+// SET_QUOTA while the domain's connections check their quotas must not race.
+func TestQuota_SetWhileGuestWorks(t *testing.T) {
+	srv, dom0, _ := testServer(t, Config{})
+	ctx := tctx(t)
+	g := guest(t, srv, dom0, 5)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			_, _ = g.Watch(ctx, fmt.Sprintf("data/w%d", i), "t")
+			_ = g.Write(ctx, fmt.Sprintf("data/n%d", i), nil)
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		require.NoError(t, dom0.SetDomainQuota(ctx, 5, "watches", uint64(100+i)))
+	}
+	<-done
+	v, err := dom0.GetDomainQuota(ctx, 5, "watches")
+	require.NoError(t, err)
+	assert.EqualValues(t, 299, v)
+}

@@ -131,22 +131,27 @@ func (s *Server) quotaField(args []string, fn func(*int)) xenstore.Errno {
 	defer s.domains.mu.Unlock()
 	q := &s.domains.global
 	name := args[0]
+	var dom *domain
 	if len(args) >= 2 {
 		d, ok := xenstore.ParseDomid(args[0])
 		if !ok {
 			return xenstore.EINVAL
 		}
-		dom := s.domains.m[d]
-		if dom == nil || !dom.introduced {
+		if dom = s.domains.m[d]; dom == nil || !dom.introduced {
 			return xenstore.ENOENT
 		}
-		q, name = &dom.quota, args[1]
+		// A copy, stored whole below: connections read it without a lock.
+		copied := *dom.quota.Load()
+		q, name = &copied, args[1]
 	}
 	f := q.field(name)
 	if f == nil {
 		return xenstore.EINVAL
 	}
 	fn(f)
+	if dom != nil {
+		dom.quota.Store(q)
+	}
 	return ""
 }
 
