@@ -15,11 +15,11 @@ type domain struct {
 	releaseFired bool
 	// quota is replaced whole (SET_QUOTA, under the table's lock) and read
 	// without a lock by the domain's connections.
-	quota        atomic.Pointer[Quota]
-	target       atomic.Int64 // -1: none
-	watches      atomic.Int32
-	txs          atomic.Int32
-	conns        map[*conn]struct{}
+	quota   atomic.Pointer[Quota]
+	target  atomic.Int64 // -1: none
+	watches atomic.Int32
+	txs     atomic.Int32
+	conns   map[*conn]struct{}
 }
 
 type domainTable struct {
