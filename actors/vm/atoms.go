@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -22,6 +23,7 @@ type runner struct {
 	created   func(hypervisor.DomID) // reports the domain a start created
 	devices   map[string]*actor.PID  // the device actors by deviceName
 	root      *actor.RootContext
+	crashes   []time.Time // the restarted crashes, for the crash-loop rule
 }
 
 // run dispatches on the command.
@@ -31,6 +33,8 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.start(ctx, m)
 	case *ShutdownVM:
 		return r.shutdown(ctx, m)
+	case *checkOp:
+		return r.check(ctx)
 	case *DestroyVM:
 		if err := r.needDomain("destroy"); err != nil {
 			return &opDone{err: err}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -30,6 +31,10 @@ type opDone struct {
 	hasDomain bool
 	result    []byte
 	err       error
+	// crashed reports a crash that was restarted; crashLoop one that was
+	// not, by the crash-loop rule.
+	crashed   bool
+	crashLoop bool
 }
 
 // opCanceled reports that a task's cancel function ran.
@@ -87,6 +92,7 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	domid, has := a.st.domid, a.st.hasDomain
 	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
+		crashes: slices.Clone(a.st.crashes),
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) }}
 	go func() {
 		done := r.run(op.ctx, op.msg)
@@ -111,6 +117,18 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 	}
 	a.st.running = nil
 	a.st.hasDomain = msg.hasDomain
+	if msg.crashed {
+		a.st.crashes = append(a.st.crashes, time.Now())
+		if n := len(a.st.crashes); n > 2*a.cfg.CrashLoopMax {
+			a.st.crashes = slices.Clone(a.st.crashes[n-2*a.cfg.CrashLoopMax:])
+		}
+	}
+	if msg.crashLoop {
+		a.st.crashLoop, a.st.crashes = true, nil
+	}
+	if op.internal && msg.err != nil {
+		a.st.lastErr = msg.err
+	}
 	err := msg.err
 	if err != nil && op.ctx.Err() != nil && !errdefs.IsCanceled(err) {
 		err = fmt.Errorf("%w: %w", errdefs.ErrCanceled, err)
@@ -132,8 +150,10 @@ func (a *vmActor) handleOpCanceled(ctx actor.Context, msg *opCanceled) {
 	}
 }
 
-// handleStarted spawns a device actor per device of the spec.
+// handleStarted spawns a device actor per device of the spec and
+// subscribes to the hypervisor's events.
 func (a *vmActor) handleStarted(ctx actor.Context) {
+	a.startWatcher(ctx)
 	a.st.devices = make(map[string]*actor.PID)
 	props := deviceProps(&a.cfg)
 	for _, d := range devices(a.cfg.Spec, 0) {
@@ -162,6 +182,9 @@ func (a *vmActor) handleStopping(ctx actor.Context) {
 // finish cancels op's context and ends its task.
 func (a *vmActor) finish(ctx actor.Context, op *operation, result []byte, err error) {
 	op.cancel()
+	if op.internal {
+		return
+	}
 	if err == nil {
 		ctx.Send(a.cfg.Tasks, &tasks.CompleteTask{ID: op.taskID, Result: result})
 		return

@@ -15,7 +15,11 @@ import (
 )
 
 // handleStart queues a start.
-func (a *vmActor) handleStart(ctx actor.Context, msg *StartVM) { a.enqueue(ctx, "VM.start", msg) }
+// A start clears a crash loop and the last error.
+func (a *vmActor) handleStart(ctx actor.Context, msg *StartVM) {
+	a.st.crashLoop, a.st.crashes, a.st.lastErr = false, nil, nil
+	a.enqueue(ctx, "VM.start", msg)
+}
 
 // start runs the start atoms: create, build, write the home, introduce,
 // plug the VBDs in parallel (read-write first) and the VIFs in order, then

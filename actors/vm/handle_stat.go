@@ -23,10 +23,13 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 	}
 	root := ctx.ActorSystem().Root
 	cfg, domid, has := &a.cfg, a.st.domid, a.st.hasDomain
+	lastErr, loop := a.st.lastErr, a.st.crashLoop
 	go func() {
 		rctx, cancel := context.WithTimeout(context.Background(), statTimeout)
 		defer cancel()
-		root.Send(sender, readStatus(rctx, cfg, domid, has))
+		st := readStatus(rctx, cfg, domid, has)
+		st.LastError, st.CrashLoop = lastErr, loop
+		root.Send(sender, st)
 	}()
 }
 

@@ -170,3 +170,23 @@ func (e *env) requireNothingLeft(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "OK", out)
 }
+
+// eventuallyNothingLeft waits until nothing of a guest is left, for the
+// cleanups the VM actor runs by itself (no task to wait for), then
+// requires it as requireNothingLeft does.
+func (e *env) eventuallyNothingLeft(t *testing.T) {
+	t.Helper()
+	ctx := ctxFor(t)
+	empty := func(dir string, want ...string) bool {
+		names, err := e.xs.Directory(ctx, dir)
+		if errdefs.IsNotFound(err) {
+			return len(want) == 0
+		}
+		return err == nil && len(names) == len(want) && (len(want) == 0 || names[0] == want[0])
+	}
+	require.Eventually(t, func() bool {
+		return empty("/local/domain", "0") && empty("/vm") && empty("/local/domain/0/backend/vbd") &&
+			empty("/local/domain/0/backend/vif")
+	}, waitFor, tick, "xenstore trees left")
+	e.requireNothingLeft(t)
+}

@@ -13,7 +13,46 @@ type Spec struct {
 	Kernel    string
 	VBDs      []VBD
 	VIFs      []VIF
+	// OnShutdown, OnReboot and OnCrash say what a check state does with a
+	// domain that shut down for poweroff (or halt), reboot, and crash (or
+	// watchdog). ActionDefault takes XenServer's defaults: destroy on
+	// shutdown, restart on reboot and on crash.
+	OnShutdown Action
+	OnReboot   Action
+	OnCrash    Action
 }
+
+// Action is what is done with a domain that shut down by itself.
+type Action int
+
+// The actions.
+const (
+	ActionDefault  Action = iota // the default of the reason
+	ActionDestroy                // tear the domain down; the VM ends Halted
+	ActionRestart                // tear the domain down and start the VM again, unpaused
+	ActionPreserve               // leave the shut-down domain; a DestroyVM cleans it
+)
+
+// String returns the action's name.
+func (a Action) String() string {
+	switch a {
+	case ActionDefault:
+		return "default"
+	case ActionDestroy:
+		return "destroy"
+	case ActionRestart:
+		return "restart"
+	case ActionPreserve:
+		return "preserve"
+	}
+	return "Action(?)"
+}
+
+// CheckState asks the VM actor to look at its domain: a check operation is
+// queued (at most one waits at a time) that applies the spec's action to a
+// domain that shut down, and cleans up after one that vanished. There is no
+// reply.
+type CheckState struct{ Why string }
 
 // VBD is a virtual block device.
 type VBD struct {
@@ -93,6 +132,11 @@ type VMStatus struct {
 	DomID      hypervisor.DomID
 	Devices    []DeviceStatus
 	Err        error
+	// LastError is the last error of an operation the VM actor ran by
+	// itself (a check state); CrashLoop is set when the VM crashed too often
+	// and was left Halted. A StartVM clears both.
+	LastError error
+	CrashLoop bool
 }
 
 // DeviceStatus is the XenBus state of one PV device.

@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -44,6 +45,8 @@ type operation struct {
 	msg    any
 	ctx    context.Context
 	cancel context.CancelFunc
+	// internal operations (check state) have no task.
+	internal bool
 }
 
 // state is what the VM actor knows of its VM.
@@ -55,6 +58,14 @@ type state struct {
 	// devices are the device actors by deviceName, spawned once at start
 	// and never changed after, so operations may read the map.
 	devices map[string]*actor.PID
+	// stopEvents ends the goroutine that turns hypervisor events into
+	// CheckState.
+	stopEvents context.CancelFunc
+	// crashes are the times of the crashes that were restarted, for the
+	// crash-loop rule; lastErr and crashLoop are reported by StatVM.
+	crashes   []time.Time
+	lastErr   error
+	crashLoop bool
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.

@@ -20,6 +20,13 @@ const (
 	DefaultCleanupTimeout  = 30 * time.Second
 )
 
+// The defaults of the crash-loop rule: more than DefaultCrashLoopMax
+// crashes within DefaultCrashLoopWindow leave the VM Halted.
+const (
+	DefaultCrashLoopMax    = 3
+	DefaultCrashLoopWindow = 60 * time.Second
+)
+
 // Config is what a VM actor works with. Zero timeouts take the defaults.
 type Config struct {
 	Spec       Spec
@@ -40,6 +47,11 @@ type Config struct {
 	UnplugTimeout  time.Duration
 	// CleanupTimeout bounds the teardown after a failed or cancelled start.
 	CleanupTimeout time.Duration
+	// CrashLoopMax and CrashLoopWindow: when the VM crashed more than
+	// CrashLoopMax times within CrashLoopWindow, it is not restarted again
+	// but destroyed and left Halted with CrashLoop set.
+	CrashLoopMax    int
+	CrashLoopWindow time.Duration
 	// DeviceSupervisor supervises the device actors; nil means
 	// supervisors.New().
 	DeviceSupervisor actor.SupervisorStrategy
@@ -55,6 +67,12 @@ func (c *Config) defaults() {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
+	}
+	if c.CrashLoopMax <= 0 {
+		c.CrashLoopMax = DefaultCrashLoopMax
+	}
+	if c.CrashLoopWindow <= 0 {
+		c.CrashLoopWindow = DefaultCrashLoopWindow
 	}
 }
 
@@ -89,7 +107,12 @@ func (a *vmActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.handleStarted(ctx)
 	case *actor.Stopping:
+		a.stopWatcher()
 		a.handleStopping(ctx)
+	case *actor.Restarting:
+		a.stopWatcher()
+	case *CheckState:
+		a.handleCheckState(ctx, msg)
 	case *StartVM:
 		a.handleStart(ctx, msg)
 	case *UnpauseVM:
