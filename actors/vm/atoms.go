@@ -33,6 +33,8 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.start(ctx, m)
 	case *ShutdownVM:
 		return r.shutdown(ctx, m)
+	case *RebootVM:
+		return r.reboot(ctx, m)
 	case *checkOp:
 		return r.check(ctx)
 	case *DestroyVM:

@@ -39,6 +39,11 @@ func (c Client) Shutdown(ctx context.Context, hard bool) (string, error) {
 	return c.op(ctx, &ShutdownVM{Hard: hard})
 }
 
+// Reboot queues a clean or hard reboot and returns its task id.
+func (c Client) Reboot(ctx context.Context, hard bool) (string, error) {
+	return c.op(ctx, &RebootVM{Hard: hard})
+}
+
 // Destroy queues a destroy and returns its task id.
 func (c Client) Destroy(ctx context.Context) (string, error) { return c.op(ctx, &DestroyVM{}) }
 

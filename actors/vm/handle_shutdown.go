@@ -48,7 +48,7 @@ func (r *runner) shutdown(ctx context.Context, msg *ShutdownVM) *opDone {
 		if err != nil && !errdefs.IsNotFound(err) {
 			return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: shut domain %d down: %w", r.cfg.Spec.UUID, r.domid, err)}
 		}
-	} else if err := r.cleanShutdown(ctx); err != nil {
+	} else if err := r.cleanShutdown(ctx, hypervisor.ShutdownPoweroff); err != nil {
 		return &opDone{hasDomain: true, err: err}
 	}
 	return r.destroy(ctx)
@@ -58,7 +58,7 @@ func (r *runner) shutdown(ctx context.Context, msg *ShutdownVM) *opDone {
 // within AckTimeout and for the domain to shut down within
 // ShutdownTimeout. An HVM guest without PV drivers (no
 // control/feature-poweroff) is shut down through the hypervisor instead.
-func (r *runner) cleanShutdown(ctx context.Context) error {
+func (r *runner) cleanShutdown(ctx context.Context, reason hypervisor.ShutdownReason) error {
 	uuid, hv, xs := r.cfg.Spec.UUID, r.cfg.Hypervisor, r.cfg.Xenstore
 	ectx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -67,24 +67,24 @@ func (r *runner) cleanShutdown(ctx context.Context) error {
 		return fmt.Errorf("vm %s: domain events: %w", uuid, err)
 	}
 	if r.cfg.Spec.Type == hypervisor.DomainTypeHVM &&
-		readString(ctx, xs, homePath(r.domid)+"/control/feature-poweroff") != "1" {
+		readString(ctx, xs, homePath(r.domid)+"/control/feature-"+reason.String()) != "1" {
 		// An HVM guest without PV drivers cannot be asked: the reference
 		// shuts it down through the hypervisor.
-		if err := hv.Shutdown(ctx, r.domid, hypervisor.ShutdownPoweroff); err != nil {
+		if err := hv.Shutdown(ctx, r.domid, reason); err != nil {
 			return fmt.Errorf("vm %s: shut domain %d down: %w", uuid, r.domid, err)
 		}
-	} else if err := r.askGuest(ctx); err != nil {
+	} else if err := r.askGuest(ctx, reason); err != nil {
 		return err
 	}
 	return r.waitShutdown(ctx, evs)
 }
 
-// askGuest writes the poweroff request and waits within AckTimeout for the
-// guest to acknowledge it by writing the empty string.
-func (r *runner) askGuest(ctx context.Context) error {
+// askGuest writes the request (poweroff or reboot) and waits within
+// AckTimeout for the guest to acknowledge it by writing the empty string.
+func (r *runner) askGuest(ctx context.Context, reason hypervisor.ShutdownReason) error {
 	uuid, xs := r.cfg.Spec.UUID, r.cfg.Xenstore
 	node := homePath(r.domid) + "/control/shutdown"
-	if err := xs.Write(ctx, node, []byte("poweroff")); err != nil {
+	if err := xs.Write(ctx, node, []byte(reason.String())); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", uuid, node, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, r.cfg.AckTimeout)
@@ -95,8 +95,8 @@ func (r *runner) askGuest(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil && errdefs.IsTimeout(err) {
-			return fmt.Errorf("vm %s: the guest did not acknowledge the shutdown request within %s: %w",
-				uuid, r.cfg.AckTimeout, errdefs.ErrTimeout)
+			return fmt.Errorf("vm %s: the guest did not acknowledge the %s request within %s: %w",
+				uuid, reason, r.cfg.AckTimeout, errdefs.ErrTimeout)
 		}
 		return fmt.Errorf("vm %s: wait for the shutdown acknowledgement: %w", uuid, err)
 	}

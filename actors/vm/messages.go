@@ -84,6 +84,12 @@ type PauseVM struct{}
 // running or queued. The reply is an OperationReply.
 type ShutdownVM struct{ Hard bool }
 
+// RebootVM reboots the VM into a new domain, unpaused: cleanly (ask the
+// guest to reboot, wait for the acknowledgement and the shutdown) or, when
+// Hard, through the hypervisor; then the old domain is torn down and the VM
+// started again. The reply is an OperationReply.
+type RebootVM struct{ Hard bool }
+
 // DestroyVM destroys the VM's domain at once, without shutting it down.
 // The reply is an OperationReply.
 type DestroyVM struct{}

@@ -121,6 +121,8 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.enqueue(ctx, "VM.pause", msg)
 	case *ShutdownVM:
 		a.handleShutdown(ctx, msg)
+	case *RebootVM:
+		a.handleReboot(ctx, msg)
 	case *DestroyVM:
 		a.enqueue(ctx, "VM.destroy", msg)
 	case *StatVM:
