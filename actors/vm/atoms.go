@@ -35,6 +35,10 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.shutdown(ctx, m)
 	case *RebootVM:
 		return r.reboot(ctx, m)
+	case *SetMemoryTarget:
+		return r.setMemoryTarget(ctx, m)
+	case *SetVCPUs:
+		return r.setVCPUs(ctx, m)
 	case *checkOp:
 		return r.check(ctx)
 	case *DestroyVM:
@@ -92,6 +96,12 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 		{"vm", vmPath(spec.UUID)}, {"memory/target", kib}, {"memory/static-max", kib},
 		{"store/port", strconv.FormatUint(uint64(res.StorePort), 10)},
 		{"store/ring-ref", strconv.FormatUint(res.StoreGFN, 10)}}); err != nil {
+		return err
+	}
+	if err := mkdirPerms(ctx, tx, home+"/cpu", guestRead); err != nil {
+		return err
+	}
+	if err := writeVCPUs(ctx, tx, domid, spec.VCPUs, spec.VCPUs); err != nil {
 		return err
 	}
 	vm := vmPath(spec.UUID)

@@ -44,6 +44,17 @@ func (c Client) Reboot(ctx context.Context, hard bool) (string, error) {
 	return c.op(ctx, &RebootVM{Hard: hard})
 }
 
+// SetMemoryTarget queues a change of the balloon target and returns its
+// task id.
+func (c Client) SetMemoryTarget(ctx context.Context, kib uint64) (string, error) {
+	return c.op(ctx, &SetMemoryTarget{KiB: kib})
+}
+
+// SetVCPUs queues a change of the online vCPUs and returns its task id.
+func (c Client) SetVCPUs(ctx context.Context, n int) (string, error) {
+	return c.op(ctx, &SetVCPUs{N: n})
+}
+
 // Destroy queues a destroy and returns its task id.
 func (c Client) Destroy(ctx context.Context) (string, error) { return c.op(ctx, &DestroyVM{}) }
 

@@ -90,6 +90,16 @@ type ShutdownVM struct{ Hard bool }
 // started again. The reply is an OperationReply.
 type RebootVM struct{ Hard bool }
 
+// SetMemoryTarget sets the balloon target of the running VM in KiB,
+// within (0, Spec.MemoryKiB]; it fails errdefs.ErrNotImplemented when the
+// guest published no control/feature-balloon. The reply is an
+// OperationReply.
+type SetMemoryTarget struct{ KiB uint64 }
+
+// SetVCPUs sets the number of online vCPUs of the running VM, within
+// [1, Spec.VCPUs] (the domain's maximum). The reply is an OperationReply.
+type SetVCPUs struct{ N int }
+
 // DestroyVM destroys the VM's domain at once, without shutting it down.
 // The reply is an OperationReply.
 type DestroyVM struct{}

@@ -125,6 +125,10 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleReboot(ctx, msg)
 	case *DestroyVM:
 		a.enqueue(ctx, "VM.destroy", msg)
+	case *SetMemoryTarget:
+		a.enqueue(ctx, kindSetMemoryTarget, msg)
+	case *SetVCPUs:
+		a.enqueue(ctx, kindSetVCPUs, msg)
 	case *StatVM:
 		a.handleStat(ctx)
 	case *domainCreated:
