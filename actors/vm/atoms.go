@@ -39,6 +39,8 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.setMemoryTarget(ctx, m)
 	case *SetVCPUs:
 		return r.setVCPUs(ctx, m)
+	case *hotplugOp:
+		return r.hotplug(ctx, m)
 	case *checkOp:
 		return r.check(ctx)
 	case *DestroyVM:

@@ -55,6 +55,26 @@ func (c Client) SetVCPUs(ctx context.Context, n int) (string, error) {
 	return c.op(ctx, &SetVCPUs{N: n})
 }
 
+// PlugVBD queues the plug of vbd and returns its task id.
+func (c Client) PlugVBD(ctx context.Context, vbd VBD) (string, error) {
+	return c.op(ctx, &PlugVBD{VBD: vbd})
+}
+
+// UnplugVBD queues the unplug of VBD devid and returns its task id.
+func (c Client) UnplugVBD(ctx context.Context, devid int, force bool) (string, error) {
+	return c.op(ctx, &UnplugVBD{DevID: devid, Force: force})
+}
+
+// PlugVIF queues the plug of vif and returns its task id.
+func (c Client) PlugVIF(ctx context.Context, vif VIF) (string, error) {
+	return c.op(ctx, &PlugVIF{VIF: vif})
+}
+
+// UnplugVIF queues the unplug of VIF devid and returns its task id.
+func (c Client) UnplugVIF(ctx context.Context, devid int, force bool) (string, error) {
+	return c.op(ctx, &UnplugVIF{DevID: devid, Force: force})
+}
+
 // Destroy queues a destroy and returns its task id.
 func (c Client) Destroy(ctx context.Context) (string, error) { return c.op(ctx, &DestroyVM{}) }
 

@@ -35,6 +35,8 @@ type opDone struct {
 	// not, by the crash-loop rule.
 	crashed   bool
 	crashLoop bool
+	// spec is the VM's new spec after a hot-plug.
+	spec *Spec
 }
 
 // opCanceled reports that a task's cancel function ran.
@@ -117,6 +119,9 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 	}
 	a.st.running = nil
 	a.st.hasDomain = msg.hasDomain
+	if msg.spec != nil {
+		a.cfg.Spec = *msg.spec
+	}
 	if msg.crashed {
 		a.st.crashes = append(a.st.crashes, time.Now())
 		if n := len(a.st.crashes); n > 2*a.cfg.CrashLoopMax {

@@ -22,7 +22,9 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 		return
 	}
 	root := ctx.ActorSystem().Root
-	cfg, domid, has := &a.cfg, a.st.domid, a.st.hasDomain
+	// A copy: a hot-plug replaces the spec's device lists.
+	cfgCopy := a.cfg
+	cfg, domid, has := &cfgCopy, a.st.domid, a.st.hasDomain
 	lastErr, loop := a.st.lastErr, a.st.crashLoop
 	go func() {
 		rctx, cancel := context.WithTimeout(context.Background(), statTimeout)

@@ -100,6 +100,29 @@ type SetMemoryTarget struct{ KiB uint64 }
 // [1, Spec.VCPUs] (the domain's maximum). The reply is an OperationReply.
 type SetVCPUs struct{ N int }
 
+// PlugVBD adds a VBD to the VM: it is plugged at once into a running VM
+// (within HotplugTimeout), and the spec gains it. The reply is an
+// OperationReply.
+type PlugVBD struct{ VBD VBD }
+
+// UnplugVBD removes the VBD DevID from the VM: cleanly (online=0, the
+// backend Closing, then frontend and backend Closed within UnplugTimeout,
+// else it fails and the device stays) or, when Force, at once. The spec
+// loses it. The reply is an OperationReply.
+type UnplugVBD struct {
+	DevID int
+	Force bool
+}
+
+// PlugVIF adds a VIF to the VM as PlugVBD does a VBD.
+type PlugVIF struct{ VIF VIF }
+
+// UnplugVIF removes the VIF DevID as UnplugVBD does a VBD.
+type UnplugVIF struct {
+	DevID int
+	Force bool
+}
+
 // DestroyVM destroys the VM's domain at once, without shutting it down.
 // The reply is an OperationReply.
 type DestroyVM struct{}

@@ -125,6 +125,16 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleReboot(ctx, msg)
 	case *DestroyVM:
 		a.enqueue(ctx, "VM.destroy", msg)
+	case *PlugVBD:
+		vbd := msg.VBD
+		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVBD, devid: vbd.DevID, vbd: &vbd, plug: true})
+	case *UnplugVBD:
+		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVBD, devid: msg.DevID, force: msg.Force})
+	case *PlugVIF:
+		vif := msg.VIF
+		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVIF, devid: vif.DevID, vif: &vif, plug: true})
+	case *UnplugVIF:
+		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVIF, devid: msg.DevID, force: msg.Force})
 	case *SetMemoryTarget:
 		a.enqueue(ctx, kindSetMemoryTarget, msg)
 	case *SetVCPUs:
