@@ -17,22 +17,23 @@ const (
 	kindHardShutdown  = "VM.hard_shutdown"
 )
 
-// handleShutdown queues a shutdown. A hard one cancels the clean ones that
-// run or wait and goes to the front of the queue.
+// handleShutdown queues a shutdown. A hard one cancels the clean shutdowns
+// and clean reboots that run or wait (they wait on the guest) and goes to
+// the front of the queue.
 func (a *vmActor) handleShutdown(ctx actor.Context, msg *ShutdownVM) {
 	if !msg.Hard {
 		a.enqueue(ctx, kindCleanShutdown, msg)
 		return
 	}
 	a.st.queue = slices.DeleteFunc(a.st.queue, func(op *operation) bool {
-		if op.kind != kindCleanShutdown {
+		if !preemptedByHard(op.kind) {
 			return false
 		}
 		a.finish(ctx, op, nil, fmt.Errorf("%s %s: pre-empted by a hard shutdown: %w", op.kind,
 			a.cfg.Spec.UUID, errdefs.ErrCanceled))
 		return true
 	})
-	if op := a.st.running; op != nil && op.kind == kindCleanShutdown {
+	if op := a.st.running; op != nil && preemptedByHard(op.kind) {
 		op.cancel() // its opDone fails the task canceled
 	}
 	a.enqueueAt(ctx, kindHardShutdown, msg, true)
@@ -125,3 +126,5 @@ func (r *runner) waitShutdown(ctx context.Context, evs <-chan struct{}) error {
 		}
 	}
 }
+
+func preemptedByHard(kind string) bool { return kind == kindCleanShutdown || kind == kindCleanReboot }

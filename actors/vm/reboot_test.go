@@ -59,3 +59,21 @@ func TestVMActor_Reboot_NoAck(t *testing.T) {
 	e.succeed(t, id, err)
 	e.requireNothingLeft(t)
 }
+
+func TestVMActor_HardShutdownPreemptsCleanReboot(t *testing.T) {
+	e := newEnv(t)
+	c := e.spawnVM(t, newSpec("sim:hostile-noack"), func(cfg *vm.Config) { cfg.AckTimeout = time.Minute })
+	ctx := ctxFor(t)
+	id, err := c.Start(ctx, false)
+	e.succeed(t, id, err)
+
+	reboot, err := c.Reboot(ctx, false)
+	require.NoError(t, err)
+	hard, err := c.Shutdown(ctx, true)
+	require.NoError(t, err)
+	task := e.wait(t, reboot)
+	require.Equal(t, tasks.Failed, task.State)
+	require.Equal(t, "canceled", task.ErrorKind, task.Error)
+	e.succeed(t, hard, nil)
+	e.requireNothingLeft(t)
+}
