@@ -58,12 +58,18 @@ func TestVMActor_Check_CrashDestroy(t *testing.T) {
 	spec := newSpec("sim:linux,crash=200ms")
 	spec.OnCrash = vm.ActionDestroy
 	c := e.spawnVM(t, spec, nil)
-	id, err := c.Start(ctxFor(t), false)
+	ctx := ctxFor(t)
+	id, err := c.Start(ctx, false)
 	e.succeed(t, id, err)
+	seen, err := e.events.Next(ctx, 0)
+	require.NoError(t, err)
 
 	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted })
 	require.False(t, st.CrashLoop)
 	e.eventuallyNothingLeft(t)
+	rep, err := e.events.Next(ctx, seen.Next)
+	require.NoError(t, err)
+	require.Contains(t, rep.IDs, vm.ObjectID(spec.UUID), "the crash's cleanup is announced")
 }
 
 func TestVMActor_Check_CrashPreserve(t *testing.T) {

@@ -37,6 +37,9 @@ type opDone struct {
 	crashLoop bool
 	// spec is the VM's new spec after a hot-plug.
 	spec *Spec
+	// quiet is set by a check that found nothing to do: nothing is
+	// announced, so that the host's events do not echo as every VM's.
+	quiet bool
 }
 
 // opCanceled reports that a task's cancel function ran.
@@ -139,7 +142,9 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 		err = fmt.Errorf("%w: %w", errdefs.ErrCanceled, err)
 	}
 	a.finish(ctx, op, msg.result, err)
-	a.announce(ctx)
+	if !msg.quiet {
+		a.announce(ctx)
+	}
 	a.runNext(ctx)
 }
 
