@@ -62,10 +62,10 @@ func (r *runner) setVCPUs(ctx context.Context, msg *SetVCPUs) *opDone {
 	return &opDone{hasDomain: true}
 }
 
-// writeVCPUs writes cpu/<i>/availability for the max vCPUs, online for
+// writeVCPUs writes cpu/<i>/availability for the maxVCPUs, online for
 // the first online.
-func writeVCPUs(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, max, online int) error {
-	for i := range max {
+func writeVCPUs(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, maxVCPUs, online int) error {
+	for i := range maxVCPUs {
 		v := "offline"
 		if i < online {
 			v = "online"

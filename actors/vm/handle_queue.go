@@ -123,7 +123,9 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 	a.st.running = nil
 	a.st.hasDomain = msg.hasDomain
 	if msg.spec != nil {
-		a.cfg.Spec = *msg.spec
+		// Only the device lists change: the device actors read the
+		// spec's other fields.
+		a.cfg.Spec.VBDs, a.cfg.Spec.VIFs = msg.spec.VBDs, msg.spec.VIFs
 	}
 	if msg.crashed {
 		a.st.crashes = append(a.st.crashes, time.Now())
