@@ -135,3 +135,41 @@ func TestVMActor_Check_VanishedDomain(t *testing.T) {
 	// the sim may keep the domain's xenstore connection until release
 	e.eventuallyNothingLeft(t)
 }
+
+func TestVMActor_Check_WatchdogIsACrash_SuspendIsLeft(t *testing.T) {
+	e := newEnv(t)
+	spec := newSpec("sim:linux")
+	spec.OnCrash = vm.ActionDestroy
+	c := e.spawnVM(t, spec, nil)
+	ctx := ctxFor(t)
+
+	domid := startRunning(t, e, c)
+	require.NoError(t, e.h.Sim().GuestShutdown(domid, hypervisor.ShutdownWatchdog))
+	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted })
+	e.eventuallyNothingLeft(t)
+
+	domid = startRunning(t, e, c)
+	require.NoError(t, e.h.Sim().GuestShutdown(domid, hypervisor.ShutdownSuspend))
+	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Shutdown })
+	time.Sleep(100 * time.Millisecond)
+	st, err := c.Stat(ctx)
+	require.NoError(t, err)
+	require.Equal(t, vm.Shutdown, st.PowerState, "a suspend is left for suspend")
+	require.Equal(t, domid, st.DomID)
+
+	id, err := c.Destroy(ctx)
+	e.succeed(t, id, err)
+	e.requireNothingLeft(t)
+}
+
+func TestVMActor_Check_GuestRebootWithOnRebootDestroy(t *testing.T) {
+	e := newEnv(t)
+	spec := newSpec("sim:linux")
+	spec.OnReboot = vm.ActionDestroy
+	c := e.spawnVM(t, spec, nil)
+	domid := startRunning(t, e, c)
+
+	require.NoError(t, e.xs.Write(ctxFor(t), "/local/domain/"+domid.String()+"/control/shutdown", []byte("reboot")))
+	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted })
+	e.eventuallyNothingLeft(t)
+}
