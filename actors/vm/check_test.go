@@ -173,3 +173,25 @@ func TestVMActor_Check_GuestRebootWithOnRebootDestroy(t *testing.T) {
 	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted })
 	e.eventuallyNothingLeft(t)
 }
+
+func TestVMActor_Check_AnnouncesAnExternalPause(t *testing.T) {
+	e := newEnv(t)
+	spec := newSpec("sim:linux")
+	c := e.spawnVM(t, spec, nil)
+	ctx := ctxFor(t)
+	domid := startRunning(t, e, c)
+	e.system.Root.Send(c.PID(), &vm.CheckState{Why: "test"}) // a check that sees Running
+	time.Sleep(50 * time.Millisecond)
+	seen, err := e.events.Next(ctx, 0)
+	require.NoError(t, err)
+
+	require.NoError(t, e.hv.Pause(ctx, domid))
+	rep, err := e.events.Next(ctx, seen.Next)
+	require.NoError(t, err)
+	require.Contains(t, rep.IDs, vm.ObjectID(spec.UUID))
+	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Paused })
+
+	id, err := c.Destroy(ctx)
+	e.succeed(t, id, err)
+	e.requireNothingLeft(t)
+}

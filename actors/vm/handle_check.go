@@ -92,7 +92,7 @@ func actionFor(spec Spec, reason hypervisor.ShutdownReason) (Action, bool) {
 // domain that shut down; a domain that vanished is cleaned up after.
 func (r *runner) check(ctx context.Context) *opDone {
 	if !r.hasDomain {
-		return &opDone{quiet: true}
+		return &opDone{quiet: true, power: Halted, seen: true}
 	}
 	uuid := r.cfg.Spec.UUID
 	info, err := r.cfg.Hypervisor.DomainInfo(ctx, r.domid)
@@ -105,7 +105,7 @@ func (r *runner) check(ctx context.Context) *opDone {
 	case err != nil:
 		return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: check domain %d: %w", uuid, r.domid, err)}
 	case !info.Shutdown:
-		return &opDone{hasDomain: true, quiet: true}
+		return &opDone{hasDomain: true, quiet: true, power: powerState(info), seen: true}
 	}
 	act, ok := actionFor(r.cfg.Spec, info.ShutdownReason)
 	if !ok || act == ActionPreserve {

@@ -40,6 +40,9 @@ type opDone struct {
 	// quiet is set by a check that found nothing to do: nothing is
 	// announced, so that the host's events do not echo as every VM's.
 	quiet bool
+	// power is the power state a check saw, if seen.
+	power PowerState
+	seen  bool
 }
 
 // opCanceled reports that a task's cancel function ran.
@@ -144,7 +147,11 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 		err = fmt.Errorf("%w: %w", errdefs.ErrCanceled, err)
 	}
 	a.finish(ctx, op, msg.result, err)
-	if !msg.quiet {
+	// A check announces a power state it sees change (a domain paused
+	// or unpaused by someone else) even when it has nothing to do.
+	quiet := msg.quiet && msg.seen && a.st.powerSeen && a.st.power == msg.power
+	a.st.power, a.st.powerSeen = msg.power, msg.seen
+	if !quiet {
 		a.announce(ctx)
 	}
 	a.runNext(ctx)

@@ -66,6 +66,9 @@ type state struct {
 	crashes   []time.Time
 	lastErr   error
 	crashLoop bool
+	// power is the power state the last check saw, if powerSeen.
+	power     PowerState
+	powerSeen bool
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.
