@@ -1,0 +1,403 @@
+// Package host is the host actor, one per daemon: it owns the task registry,
+// the update stream, the watches actor and the domains parent, under which it
+// spawns one VM actor per registered VM. VM specs are persisted in the state
+// directory and loaded when the actor starts.
+//
+// A loaded VM starts Halted: re-adoption of a domain still running from a
+// previous daemon is not done yet.
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/events"
+	"github.com/xenactor/xenactor/actors/tasks"
+	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/actors/watches"
+	"github.com/xenactor/xenactor/hostio/hotplug"
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/statedir"
+	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/supervisors"
+)
+
+// KindVM is the state-directory kind of the VM records.
+const KindVM = "vm"
+
+// statTimeout bounds each StatVM the host asks.
+const statTimeout = 5 * time.Second
+
+// Config is what the host actor works with.
+type Config struct {
+	StateDir   *statedir.Store
+	Hypervisor hypervisor.Hypervisor
+	// Dial opens a dom0 connection to xenstored: one for the watches actor
+	// (re-dialled when it drops), and one for the VM actors when Xenstore is
+	// nil (dialled at start, closed when the host stops).
+	Dial     func(ctx context.Context) (*xenstore.Client, error)
+	Xenstore *xenstore.Client
+	Hotplug  hotplug.Hotplug
+	// TuneVM, if set, adjusts each VM actor's config (timeouts, say).
+	TuneVM  func(*vm.Config)
+	Logger  *slog.Logger
+	Watches []watches.Option
+}
+
+// Props returns the props of the host actor. Spawn one per daemon.
+func Props(cfg Config) *actor.Props {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return actor.PropsFromProducer(func() actor.Actor { return &hostActor{cfg: cfg} })
+}
+
+// entry is one registered VM.
+type entry struct {
+	spec    vm.Spec
+	pid     *actor.PID // nil while spawning
+	seq     uint64     // last stat asked
+	applied uint64     // last stat applied
+	domid   uint32
+	hasDom  bool
+}
+
+type hostActor struct {
+	cfg     Config
+	xs      *xenstore.Client
+	ownXS   bool
+	tasks   *actor.PID
+	events  *actor.PID
+	watches *actor.PID
+	domains *actor.PID
+	vms     map[string]*entry
+	byDom   map[uint32]string
+	cancel  context.CancelFunc
+}
+
+// Receive dispatches on the message type.
+func (h *hostActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		h.handleStarted(ctx)
+	case *actor.Stopping:
+		if h.cancel != nil {
+			h.cancel()
+		}
+	case *actor.Stopped:
+		if h.ownXS && h.xs != nil {
+			_ = h.xs.Close()
+		}
+	case *AddVM:
+		h.handleAdd(ctx, msg)
+	case *RemoveVM:
+		h.handleRemove(ctx, msg)
+	case *removeChecked:
+		h.handleRemoveChecked(ctx, msg)
+	case *VM:
+		e := h.vms[msg.UUID]
+		if e == nil || e.pid == nil {
+			ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
+			return
+		}
+		ctx.Respond(&VMReply{PID: e.pid})
+	case *ListVMs:
+		h.handleList(ctx)
+	case *GetPIDs:
+		ctx.Respond(&PIDs{Tasks: h.tasks, Events: h.events, Watches: h.watches, Domains: h.domains})
+	case *vmChanged:
+		h.stat(ctx, msg.uuid)
+	case *vmStatted:
+		h.handleStatted(ctx, msg)
+	case *watches.NeedsAttention:
+		h.handleAttention(ctx, msg)
+	}
+}
+
+func (h *hostActor) handleStarted(ctx actor.Context) {
+	h.vms = make(map[string]*entry)
+	h.byDom = make(map[uint32]string)
+	h.xs = h.cfg.Xenstore
+	if h.xs == nil {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		xs, err := h.cfg.Dial(dctx)
+		cancel()
+		if err != nil {
+			panic(fmt.Errorf("host: dial xenstored: %w: %w", errdefs.ErrUnavailable, err))
+		}
+		h.xs, h.ownXS = xs, true
+	}
+	h.events = h.spawnChild(ctx, events.Props(), "events")
+	h.tasks = h.spawnChild(ctx, tasks.Props(tasks.WithEvents(h.events)), "tasks")
+	h.domains = h.spawnChild(ctx, actor.PropsFromFunc(domains,
+		actor.WithSupervisor(supervisors.New(supervisors.WithFamily("vm")))), "domains")
+	h.watches = h.spawnChild(ctx, watches.Props(watches.Dialer(h.cfg.Dial),
+		watches.ToPID(ctx.ActorSystem(), ctx.Self()), h.cfg.Watches...), "watches")
+
+	// Follow the update stream: every change of vm/<uuid> re-stats that VM,
+	// which keeps the domid map and the per-domain watches right.
+	sctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	system, self := ctx.ActorSystem(), ctx.Self()
+	batches := events.NewClient(system, h.events).Subscribe(sctx, 0)
+	go func() {
+		for b := range batches {
+			for _, id := range b.IDs {
+				if uuid, ok := strings.CutPrefix(id, "vm/"); ok {
+					system.Root.Send(self, &vmChanged{uuid: uuid})
+				}
+			}
+		}
+	}()
+
+	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer lcancel()
+	err := h.cfg.StateDir.Load(lctx, KindVM, func(id string, raw json.RawMessage) error {
+		var rec vmRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return fmt.Errorf("%w: %w", errdefs.ErrInvalid, err)
+		}
+		if rec.Spec.UUID != id {
+			return fmt.Errorf("%w: record %s holds VM %q", errdefs.ErrInvalid, id, rec.Spec.UUID)
+		}
+		h.spawn(ctx, rec.Spec, nil)
+		h.cfg.Logger.Info("VM loaded; it starts Halted (re-adoption of a running domain is not implemented)",
+			"vm", id)
+		return nil
+	})
+	if err != nil {
+		h.cfg.Logger.Error("loading the VM records", "err", err)
+	}
+}
+
+func (h *hostActor) spawnChild(ctx actor.Context, props *actor.Props, name string) *actor.PID {
+	pid, err := ctx.SpawnNamed(props, name)
+	if err != nil {
+		panic(fmt.Errorf("host: spawn %s: %w", name, err))
+	}
+	return pid
+}
+
+// domains is the parent of the VM actors: it spawns what it is asked to.
+func domains(ctx actor.Context) {
+	if msg, ok := ctx.Message().(*spawnVM); ok {
+		pid, err := ctx.SpawnNamed(msg.props, msg.name)
+		if err != nil {
+			ctx.Respond(err)
+			return
+		}
+		ctx.Respond(pid)
+	}
+}
+
+// spawn registers spec and asks domains to spawn its actor; done, if set, is
+// called in the actor once it is spawned or failed.
+func (h *hostActor) spawn(ctx actor.Context, spec vm.Spec, done func(*actor.PID, error)) {
+	e := &entry{spec: spec}
+	h.vms[spec.UUID] = e
+	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
+		Tasks: h.tasks, Events: h.events}
+	if h.cfg.TuneVM != nil {
+		h.cfg.TuneVM(&cfg)
+	}
+	f := ctx.RequestFuture(h.domains, &spawnVM{name: vm.Name(spec.UUID), props: vm.Props(cfg)}, 10*time.Second)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		pid, ok := res.(*actor.PID)
+		if err == nil && !ok {
+			err, _ = res.(error)
+			if err == nil {
+				err = fmt.Errorf("host: unexpected spawn reply %T", res)
+			}
+		}
+		if err != nil {
+			h.cfg.Logger.Error("spawning a VM actor", "vm", spec.UUID, "err", err)
+			if h.vms[spec.UUID] == e {
+				delete(h.vms, spec.UUID)
+			}
+		} else {
+			e.pid = pid
+			h.stat(ctx, spec.UUID)
+		}
+		if done != nil {
+			done(pid, err)
+		}
+	})
+}
+
+func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
+	uuid := msg.Spec.UUID
+	if uuid == "" {
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: a VM needs a uuid: %w", errdefs.ErrInvalid)})
+		return
+	}
+	if h.vms[uuid] != nil {
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", uuid, errdefs.ErrExists)})
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.cfg.StateDir.Put(pctx, KindVM, uuid, vmRecord{Spec: msg.Spec}); err != nil {
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: persist VM %s: %w", uuid, err)})
+		return
+	}
+	sender := ctx.Sender()
+	h.spawn(ctx, msg.Spec, func(pid *actor.PID, err error) {
+		if err != nil {
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = h.cfg.StateDir.Delete(dctx, KindVM, uuid)
+		}
+		ctx.Send(sender, &VMReply{PID: pid, Err: err})
+	})
+}
+
+func (h *hostActor) handleRemove(ctx actor.Context, msg *RemoveVM) {
+	e := h.vms[msg.UUID]
+	if e == nil || e.pid == nil {
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
+		return
+	}
+	system, self, sender, pid, uuid := ctx.ActorSystem(), ctx.Self(), ctx.Sender(), e.pid, msg.UUID
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), statTimeout)
+		defer cancel()
+		st, err := vm.NewClient(system, pid).Stat(sctx)
+		system.Root.Send(self, &removeChecked{uuid: uuid, pid: pid, st: st, err: err, sender: sender})
+	}()
+}
+
+func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
+	e := h.vms[msg.uuid]
+	reply := func(err error) { ctx.Send(msg.sender, &VMReply{Err: err}) }
+	switch {
+	case e == nil || e.pid != msg.pid:
+		reply(fmt.Errorf("host: VM %s: %w", msg.uuid, errdefs.ErrNotFound))
+		return
+	case msg.err != nil:
+		reply(fmt.Errorf("host: VM %s: %w", msg.uuid, msg.err))
+		return
+	case msg.st.PowerState != vm.Halted:
+		reply(fmt.Errorf("host: VM %s is %s, not Halted: %w", msg.uuid, msg.st.PowerState, errdefs.ErrBusy))
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.cfg.StateDir.Delete(dctx, KindVM, msg.uuid); err != nil && !errdefs.IsNotFound(err) {
+		reply(fmt.Errorf("host: delete VM %s: %w", msg.uuid, err))
+		return
+	}
+	delete(h.vms, msg.uuid)
+	if e.hasDom && h.byDom[e.domid] == msg.uuid {
+		delete(h.byDom, e.domid)
+		ctx.Request(h.watches, &watches.UnwatchDomain{DomID: e.domid})
+	}
+	ctx.Stop(e.pid)
+	ctx.Send(h.events, &events.Removed{ID: vm.ObjectID(msg.uuid)})
+	reply(nil)
+}
+
+func (h *hostActor) handleList(ctx actor.Context) {
+	uuids := make([]string, 0, len(h.vms))
+	for uuid, e := range h.vms {
+		if e.pid != nil {
+			uuids = append(uuids, uuid)
+		}
+	}
+	slices.Sort(uuids)
+	infos := make([]VMInfo, len(uuids))
+	pids := make([]*actor.PID, len(uuids))
+	for i, uuid := range uuids {
+		infos[i].Spec = h.vms[uuid].spec
+		pids[i] = h.vms[uuid].pid
+	}
+	system, sender := ctx.ActorSystem(), ctx.Sender()
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), statTimeout)
+		defer cancel()
+		var wg sync.WaitGroup
+		for i := range infos {
+			wg.Go(func() {
+				st, err := vm.NewClient(system, pids[i]).Stat(sctx)
+				if err != nil {
+					infos[i].Err = err
+					return
+				}
+				infos[i].PowerState, infos[i].DomID, infos[i].Err = st.PowerState, st.DomID, st.Err
+			})
+		}
+		wg.Wait()
+		system.Root.Send(sender, &ListVMsReply{VMs: infos})
+	}()
+}
+
+// stat asks VM uuid's status off the mailbox; the answer comes back as a
+// vmStatted.
+func (h *hostActor) stat(ctx actor.Context, uuid string) {
+	e := h.vms[uuid]
+	if e == nil || e.pid == nil {
+		return
+	}
+	e.seq++
+	system, self, pid, seq := ctx.ActorSystem(), ctx.Self(), e.pid, e.seq
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), statTimeout)
+		defer cancel()
+		st, err := vm.NewClient(system, pid).Stat(sctx)
+		if err == nil {
+			system.Root.Send(self, &vmStatted{uuid: uuid, seq: seq, st: st})
+		}
+	}()
+}
+
+// handleStatted keeps the domid map and the per-domain watches in line with
+// the VM's status.
+func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
+	e := h.vms[msg.uuid]
+	if e == nil || msg.seq <= e.applied {
+		return
+	}
+	e.applied = msg.seq
+	has := msg.st.PowerState != vm.Halted
+	domid := uint32(msg.st.DomID)
+	if e.hasDom && (!has || e.domid != domid) {
+		if h.byDom[e.domid] == msg.uuid {
+			delete(h.byDom, e.domid)
+			ctx.Request(h.watches, &watches.UnwatchDomain{DomID: e.domid})
+		}
+		e.hasDom = false
+	}
+	if has && !e.hasDom {
+		e.domid, e.hasDom = domid, true
+		h.byDom[domid] = msg.uuid
+		ctx.Request(h.watches, &watches.WatchDomain{DomID: domid})
+	}
+}
+
+// handleAttention routes a watches notification to the VM of the domain, or
+// to every VM for a rescan.
+func (h *hostActor) handleAttention(ctx actor.Context, msg *watches.NeedsAttention) {
+	if msg.DomID == 0 || msg.Has(watches.WhyRescan) {
+		for _, e := range h.vms {
+			if e.pid != nil {
+				ctx.Send(e.pid, &vm.CheckState{Why: msg.Why})
+			}
+		}
+		return
+	}
+	uuid, ok := h.byDom[msg.DomID]
+	if !ok {
+		return
+	}
+	if e := h.vms[uuid]; e != nil && e.pid != nil {
+		ctx.Send(e.pid, &vm.CheckState{Why: msg.Why})
+	}
+}

@@ -1,0 +1,83 @@
+package host
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+)
+
+// AddVM registers a VM: its spec is persisted in the state directory (kind
+// "vm", id the uuid) and its actor vm/<uuid> spawned under domains. A uuid
+// already registered fails errdefs.ErrExists. The reply is a VMReply.
+type AddVM struct{ Spec vm.Spec }
+
+// RemoveVM forgets a Halted VM: its record is deleted and its actor
+// stopped. A VM that is not Halted fails errdefs.ErrBusy, an unknown one
+// errdefs.ErrNotFound. The reply is a VMReply (PID nil).
+type RemoveVM struct{ UUID string }
+
+// VM asks for the PID of the actor of VM UUID, to drive it with vm.Client.
+// The reply is a VMReply; an unknown uuid fails errdefs.ErrNotFound.
+type VM struct{ UUID string }
+
+// VMReply answers AddVM, RemoveVM and VM.
+type VMReply struct {
+	PID *actor.PID
+	Err error
+}
+
+// ListVMs asks for every VM with its power state; the reply is a
+// ListVMsReply, sorted by uuid. The VM actors are asked concurrently, off the
+// host's mailbox.
+type ListVMs struct{}
+
+// VMInfo is one VM of a ListVMsReply. Err is set when its actor did not
+// answer; PowerState is then Halted.
+type VMInfo struct {
+	Spec       vm.Spec
+	PowerState vm.PowerState
+	DomID      hypervisor.DomID
+	Err        error
+}
+
+// ListVMsReply answers ListVMs.
+type ListVMsReply struct{ VMs []VMInfo }
+
+// GetPIDs asks for the PIDs of the host's service actors; the reply is a
+// PIDs.
+type GetPIDs struct{}
+
+// PIDs answers GetPIDs.
+type PIDs struct {
+	Tasks   *actor.PID
+	Events  *actor.PID
+	Watches *actor.PID
+	Domains *actor.PID
+}
+
+// vmRecord is the persisted record of a VM (kind "vm", id its uuid).
+type vmRecord struct {
+	Spec vm.Spec `json:"spec"`
+}
+
+// private messages
+type (
+	spawnVM struct {
+		name  string
+		props *actor.Props
+	}
+	vmChanged struct{ uuid string }
+	vmStatted struct {
+		uuid string
+		seq  uint64
+		st   *vm.VMStatus
+	}
+	removeChecked struct {
+		uuid   string
+		pid    *actor.PID
+		st     *vm.VMStatus
+		err    error
+		sender *actor.PID
+	}
+)
