@@ -1,0 +1,117 @@
+package main_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xenactor/xenactor/internal/testenv"
+)
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.Cmd.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// build builds xenactord into a temporary directory.
+func build(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool in PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "xenactord")
+	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// shortDir is a temporary directory with a short path, for a Unix socket.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "xad")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+func TestXenactord_ServesXenstoreAndStopsCleanly(t *testing.T) {
+	bin := build(t)
+	runDir := shortDir(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "4096")
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+
+	socket := filepath.Join(runDir, "xenstored.sock")
+	require.Eventually(t, func() bool {
+		fi, err := os.Stat(socket)
+		return err == nil && fi.Mode()&os.ModeSocket != 0
+	}, 20*time.Second, 20*time.Millisecond, "no socket; stderr:\n%s", &stderr)
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "xenactord ready") },
+		10*time.Second, 20*time.Millisecond, "never ready; stderr:\n%s", &stderr)
+	_, err := os.Stat(stateDir)
+	require.NoError(t, err, "the state directory is created")
+
+	t.Run("xenstore-ls", func(t *testing.T) {
+		progs := testenv.RequireExternal(t, "xenstore-ls")
+		ls := exec.Command(progs["xenstore-ls"], "-f", "/")
+		ls.Env = append(os.Environ(), "XENSTORED_PATH="+socket)
+		out, err := ls.CombinedOutput()
+		require.NoError(t, err, "xenstore-ls: %s", out)
+		require.Contains(t, string(out), "/tool/xenstored")
+	})
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit; stderr:\n%s", &stderr)
+		done <- nil // for the cleanup
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit after SIGTERM; stderr:\n%s", &stderr)
+	}
+	_, err = os.Stat(socket)
+	require.True(t, errors.Is(err, os.ErrNotExist), "the socket is removed: %v", err)
+	require.Contains(t, stderr.String(), "xenactord stopping")
+}
+
+func TestXenactord_ExternalXenstoredIsAUsageError(t *testing.T) {
+	bin := build(t)
+	runDir := shortDir(t)
+	cmd := exec.Command(bin, "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+		"-xenstored", "/var/run/xenstored/socket")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	require.Equal(t, 2, ee.ExitCode())
+	require.Contains(t, string(out), "not supported")
+}
