@@ -43,6 +43,8 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.hotplug(ctx, m)
 	case *checkOp:
 		return r.check(ctx)
+	case *adoptOp:
+		return r.adopt(ctx, m.domid)
 	case *DestroyVM:
 		if err := r.needDomain("destroy"); err != nil {
 			return &opDone{err: err}

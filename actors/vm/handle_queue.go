@@ -183,6 +183,9 @@ func (a *vmActor) handleStarted(ctx actor.Context) {
 		}
 		a.st.devices[name] = pid
 	}
+	if a.cfg.AdoptDomID != 0 {
+		a.queueAdopt(ctx, a.cfg.AdoptDomID)
+	}
 }
 
 // handleStopping fails every queued and running operation.

@@ -52,6 +52,13 @@ type Config struct {
 	// but destroyed and left Halted with CrashLoop set.
 	CrashLoopMax    int
 	CrashLoopWindow time.Duration
+	// AdoptDomID, when not 0, is the domain a previous VM actor (of an
+	// earlier daemon) left running: on start the actor adopts it if it
+	// exists with the spec's uuid (power state from the hypervisor, no
+	// re-plug; a domain that shut down meanwhile gets the spec's action),
+	// and cleans up its leftover xenstore trees if it is gone. A domain
+	// with another uuid is not touched; the VM stays Halted.
+	AdoptDomID hypervisor.DomID
 	// DeviceSupervisor supervises the device actors; nil means
 	// supervisors.New().
 	DeviceSupervisor actor.SupervisorStrategy
