@@ -3,8 +3,10 @@
 // spawns one VM actor per registered VM. VM specs are persisted in the state
 // directory and loaded when the actor starts.
 //
-// A loaded VM starts Halted: re-adoption of a domain still running from a
-// previous daemon is not done yet.
+// The record of a VM holds the domid of its domain while it has one; a host
+// started again adopts that domain (vm.Config.AdoptDomID) if it still runs
+// with the VM's uuid, and cleans up after it if it is gone. A hot-plug
+// changes the VM actor's device lists, not the persisted spec (yet).
 package host
 
 import (
@@ -69,6 +71,11 @@ type entry struct {
 	applied uint64     // last stat applied
 	domid   uint32
 	hasDom  bool
+	// persisted is the domid in the record; adopting is set while a
+	// loaded VM may still be adopting it, so that a Halted status seen
+	// meanwhile does not clear it.
+	persisted uint32
+	adopting  bool
 }
 
 type hostActor struct {
@@ -169,9 +176,8 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 		if rec.Spec.UUID != id {
 			return fmt.Errorf("%w: record %s holds VM %q", errdefs.ErrInvalid, id, rec.Spec.UUID)
 		}
-		h.spawn(ctx, rec.Spec, nil)
-		h.cfg.Logger.Info("VM loaded; it starts Halted (re-adoption of a running domain is not implemented)",
-			"vm", id)
+		h.spawn(ctx, rec.Spec, hypervisor.DomID(rec.DomID), nil)
+		h.cfg.Logger.Info("VM loaded", "vm", id, "domid", rec.DomID)
 		return nil
 	})
 	if err != nil {
@@ -201,11 +207,11 @@ func domains(ctx actor.Context) {
 
 // spawn registers spec and asks domains to spawn its actor; done, if set, is
 // called in the actor once it is spawned or failed.
-func (h *hostActor) spawn(ctx actor.Context, spec vm.Spec, done func(*actor.PID, error)) {
-	e := &entry{spec: spec}
+func (h *hostActor) spawn(ctx actor.Context, spec vm.Spec, adopt hypervisor.DomID, done func(*actor.PID, error)) {
+	e := &entry{spec: spec, persisted: uint32(adopt), adopting: adopt != 0}
 	h.vms[spec.UUID] = e
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
-		Tasks: h.tasks, Events: h.events}
+		Tasks: h.tasks, Events: h.events, AdoptDomID: adopt}
 	if h.cfg.TuneVM != nil {
 		h.cfg.TuneVM(&cfg)
 	}
@@ -250,7 +256,7 @@ func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
 		return
 	}
 	sender := ctx.Sender()
-	h.spawn(ctx, msg.Spec, func(pid *actor.PID, err error) {
+	h.spawn(ctx, msg.Spec, 0, func(pid *actor.PID, err error) {
 		if err != nil {
 			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -380,6 +386,25 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 		h.byDom[domid] = msg.uuid
 		ctx.Request(h.watches, &watches.WatchDomain{DomID: domid})
 	}
+	if e.hasDom {
+		e.adopting = false
+	}
+	if want := e.domid; e.hasDom && e.persisted != want {
+		h.persist(msg.uuid, e, want)
+	} else if !e.hasDom && !e.adopting && e.persisted != 0 {
+		h.persist(msg.uuid, e, 0)
+	}
+}
+
+// persist records domid as VM uuid's domain.
+func (h *hostActor) persist(uuid string, e *entry, domid uint32) {
+	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.cfg.StateDir.Put(pctx, KindVM, uuid, vmRecord{Spec: e.spec, DomID: domid}); err != nil {
+		h.cfg.Logger.Error("persisting a VM's domid", "vm", uuid, "domid", domid, "err", err)
+		return
+	}
+	e.persisted = domid
 }
 
 // handleAttention routes a watches notification to the VM of the domain, or

@@ -166,17 +166,95 @@ func TestHost_AddStartPoweroffRemoveReload(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{b.UUID}, ids)
 
-	// Stop and restart the host actor on the same state directory: the
-	// remaining VM's spec is loaded (Halted: no re-adoption yet).
+	// Stop and restart the host actor (not the simulated host) on the same
+	// state directory: the remaining VM is loaded and its running domain
+	// adopted.
+	domB := list[b.UUID].DomID
 	require.NoError(t, e.system.Root.StopFuture(hc.PID()).Wait())
+	hc = e.spawnHost(t)
+	require.Eventually(t, func() bool {
+		l, err := hc.ListVMs(ctx)
+		return err == nil && len(l) == 1 && l[0].PowerState == vm.Running
+	}, waitFor, tick)
+	list = states(t, hc)
+	require.Equal(t, b, list[b.UUID].Spec)
+	require.NoError(t, list[b.UUID].Err)
+	require.Equal(t, domB, list[b.UUID].DomID)
+	pids, err = hc.PIDs(ctx)
+	require.NoError(t, err)
+	tc = tasks.NewClient(e.system, pids.Tasks)
+	wc = watches.NewClient(e.system, pids.Watches)
+	require.Eventually(t, func() bool {
+		w, err := wc.Watched(ctx)
+		return err == nil && slices.Contains(w, uint32(domB))
+	}, waitFor, tick, "the adopted domain is watched")
+
+	// Shutting it down cleans everything.
+	bc, err = hc.VM(ctx, b.UUID)
+	require.NoError(t, err)
+	id, err := bc.Shutdown(ctx, false)
+	require.NoError(t, err)
+	task, err := tc.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, tasks.Completed, task.State, "shutdown: %s", task.Error)
+	require.Equal(t, vm.Halted, states(t, hc)[b.UUID].PowerState)
+	_, err = e.h.Hypervisor().DomainInfo(ctx, domB)
+	require.Error(t, err, "the domain is gone")
+	e.requireXenstoreEmpty(t)
+	require.NoError(t, hc.RemoveVM(ctx, b.UUID))
+	ids, err = e.store.List(ctx, host.KindVM)
+	require.NoError(t, err)
+	require.Empty(t, ids)
+}
+
+// requireXenstoreEmpty waits until no VM's xenstore trees are left.
+func (e *env) requireXenstoreEmpty(t *testing.T) {
+	t.Helper()
+	ctx := ctxFor(t)
+	empty := func(dir string, want ...string) bool {
+		names, err := e.xs.Directory(ctx, dir)
+		if errdefs.IsNotFound(err) {
+			return len(want) == 0
+		}
+		return err == nil && slices.Equal(names, want)
+	}
+	require.Eventually(t, func() bool {
+		return empty("/local/domain", "0") && empty("/vm") && empty("/local/domain/0/backend/vbd") &&
+			empty("/local/domain/0/backend/vif")
+	}, waitFor, tick, "xenstore trees left")
+}
+
+func TestHost_LoadedVMWhoseDomainIsGoneIsHalted(t *testing.T) {
+	e := newEnv(t)
+	hc := e.spawnHost(t)
+	ctx := ctxFor(t)
+	pids, err := hc.PIDs(ctx)
+	require.NoError(t, err)
+	tc := tasks.NewClient(e.system, pids.Tasks)
+	a := newSpec()
+	ac, err := hc.AddVM(ctx, a)
+	require.NoError(t, err)
+	id, err := ac.Start(ctx, false)
+	require.NoError(t, err)
+	task, err := tc.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, tasks.Completed, task.State, "start: %s", task.Error)
+	domid := states(t, hc)[a.UUID].DomID
+	// The record holds the domid once the host has seen it.
+	require.Eventually(t, func() bool {
+		var rec struct{ DomID uint32 }
+		return e.store.Get(ctx, host.KindVM, a.UUID, &rec) == nil && rec.DomID == uint32(domid)
+	}, waitFor, tick)
+
+	require.NoError(t, e.system.Root.StopFuture(hc.PID()).Wait())
+	require.NoError(t, e.h.Hypervisor().Destroy(ctx, domid))
 	hc = e.spawnHost(t)
 	require.Eventually(t, func() bool {
 		l, err := hc.ListVMs(ctx)
 		return err == nil && len(l) == 1
 	}, waitFor, tick)
-	list = states(t, hc)
-	require.Equal(t, b, list[b.UUID].Spec)
-	require.NoError(t, list[b.UUID].Err)
+	require.Equal(t, vm.Halted, states(t, hc)[a.UUID].PowerState)
+	e.requireXenstoreEmpty(t)
 }
 
 func TestHost_RescanChecksEveryVM(t *testing.T) {
