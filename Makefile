@@ -3,9 +3,9 @@
 GO           ?= go
 BIN          ?= $(CURDIR)/bin
 RUNDIR       ?= $(CURDIR)/run
-# The daemon `make run` starts; it becomes xenactord once that binary exists.
-DAEMON       ?= xenactor-xenstored
-DAEMON_ARGS  ?= -socket $(RUNDIR)/socket
+# The daemon `make run` starts: xenactord on the simulated host.
+DAEMON       ?= xenactord
+DAEMON_ARGS  ?= -state-dir $(RUNDIR)/state -run-dir $(RUNDIR)
 FUZZTIME     ?= 30s
 TEST_TIMEOUT ?= 5m
 PROTOS       := $(wildcard messages/*.proto)
