@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,29 +45,13 @@ func (c Client) Removed(id string) { c.root.Send(c.pid, &Removed{ID: id}) }
 // first, Next returns ctx's error and the stream lets the poll go.
 func (c Client) Next(ctx context.Context, from uint64) (*GetReply, error) {
 	forget := func(key string) { c.root.Send(c.pid, &forgetPoll{key: key}) }
-	res, err := request.Do(ctx, c.root, c.pid, &Get{From: from, Timeout: c.pollTimeout}, forget)
-	if err != nil {
-		return nil, err
-	}
-	reply, ok := res.(*GetReply)
-	if !ok {
-		return nil, fmt.Errorf("events: unexpected reply %T to Get", res)
-	}
-	return reply, nil
+	return request.Ask[*GetReply](ctx, c.root, c.pid, &Get{From: from, Timeout: c.pollTimeout}, forget)
 }
 
 // Barrier injects a barrier into the stream; follow the stream until
 // BarrierReply.Reached to have seen every change made before it.
 func (c Client) Barrier(ctx context.Context) (*BarrierReply, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &InjectBarrier{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	reply, ok := res.(*BarrierReply)
-	if !ok {
-		return nil, fmt.Errorf("events: unexpected reply %T to InjectBarrier", res)
-	}
-	return reply, nil
+	return request.Ask[*BarrierReply](ctx, c.root, c.pid, &InjectBarrier{}, nil)
 }
 
 // Subscribe follows the stream from the sequence from on a goroutine and

@@ -2,7 +2,6 @@ package guest
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -39,13 +38,9 @@ func (c Client) Stats(ctx context.Context) (Stats, error) {
 }
 
 func (c Client) get(ctx context.Context) (GetMetricsReply, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &GetMetrics{}, nil)
+	reply, err := request.Ask[*GetMetricsReply](ctx, c.root, c.pid, &GetMetrics{}, nil)
 	if err != nil {
 		return GetMetricsReply{}, err
-	}
-	reply, ok := res.(*GetMetricsReply)
-	if !ok {
-		return GetMetricsReply{}, fmt.Errorf("guest: unexpected reply %T to GetMetrics", res)
 	}
 	return *reply, nil
 }

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -42,26 +41,18 @@ func (c Client) VM(ctx context.Context, uuid string) (vm.Client, error) {
 
 // ListVMs returns every VM with its power state, sorted by uuid.
 func (c Client) ListVMs(ctx context.Context) ([]VMInfo, error) {
-	res, err := request.Do(ctx, c.system.Root, c.pid, &ListVMs{}, nil)
+	reply, err := request.Ask[*ListVMsReply](ctx, c.system.Root, c.pid, &ListVMs{}, nil)
 	if err != nil {
 		return nil, err
-	}
-	reply, ok := res.(*ListVMsReply)
-	if !ok {
-		return nil, fmt.Errorf("host: unexpected reply %T to ListVMs", res)
 	}
 	return reply.VMs, nil
 }
 
 // PIDs returns the PIDs of the host's service actors.
 func (c Client) PIDs(ctx context.Context) (PIDs, error) {
-	res, err := request.Do(ctx, c.system.Root, c.pid, &GetPIDs{}, nil)
+	reply, err := request.Ask[*PIDs](ctx, c.system.Root, c.pid, &GetPIDs{}, nil)
 	if err != nil {
 		return PIDs{}, err
-	}
-	reply, ok := res.(*PIDs)
-	if !ok {
-		return PIDs{}, fmt.Errorf("host: unexpected reply %T to GetPIDs", res)
 	}
 	return *reply, nil
 }
@@ -79,13 +70,9 @@ func (c Client) Events(ctx context.Context) (*actor.PID, error) {
 }
 
 func (c Client) vm(ctx context.Context, msg any) (vm.Client, error) {
-	res, err := request.Do(ctx, c.system.Root, c.pid, msg, nil)
+	reply, err := request.Ask[*VMReply](ctx, c.system.Root, c.pid, msg, nil)
 	if err != nil {
 		return vm.Client{}, err
-	}
-	reply, ok := res.(*VMReply)
-	if !ok {
-		return vm.Client{}, fmt.Errorf("host: unexpected reply %T to %T", res, msg)
 	}
 	if reply.Err != nil {
 		return vm.Client{}, reply.Err

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -27,13 +26,9 @@ func (c Client) PID() *actor.PID { return c.pid }
 
 // Create registers a pending task and returns its id.
 func (c Client) Create(ctx context.Context, req CreateTask) (string, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &req, nil)
+	reply, err := request.Ask[*CreateTaskReply](ctx, c.root, c.pid, &req, nil)
 	if err != nil {
 		return "", err
-	}
-	reply, ok := res.(*CreateTaskReply)
-	if !ok {
-		return "", fmt.Errorf("tasks: unexpected reply %T to CreateTask", res)
 	}
 	return reply.ID, reply.Err
 }
@@ -83,39 +78,27 @@ func (c Client) Wait(ctx context.Context, id string) (Task, error) {
 // List returns every task, or those of subject when it is not empty, oldest
 // first.
 func (c Client) List(ctx context.Context, subject string) ([]Task, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &ListTasks{Subject: subject}, nil)
+	reply, err := request.Ask[*ListTasksReply](ctx, c.root, c.pid, &ListTasks{Subject: subject}, nil)
 	if err != nil {
 		return nil, err
-	}
-	reply, ok := res.(*ListTasksReply)
-	if !ok {
-		return nil, fmt.Errorf("tasks: unexpected reply %T to ListTasks", res)
 	}
 	return reply.Tasks, nil
 }
 
 // FailInterrupted fails every pending task with reason and returns their ids.
 func (c Client) FailInterrupted(ctx context.Context, reason string) ([]string, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &FailInterrupted{Reason: reason}, nil)
+	reply, err := request.Ask[*FailInterruptedReply](ctx, c.root, c.pid, &FailInterrupted{Reason: reason}, nil)
 	if err != nil {
 		return nil, err
-	}
-	reply, ok := res.(*FailInterruptedReply)
-	if !ok {
-		return nil, fmt.Errorf("tasks: unexpected reply %T to FailInterrupted", res)
 	}
 	return reply.IDs, nil
 }
 
 // task sends a command on one task and unwraps its TaskReply.
 func (c Client) task(ctx context.Context, msg any, abandon func(waiter string)) (Task, error) {
-	res, err := request.Do(ctx, c.root, c.pid, msg, abandon)
+	reply, err := request.Ask[*TaskReply](ctx, c.root, c.pid, msg, abandon)
 	if err != nil {
 		return Task{}, err
-	}
-	reply, ok := res.(*TaskReply)
-	if !ok {
-		return Task{}, fmt.Errorf("tasks: unexpected reply %T to %T", res, msg)
 	}
 	return reply.Task, reply.Err
 }

@@ -2,7 +2,6 @@ package vm
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -80,25 +79,13 @@ func (c Client) Destroy(ctx context.Context) (string, error) { return c.op(ctx, 
 
 // Stat returns the VM's status.
 func (c Client) Stat(ctx context.Context) (*VMStatus, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &StatVM{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	st, ok := res.(*VMStatus)
-	if !ok {
-		return nil, fmt.Errorf("vm: unexpected reply %T to StatVM", res)
-	}
-	return st, nil
+	return request.Ask[*VMStatus](ctx, c.root, c.pid, &StatVM{}, nil)
 }
 
 func (c Client) op(ctx context.Context, msg any) (string, error) {
-	res, err := request.Do(ctx, c.root, c.pid, msg, nil)
+	reply, err := request.Ask[*OperationReply](ctx, c.root, c.pid, msg, nil)
 	if err != nil {
 		return "", err
-	}
-	reply, ok := res.(*OperationReply)
-	if !ok {
-		return "", fmt.Errorf("vm: unexpected reply %T to %T", res, msg)
 	}
 	return reply.TaskID, reply.Err
 }

@@ -2,7 +2,6 @@ package watches
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -42,25 +41,17 @@ func (c Client) Watched(ctx context.Context) ([]uint32, error) {
 // Status returns the actor's state: connected, watched domains, failing
 // registrations.
 func (c Client) Status(ctx context.Context) (Status, error) {
-	res, err := request.Do(ctx, c.root, c.pid, &GetStatus{}, nil)
+	st, err := request.Ask[*Status](ctx, c.root, c.pid, &GetStatus{}, nil)
 	if err != nil {
 		return Status{}, err
-	}
-	st, ok := res.(*Status)
-	if !ok {
-		return Status{}, fmt.Errorf("watches: unexpected reply %T to GetStatus", res)
 	}
 	return *st, nil
 }
 
 func (c Client) do(ctx context.Context, msg any) error {
-	res, err := request.Do(ctx, c.root, c.pid, msg, nil)
+	reply, err := request.Ask[*Reply](ctx, c.root, c.pid, msg, nil)
 	if err != nil {
 		return err
-	}
-	reply, ok := res.(*Reply)
-	if !ok {
-		return fmt.Errorf("watches: unexpected reply %T to %T", res, msg)
 	}
 	return reply.Err
 }

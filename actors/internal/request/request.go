@@ -59,3 +59,18 @@ func Do(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, a
 	}()
 	return nil, ctx.Err()
 }
+
+// Ask is Do for a reply of type R (a pointer to the reply message): a reply
+// of any other type is an error naming it and the request.
+func Ask[R any](ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, abandon func(waiter string)) (R, error) {
+	var zero R
+	res, err := Do(ctx, root, pid, msg, abandon)
+	if err != nil {
+		return zero, err
+	}
+	reply, ok := res.(R)
+	if !ok {
+		return zero, fmt.Errorf("actor %s: unexpected reply %T to %T", pid.GetId(), res, msg)
+	}
+	return reply, nil
+}
