@@ -1,7 +1,6 @@
 package supervisors
 
 import (
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,16 +8,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
+
+	"github.com/xenactor/xenactor/internal/actortest"
 )
 
 // newSystem returns an actor system for one test, with protoactor's logging
 // silenced.
 func newSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
-	t.Cleanup(system.Shutdown)
+	system := actortest.System(t)
 	return system
 }
 

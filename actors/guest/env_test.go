@@ -3,7 +3,6 @@ package guest_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -28,13 +27,8 @@ type simEnv struct {
 
 func newSimEnv(t *testing.T) simEnv {
 	t.Helper()
-	h, err := sim.New(sim.Config{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close() })
-	nc, err := h.Xenstore().ConnectDomain(0)
-	require.NoError(t, err)
-	xs := xenstore.NewClient(nc)
-	t.Cleanup(func() { _ = xs.Close() })
+	h := simtest.NewHost(t)
+	xs := simtest.Dom0(t, h)
 	b, err := simtest.NewBooter(t.Context(), h)
 	require.NoError(t, err)
 	t.Cleanup(b.Close)

@@ -3,7 +3,6 @@ package guest_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -12,14 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/actors/guest"
+	"github.com/xenactor/xenactor/internal/actortest"
 )
 
 func newSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
-	t.Cleanup(system.Shutdown)
+	system := actortest.System(t)
 	return system
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -18,8 +17,10 @@ import (
 	"github.com/xenactor/xenactor/actors/watches"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/sim"
+	"github.com/xenactor/xenactor/hostio/sim/simtest"
 	"github.com/xenactor/xenactor/hostio/statedir"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/actortest"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -37,32 +38,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	h, err := sim.New(sim.Config{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close() })
-	nc, err := h.Xenstore().ConnectDomain(0)
-	require.NoError(t, err)
-	xs := xenstore.NewClient(nc)
-	t.Cleanup(func() { _ = xs.Close() })
+	h := simtest.NewHost(t)
+	xs := simtest.Dom0(t, h)
 	store, err := statedir.Open(t.TempDir())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
-	t.Cleanup(system.Shutdown)
+	system := actortest.System(t)
 	return &env{h: h, xs: xs, store: store, system: system}
 }
 
 func (e *env) spawnHost(t *testing.T) host.Client {
 	t.Helper()
-	dial := func(context.Context) (*xenstore.Client, error) {
-		nc, err := e.h.Xenstore().ConnectDomain(0)
-		if err != nil {
-			return nil, err
-		}
-		return xenstore.NewClient(nc), nil
-	}
+	dial := simtest.Dom0Dialer(e.h)
 	pid, err := e.system.Root.SpawnNamed(host.Props(host.Config{StateDir: e.store, Hypervisor: e.h.Hypervisor(),
 		Dial: dial, Hotplug: e.h.Hotplug().Device(),
 		TuneVM: func(c *vm.Config) { c.UnplugTimeout = 2 * time.Second }}), "host")

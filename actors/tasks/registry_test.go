@@ -3,7 +3,6 @@ package tasks
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"testing"
 	"time"
@@ -13,16 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/actors/events"
+	"github.com/xenactor/xenactor/internal/actortest"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // newSystem starts an actor system that is shut down when the test ends.
 func newSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
-	t.Cleanup(system.Shutdown)
+	system := actortest.System(t)
 	return system
 }
 

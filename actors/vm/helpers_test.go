@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -17,7 +16,9 @@ import (
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/sim"
+	"github.com/xenactor/xenactor/hostio/sim/simtest"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/actortest"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/supervisors"
 )
@@ -41,17 +42,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	h, err := sim.New(sim.Config{Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = h.Close() })
-	nc, err := h.Xenstore().ConnectDomain(0)
-	require.NoError(t, err)
-	xs := xenstore.NewClient(nc)
-	t.Cleanup(func() { _ = xs.Close() })
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler)
-	}))
-	t.Cleanup(system.Shutdown)
+	h := simtest.NewHost(t)
+	xs := simtest.Dom0(t, h)
+	system := actortest.System(t)
 	ev := system.Root.Spawn(events.Props())
 	tk := system.Root.Spawn(tasks.Props(tasks.WithEvents(ev)))
 	parent := system.Root.Spawn(actor.PropsFromFunc(spawner).Configure(actor.WithSupervisor(supervisors.New())))
