@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/actors/vm"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
 // stopVM stops the VM actor and waits until it is gone; its domain stays.
@@ -23,7 +25,7 @@ func TestVMActor_Adopt_RunningDomain(t *testing.T) {
 
 	c = e.spawnVM(t, spec, func(cfg *vm.Config) { cfg.AdoptDomID = domid })
 	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-		return st.PowerState == vm.Running && st.DomID == domid && allDevices(st, vm.StateConnected, vm.StateConnected)
+		return st.PowerState == vm.Running && st.DomID == domid && allDevices(st, xenbus.StateConnected, xenbus.StateConnected)
 	})
 	require.NoError(t, st.LastError)
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
 // startRunning starts the VM unpaused and waits until it runs with every
@@ -17,7 +19,7 @@ func startRunning(t *testing.T, e *env, c vm.Client) hypervisor.DomID {
 	id, err := c.Start(ctxFor(t), false)
 	e.succeed(t, id, err)
 	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-		return st.PowerState == vm.Running && allDevices(st, vm.StateConnected, vm.StateConnected)
+		return st.PowerState == vm.Running && allDevices(st, xenbus.StateConnected, xenbus.StateConnected)
 	})
 	return st.DomID
 }
@@ -30,7 +32,7 @@ func TestVMActor_Check_GuestReboot(t *testing.T) {
 
 	require.NoError(t, e.xs.Write(ctx, "/local/domain/"+domid.String()+"/control/shutdown", []byte("reboot")))
 	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-		return st.DomID != domid && st.PowerState == vm.Running && allDevices(st, vm.StateConnected, vm.StateConnected)
+		return st.DomID != domid && st.PowerState == vm.Running && allDevices(st, xenbus.StateConnected, xenbus.StateConnected)
 	})
 	_, err := e.hv.DomainInfo(ctx, domid)
 	require.Error(t, err, "the old domain is gone")

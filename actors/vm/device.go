@@ -11,6 +11,7 @@ import (
 
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -44,48 +45,17 @@ func backendRoot(class string, domid hypervisor.DomID) string {
 	return "/local/domain/0/backend/" + class + "/" + domid.String()
 }
 
-// vbdName is the Linux name of a xvd device id (51712 is xvda).
-func vbdName(devid int) string {
-	if devid>>8 == 202 {
-		return "xvd" + string(rune('a'+(devid>>4)&0xf))
-	}
-	return strconv.Itoa(devid)
-}
-
 // writeTrees writes the device's backend and frontend trees with the
 // reference's keys and permissions, both Initialising; each directory is
 // made with its permissions first so that its keys inherit them.
 func (d device) writeTrees(ctx context.Context, tx *xenstore.Tx) error {
-	be, fe := d.BackendPath(), d.FrontendPath()
-	fed := strconv.FormatUint(uint64(d.Frontend), 10)
-	beKeys := [][2]string{{"frontend", fe}, {"frontend-id", fed}, {"online", "1"}, {"state", "1"}}
-	feKeys := [][2]string{{"backend", be}, {"backend-id", "0"}, {"state", "1"}}
+	var b xenbus.Backing
 	if d.vbd != nil {
-		mode := "w"
-		if d.vbd.ReadOnly {
-			mode = "r"
-		}
-		beKeys = append(beKeys, [2]string{"removable", "0"}, [2]string{"dev", vbdName(d.DevID)},
-			[2]string{"type", "phy"}, [2]string{"mode", mode}, [2]string{"params", d.vbd.Params})
-		feKeys = append(feKeys, [2]string{"virtual-device", strconv.Itoa(d.DevID)}, [2]string{"device-type", "disk"})
+		b.Params, b.ReadOnly = d.vbd.Params, d.vbd.ReadOnly
 	} else {
-		handle := strconv.Itoa(d.DevID)
-		beKeys = append(beKeys, [2]string{"script", "vif"}, [2]string{"mac", d.vif.MAC},
-			[2]string{"handle", handle}, [2]string{"bridge", d.vif.Bridge})
-		feKeys = append(feKeys, [2]string{"handle", handle}, [2]string{"mac", d.vif.MAC}, [2]string{"disconnect", "0"})
+		b.MAC, b.Bridge = d.vif.MAC, d.vif.Bridge
 	}
-	if err := mkdirPerms(ctx, tx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
-		{Domid: d.Frontend, Access: xenstore.AccessRead}}); err != nil {
-		return err
-	}
-	if err := writeKeys(ctx, tx, be, beKeys); err != nil {
-		return err
-	}
-	if err := mkdirPerms(ctx, tx, fe, []xenstore.Perm{{Domid: d.Frontend, Access: xenstore.AccessNone},
-		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
-		return err
-	}
-	return writeKeys(ctx, tx, fe, feKeys)
+	return xenbus.WriteTrees(ctx, tx, d.Device, b)
 }
 
 func (d device) String() string { return d.Class + " " + strconv.Itoa(d.DevID) }
@@ -105,7 +75,7 @@ func (r worker) plug(ctx context.Context, d device) error {
 			if msg := readString(ctx, xs, be+"/hotplug-error"); msg != "" {
 				return true, r.hotplugError(d, msg)
 			}
-			return readState(ctx, xs, be+"/state") >= StateInitWait, nil
+			return readState(ctx, xs, be+"/state") >= xenbus.StateInitWait, nil
 		})
 		if err != nil {
 			return r.waitError(ctx, d, "InitWait", err)
@@ -157,8 +127,8 @@ func (r worker) unplug(ctx context.Context, d device) error {
 		if err := tx.Write(ctx, be+"/online", []byte("0")); err != nil {
 			return err
 		}
-		if st := readTxState(ctx, tx, be+"/state"); st < StateClosing {
-			return tx.Write(ctx, be+"/state", []byte(strconv.Itoa(int(StateClosing))))
+		if st := readTxState(ctx, tx, be+"/state"); st < xenbus.StateClosing {
+			return tx.Write(ctx, be+"/state", []byte(strconv.Itoa(int(xenbus.StateClosing))))
 		}
 		return nil
 	})
@@ -173,7 +143,7 @@ func (r worker) unplug(ctx context.Context, d device) error {
 		if ok, err := xs.Exists(ctx, be+"/hotplug-status"); err == nil && !ok {
 			return true, nil // hotplug never brought it up, or took it down
 		}
-		return readState(ctx, xs, be+"/state") == StateClosed, nil
+		return readState(ctx, xs, be+"/state") == xenbus.StateClosed, nil
 	})
 	cancel()
 	if err := rmIfExists(ctx, xs, be); err != nil {
@@ -241,23 +211,20 @@ func readString(ctx context.Context, xs *xenstore.Client, path string) string {
 	return strings.TrimRight(string(v), "\x00")
 }
 
-// readState reads a XenBus state node; missing or junk is StateUnknown.
-func readState(ctx context.Context, xs *xenstore.Client, path string) XenbusState {
+// readState reads a XenBus state node; missing or junk is xenbus.StateUnknown.
+func readState(ctx context.Context, xs *xenstore.Client, path string) xenbus.State {
 	return parseState(readString(ctx, xs, path))
 }
 
-func readTxState(ctx context.Context, tx *xenstore.Tx, path string) XenbusState {
+func readTxState(ctx context.Context, tx *xenstore.Tx, path string) xenbus.State {
 	v, err := tx.Read(ctx, path)
 	if err != nil {
-		return StateUnknown
+		return xenbus.StateUnknown
 	}
 	return parseState(string(v))
 }
 
-func parseState(s string) XenbusState {
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimRight(s, "\x00")))
-	if err != nil {
-		return StateUnknown
-	}
-	return XenbusState(n)
+func parseState(s string) xenbus.State {
+	st, _ := xenbus.ParseState(s)
+	return st
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/supervisors"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
 // panickyHotplug panics on the first Add of a VIF.
@@ -53,7 +55,7 @@ func TestVMActor_DevicePanicRestartsOnlyThatDevice(t *testing.T) {
 	id, err = c.Start(ctx, false)
 	e.succeed(t, id, err)
 	eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-		return st.PowerState == vm.Running && allDevices(st, vm.StateConnected, vm.StateConnected)
+		return st.PowerState == vm.Running && allDevices(st, xenbus.StateConnected, xenbus.StateConnected)
 	})
 	id, err = c.Shutdown(ctx, false)
 	e.succeed(t, id, err)

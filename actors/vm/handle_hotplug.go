@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/xenactor/xenactor/hostio/hotplug"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -116,8 +117,8 @@ func (r *runner) closeDevice(ctx context.Context, d device) error {
 		if err := tx.Write(ctx, be+"/online", []byte("0")); err != nil {
 			return err
 		}
-		if readTxState(ctx, tx, be+"/state") < StateClosing {
-			return tx.Write(ctx, be+"/state", []byte(strconv.Itoa(int(StateClosing))))
+		if readTxState(ctx, tx, be+"/state") < xenbus.StateClosing {
+			return tx.Write(ctx, be+"/state", []byte(strconv.Itoa(int(xenbus.StateClosing))))
 		}
 		return nil
 	})
@@ -127,7 +128,7 @@ func (r *runner) closeDevice(ctx context.Context, d device) error {
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.UnplugTimeout)
 	defer cancel()
 	err = waitWatch(wctx, xs, be, func(ctx context.Context) (bool, error) {
-		return readState(ctx, xs, be+"/state") == StateClosed && readState(ctx, xs, fe+"/state") == StateClosed, nil
+		return readState(ctx, xs, be+"/state") == xenbus.StateClosed && readState(ctx, xs, fe+"/state") == xenbus.StateClosed, nil
 	})
 	if err != nil {
 		if ctx.Err() == nil && errdefs.IsTimeout(err) {

@@ -10,6 +10,8 @@ import (
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
 const xvdb = 51728
@@ -45,8 +47,8 @@ func TestVMActor_HotplugVBD(t *testing.T) {
 	e.succeed(t, id, err)
 	eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
 		d, ok := deviceStatus(st, "vbd", xvdb)
-		return len(st.Devices) == 3 && ok && d.BackendState == vm.StateConnected &&
-			d.FrontendState == vm.StateConnected && allConnected(st)
+		return len(st.Devices) == 3 && ok && d.BackendState == xenbus.StateConnected &&
+			d.FrontendState == xenbus.StateConnected && allConnected(st)
 	})
 
 	id, err = c.PlugVBD(ctx, vm.VBD{DevID: xvdb, Params: "/dev/loop2"})
@@ -78,7 +80,7 @@ func TestVMActor_HotplugVBD(t *testing.T) {
 
 func allConnected(st *vm.VMStatus) bool {
 	for _, d := range st.Devices {
-		if d.BackendState != vm.StateConnected || d.FrontendState != vm.StateConnected {
+		if d.BackendState != xenbus.StateConnected || d.FrontendState != xenbus.StateConnected {
 			return false
 		}
 	}

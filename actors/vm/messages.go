@@ -1,6 +1,9 @@
 package vm
 
-import "github.com/xenactor/xenactor/hostio/hypervisor"
+import (
+	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenbus"
+)
 
 // Spec describes a VM: what its domain is created and built with and its
 // devices.
@@ -182,6 +185,6 @@ type VMStatus struct {
 type DeviceStatus struct {
 	Class         string // "vbd" or "vif"
 	DevID         int
-	BackendState  XenbusState
-	FrontendState XenbusState
+	BackendState  xenbus.State
+	FrontendState xenbus.State
 }

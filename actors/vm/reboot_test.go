@@ -8,6 +8,8 @@ import (
 
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
 func TestVMActor_Reboot(t *testing.T) {
@@ -22,7 +24,7 @@ func TestVMActor_Reboot(t *testing.T) {
 			id, err := c.Reboot(ctx, hard)
 			e.succeed(t, id, err)
 			st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-				return st.PowerState == vm.Running && allDevices(st, vm.StateConnected, vm.StateConnected)
+				return st.PowerState == vm.Running && allDevices(st, xenbus.StateConnected, xenbus.StateConnected)
 			})
 			require.NotEqual(t, domid, st.DomID)
 			_, err = e.hv.DomainInfo(ctx, domid)

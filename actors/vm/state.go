@@ -2,41 +2,12 @@ package vm
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 )
-
-// XenbusState is a XenBus device state; Unknown also stands for a missing
-// node.
-type XenbusState int
-
-// The XenBus states.
-const (
-	StateUnknown XenbusState = iota
-	StateInitialising
-	StateInitWait
-	StateInitialised
-	StateConnected
-	StateClosing
-	StateClosed
-	StateReconfiguring
-	StateReconfigured
-)
-
-var stateNames = [...]string{"Unknown", "Initialising", "InitWait", "Initialised", "Connected", "Closing",
-	"Closed", "Reconfiguring", "Reconfigured"}
-
-// String returns the state's name.
-func (s XenbusState) String() string {
-	if s >= 0 && int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "XenbusState(" + strconv.Itoa(int(s)) + ")"
-}
 
 // operation is one queued or running command.
 type operation struct {

@@ -9,14 +9,16 @@ import (
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
-func allDevices(st *vm.VMStatus, be, fe vm.XenbusState) bool {
+func allDevices(st *vm.VMStatus, be, fe xenbus.State) bool {
 	if len(st.Devices) != 2 {
 		return false
 	}
 	for _, d := range st.Devices {
-		if d.BackendState != be || (fe != vm.StateUnknown && d.FrontendState != fe) {
+		if d.BackendState != be || (fe != xenbus.StateUnknown && d.FrontendState != fe) {
 			return false
 		}
 	}
@@ -30,7 +32,7 @@ func startPaused(t *testing.T, e *env, c vm.Client) hypervisor.DomID {
 	id, err := c.Start(ctxFor(t), true)
 	e.succeed(t, id, err)
 	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-		return st.PowerState == vm.Paused && allDevices(st, vm.StateInitWait, vm.StateInitialising)
+		return st.PowerState == vm.Paused && allDevices(st, xenbus.StateInitWait, xenbus.StateInitialising)
 	})
 	return st.DomID
 }
@@ -45,7 +47,7 @@ func TestVMActor_StartUnpauseCleanShutdown(t *testing.T) {
 	id, err := c.Unpause(ctx)
 	e.succeed(t, id, err)
 	eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
-		return st.PowerState == vm.Running && allDevices(st, vm.StateConnected, vm.StateConnected)
+		return st.PowerState == vm.Running && allDevices(st, xenbus.StateConnected, xenbus.StateConnected)
 	})
 
 	id, err = c.Shutdown(ctx, false)
@@ -134,7 +136,7 @@ func TestVMActor_StatWhileStartBlocked_ThenCancel(t *testing.T) {
 			return false
 		}
 		for _, d := range st.Devices {
-			if d.BackendState == vm.StateUnknown {
+			if d.BackendState == xenbus.StateUnknown {
 				return false // its trees are not written yet
 			}
 		}

@@ -1,0 +1,107 @@
+package xenbus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/xenactor/xenactor/hostio/xenstore"
+)
+
+// The PV device classes.
+const (
+	ClassVBD = "vbd"
+	ClassVIF = "vif"
+)
+
+// Device names one PV device.
+type Device struct {
+	Class    string // ClassVBD or ClassVIF
+	Frontend uint32 // the frontend (guest) domain
+	DevID    int
+}
+
+// BackendPath is /local/domain/0/backend/<class>/<frontend>/<devid>.
+func (d Device) BackendPath() string {
+	return "/local/domain/0/backend/" + d.Class + "/" + strconv.FormatUint(uint64(d.Frontend), 10) +
+		"/" + strconv.Itoa(d.DevID)
+}
+
+// FrontendPath is /local/domain/<frontend>/device/<class>/<devid>.
+func (d Device) FrontendPath() string {
+	return xenstore.DomainPath(d.Frontend) + "/device/" + d.Class + "/" + strconv.Itoa(d.DevID)
+}
+
+// Backing is what a device is plugged to: a VBD's params (its disk) and
+// mode, or a VIF's MAC address and bridge.
+type Backing struct {
+	Params   string
+	ReadOnly bool
+	MAC      string // "" means one derived from the device
+	Bridge   string
+}
+
+// WriteTrees writes d's backend and frontend trees, both Initialising, with
+// the reference's keys and permissions: the backend dom0's and readable by
+// the guest, the frontend the guest's and readable by dom0. Each directory
+// is made with its permissions first, so that the keys inherit them.
+func WriteTrees(ctx context.Context, tx *xenstore.Tx, d Device, b Backing) error {
+	be, fe := d.BackendPath(), d.FrontendPath()
+	fed := strconv.FormatUint(uint64(d.Frontend), 10)
+	beKeys := [][2]string{{"frontend", fe}, {"frontend-id", fed}, {"online", "1"}, {"state", "1"}}
+	feKeys := [][2]string{{"backend", be}, {"backend-id", "0"}, {"state", "1"}}
+	if d.Class == ClassVBD {
+		mode := "w"
+		if b.ReadOnly {
+			mode = "r"
+		}
+		beKeys = append(beKeys, [2]string{"removable", "0"}, [2]string{"dev", vbdName(d.DevID)},
+			[2]string{"type", "phy"}, [2]string{"mode", mode}, [2]string{"params", b.Params})
+		feKeys = append(feKeys, [2]string{"virtual-device", strconv.Itoa(d.DevID)}, [2]string{"device-type", "disk"})
+	} else {
+		mac := b.MAC
+		if mac == "" {
+			mac = fmt.Sprintf("00:16:3e:%02x:%02x:%02x", d.Frontend>>8&0xff, d.Frontend&0xff, d.DevID&0xff)
+		}
+		handle := strconv.Itoa(d.DevID)
+		beKeys = append(beKeys, [2]string{"script", "vif"}, [2]string{"mac", mac},
+			[2]string{"handle", handle}, [2]string{"bridge", b.Bridge})
+		feKeys = append(feKeys, [2]string{"handle", handle}, [2]string{"mac", mac}, [2]string{"disconnect", "0"})
+	}
+	if err := mkdirPerms(ctx, tx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
+		{Domid: d.Frontend, Access: xenstore.AccessRead}}); err != nil {
+		return err
+	}
+	if err := writeKeys(ctx, tx, be, beKeys); err != nil {
+		return err
+	}
+	if err := mkdirPerms(ctx, tx, fe, []xenstore.Perm{{Domid: d.Frontend, Access: xenstore.AccessNone},
+		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
+		return err
+	}
+	return writeKeys(ctx, tx, fe, feKeys)
+}
+
+// vbdName is the Linux name of a xvd device id (51712 is xvda).
+func vbdName(devid int) string {
+	if devid>>8 == 202 {
+		return "xvd" + string(rune('a'+(devid>>4)&0xf))
+	}
+	return strconv.Itoa(devid)
+}
+
+func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {
+	if err := tx.Mkdir(ctx, path); err != nil {
+		return err
+	}
+	return tx.SetPerms(ctx, path, perms)
+}
+
+func writeKeys(ctx context.Context, tx *xenstore.Tx, dir string, keys [][2]string) error {
+	for _, kv := range keys {
+		if err := tx.Write(ctx, dir+"/"+kv[0], []byte(kv[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
