@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -104,51 +105,51 @@ func (b *backends) reconcile(k DeviceKey) {
 	if !ignorable(err) {
 		b.log.Warn("simulated backend could not change state", "device", be, "state", next.String(), "err", err)
 	}
-	if next == StateClosed && k.Class == VIF {
+	if next == xenbus.StateClosed && k.Class == VIF {
 		b.netdevs.remove(VifName(k.Frontend, k.DevID))
 	}
 }
 
 // step decides the backend's next state and the keys it publishes with it.
-func (b *backends) step(ctx context.Context, k DeviceKey, state, fstate XenbusState, fe string) (XenbusState, map[string]string) {
+func (b *backends) step(ctx context.Context, k DeviceKey, state, fstate xenbus.State, fe string) (xenbus.State, map[string]string) {
 	be := k.BackendPath()
 	switch state {
-	case StateInitialising:
+	case xenbus.StateInitialising:
 		if k.Class == VIF {
 			// netback creates the interface; hotplug waits for InitWait.
 			b.netdevs.add(VifName(k.Frontend, k.DevID))
-			return StateInitWait, map[string]string{"feature-sg": "1", "feature-gso-tcpv4": "1",
+			return xenbus.StateInitWait, map[string]string{"feature-sg": "1", "feature-gso-tcpv4": "1",
 				"feature-rx-copy": "1", "feature-rx-flip": "0"}
 		}
 		// blkback opens the device once hotplug has published it.
 		if _, ok := readString(ctx, b.xs.Handle, be+"/physical-device"); ok {
-			return StateInitWait, map[string]string{"feature-flush-cache": "1", "feature-discard": "0",
+			return xenbus.StateInitWait, map[string]string{"feature-flush-cache": "1", "feature-discard": "0",
 				"feature-persistent": "1", "max-ring-page-order": "4"}
 		}
-	case StateInitWait:
-		if fstate == StateInitialised || fstate == StateConnected {
+	case xenbus.StateInitWait:
+		if fstate == xenbus.StateInitialised || fstate == xenbus.StateConnected {
 			if !b.frontendRingReady(ctx, k, fe) {
 				return state, nil
 			}
 			if k.Class == VBD {
-				return StateConnected, map[string]string{"sectors": "20971520", "sector-size": "512",
+				return xenbus.StateConnected, map[string]string{"sectors": "20971520", "sector-size": "512",
 					"info": "0", "kthread-pid": strconv.Itoa(1000 + k.DevID)}
 			}
 			// netback connects only once hotplug has put the interface on
 			// its bridge (it watches hotplug-status).
 			if v, _ := readString(ctx, b.xs.Handle, be+"/hotplug-status"); v == "connected" {
-				return StateConnected, nil
+				return xenbus.StateConnected, nil
 			}
 		}
-	case StateConnected:
-		if fstate == StateClosing || fstate == StateClosed || fstate == stateMissing {
-			return StateClosing, nil
+	case xenbus.StateConnected:
+		if fstate == xenbus.StateClosing || fstate == xenbus.StateClosed || fstate == stateMissing {
+			return xenbus.StateClosing, nil
 		}
-	case StateClosing:
+	case xenbus.StateClosing:
 		// The toolstack (unplug) or the frontend started closing: done once
 		// the frontend is closed or gone.
-		if fstate == StateClosed || fstate == stateMissing || fstate == StateInitialising {
-			return StateClosed, nil
+		if fstate == xenbus.StateClosed || fstate == stateMissing || fstate == xenbus.StateInitialising {
+			return xenbus.StateClosed, nil
 		}
 	}
 	return state, nil

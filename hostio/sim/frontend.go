@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -26,21 +27,21 @@ func (g *guest) frontend(k DeviceKey) {
 		return
 	}
 	bstate := readState(ctx, g.xs.Handle, be+"/state")
-	var next XenbusState
+	var next xenbus.State
 	switch {
-	case (state == StateInitialising || state == StateInitWait) &&
-		(bstate == StateInitWait || bstate == StateConnected):
+	case (state == xenbus.StateInitialising || state == xenbus.StateInitWait) &&
+		(bstate == xenbus.StateInitWait || bstate == xenbus.StateConnected):
 		if g.faults.frontendHangs() {
 			return
 		}
 		g.publishRing(ctx, k, fe)
 		return
-	case state == StateInitialised && bstate == StateConnected:
-		next = StateConnected
-	case (state == StateConnected || state == StateInitialised) && (bstate == StateClosing || bstate == StateClosed):
-		next = StateClosing
-	case state == StateClosing:
-		next = StateClosed
+	case state == xenbus.StateInitialised && bstate == xenbus.StateConnected:
+		next = xenbus.StateConnected
+	case (state == xenbus.StateConnected || state == xenbus.StateInitialised) && (bstate == xenbus.StateClosing || bstate == xenbus.StateClosed):
+		next = xenbus.StateClosing
+	case state == xenbus.StateClosing:
+		next = xenbus.StateClosed
 	default:
 		return
 	}
@@ -50,7 +51,7 @@ func (g *guest) frontend(k DeviceKey) {
 // setState switches the frontend's state as Linux's xenbus_switch_state
 // does: in a transaction that first checks the state node still exists, so
 // a device the toolstack removed is not brought back half made.
-func (g *guest) setState(ctx context.Context, k DeviceKey, fe string, s XenbusState) {
+func (g *guest) setState(ctx context.Context, k DeviceKey, fe string, s xenbus.State) {
 	gone := false
 	err := g.xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
 		if readState(ctx, tx.Handle, fe+"/state") == stateMissing {
@@ -88,10 +89,10 @@ func (g *guest) publishRing(ctx context.Context, k DeviceKey, fe string) {
 				return err
 			}
 		}
-		return tx.Write(ctx, fe+"/state", StateInitialised.Value())
+		return tx.Write(ctx, fe+"/state", xenbus.StateInitialised.Value())
 	})
 	g.ignore(err)
 	if err == nil {
-		g.devs[k] = StateInitialised
+		g.devs[k] = xenbus.StateInitialised
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -36,7 +37,7 @@ type guest struct {
 	wg      sync.WaitGroup
 
 	// Owned by the event loop.
-	devs    map[DeviceKey]XenbusState // frontend state this kernel last wrote
+	devs    map[DeviceKey]xenbus.State // frontend state this kernel last wrote
 	gref    int
 	acked   bool
 	timers  []*time.Timer
@@ -83,7 +84,7 @@ var shutdownReasons = map[string]string{"poweroff": "poweroff", "halt": "powerof
 
 func startGuest(domid uint32, p Profile, xs *xenstore.Client, hooks guestHooks, faults *Faults, log *slog.Logger) (*guest, error) {
 	g := &guest{domid: domid, home: xenstore.DomainPath(domid), p: p, xs: xs, hooks: hooks, faults: faults,
-		log: log.With("domid", domid, "profile", p.Name), stopped: make(chan struct{}), devs: make(map[DeviceKey]XenbusState)}
+		log: log.With("domid", domid, "profile", p.Name), stopped: make(chan struct{}), devs: make(map[DeviceKey]xenbus.State)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if p.PVDrivers {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -64,12 +65,12 @@ func TestHost_GuestRunsWhenUnpausedAndHandshakes(t *testing.T) {
 	domid := uint32(id)
 	k := DeviceKey{VBD, domid, 51712}
 	require.NoError(t, r.plug(t, k))
-	r.waitState(t, k.BackendPath(), StateInitWait)
-	assert.Equal(t, StateInitialising, r.state(k.FrontendPath()), "a paused guest runs no driver code")
+	r.waitState(t, k.BackendPath(), xenbus.StateInitWait)
+	assert.Equal(t, xenbus.StateInitialising, r.state(k.FrontendPath()), "a paused guest runs no driver code")
 	assert.Equal(t, 0, r.h.Guests())
 	require.NoError(t, r.hv.Unpause(tctx(t), id))
-	r.waitState(t, k.FrontendPath(), StateConnected)
-	r.waitState(t, k.BackendPath(), StateConnected)
+	r.waitState(t, k.FrontendPath(), xenbus.StateConnected)
+	r.waitState(t, k.BackendPath(), xenbus.StateConnected)
 	assert.Equal(t, 1, r.h.Guests())
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/xenactor/xenactor/hostio/xenbus"
 )
 
 // writeJunk is one round of a hostile guest: binary junk in the places it
@@ -60,6 +62,6 @@ func (g *guest) flap() {
 	ctx, cancel := g.ctx()
 	defer cancel()
 	for _, k := range g.devices(ctx) {
-		_ = g.xs.Write(ctx, k.FrontendPath()+"/state", XenbusState(rand.IntN(9)).Value())
+		_ = g.xs.Write(ctx, k.FrontendPath()+"/state", xenbus.State(rand.IntN(9)).Value())
 	}
 }

@@ -2,9 +2,9 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -38,31 +38,11 @@ func WriteHome(ctx context.Context, tx *xenstore.Tx, domid uint32, targetKiB uin
 // directory made with its permissions first so that the keys inherit them.
 // params is the VBD's params (its disk) or the VIF's bridge.
 func WriteDevice(ctx context.Context, tx *xenstore.Tx, k DeviceKey, params string) error {
-	be, fe := k.BackendPath(), k.FrontendPath()
-	fed := strconv.FormatUint(uint64(k.Frontend), 10)
-	beKeys := map[string]string{"frontend": fe, "frontend-id": fed, "online": "1", "state": "1"}
-	feKeys := map[string]string{"backend": be, "backend-id": "0", "state": "1"}
-	if k.Class == VBD {
-		beKeys["dev"], beKeys["type"], beKeys["mode"], beKeys["params"] = "xvda", "phy", "w", params
-		beKeys["removable"] = "0"
-		feKeys["virtual-device"], feKeys["device-type"] = strconv.Itoa(k.DevID), "disk"
-	} else {
-		mac := fmt.Sprintf("00:16:3e:%02x:%02x:%02x", k.Frontend>>8&0xff, k.Frontend&0xff, k.DevID&0xff)
-		beKeys["mac"], beKeys["handle"], beKeys["bridge"], beKeys["script"] = mac, strconv.Itoa(k.DevID), params, "vif"
-		feKeys["mac"], feKeys["handle"], feKeys["disconnect"] = mac, strconv.Itoa(k.DevID), "0"
+	b := xenbus.Backing{Params: params}
+	if k.Class == VIF {
+		b = xenbus.Backing{Bridge: params}
 	}
-	if err := mkdirPerms(ctx, tx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
-		{Domid: k.Frontend, Access: xenstore.AccessRead}}); err != nil {
-		return err
-	}
-	if err := writeKeys(ctx, tx, be, beKeys); err != nil {
-		return err
-	}
-	if err := mkdirPerms(ctx, tx, fe, []xenstore.Perm{{Domid: k.Frontend, Access: xenstore.AccessNone},
-		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
-		return err
-	}
-	return writeKeys(ctx, tx, fe, feKeys)
+	return xenbus.WriteTrees(ctx, tx, k.Device(), b)
 }
 
 func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {

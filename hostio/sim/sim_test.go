@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
 )
@@ -91,18 +92,18 @@ func (r *rig) plug(t *testing.T, k DeviceKey) error {
 		return WriteDevice(ctx, tx, k, params)
 	}))
 	if k.Class == VIF {
-		r.waitState(t, k.BackendPath(), StateInitWait)
+		r.waitState(t, k.BackendPath(), xenbus.StateInitWait)
 	}
 	return r.hotplug.Add(ctx, k)
 }
 
-func (r *rig) state(path string) XenbusState {
+func (r *rig) state(path string) xenbus.State {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	return readState(ctx, r.dom0.Handle, path+"/state")
 }
 
-func (r *rig) waitState(t *testing.T, path string, want XenbusState) {
+func (r *rig) waitState(t *testing.T, path string, want xenbus.State) {
 	t.Helper()
 	require.Eventually(t, func() bool { return r.state(path) == want }, 5*time.Second, time.Millisecond,
 		"%s never reached %s (at %s)", path, want, r.state(path))
@@ -119,8 +120,8 @@ func TestHandshake_VBDAndVIFConnect(t *testing.T) {
 	r.boot(t, 5, LinuxPV)
 	for _, k := range []DeviceKey{{VBD, 5, 51712}, {VIF, 5, 0}} {
 		require.NoError(t, r.plug(t, k))
-		r.waitState(t, k.BackendPath(), StateConnected)
-		r.waitState(t, k.FrontendPath(), StateConnected)
+		r.waitState(t, k.BackendPath(), xenbus.StateConnected)
+		r.waitState(t, k.FrontendPath(), xenbus.StateConnected)
 		assert.Equal(t, "connected", r.read(t, k.BackendPath()+"/hotplug-status"))
 	}
 	assert.Equal(t, "20971520", r.read(t, DeviceKey{VBD, 5, 51712}.BackendPath()+"/sectors"))
@@ -142,21 +143,21 @@ func TestUnplug_CleanAndForced(t *testing.T) {
 	clean, forced := DeviceKey{VBD, 6, 51712}, DeviceKey{VIF, 6, 1}
 	for _, k := range []DeviceKey{clean, forced} {
 		require.NoError(t, r.plug(t, k))
-		r.waitState(t, k.BackendPath(), StateConnected)
+		r.waitState(t, k.BackendPath(), xenbus.StateConnected)
 	}
 	// Clean: online=0 and backend Closing; the frontend closes; the backend closes.
 	require.NoError(t, r.dom0.Write(ctx, clean.BackendPath()+"/online", []byte("0")))
-	require.NoError(t, r.dom0.Write(ctx, clean.BackendPath()+"/state", StateClosing.Value()))
-	r.waitState(t, clean.FrontendPath(), StateClosed)
-	r.waitState(t, clean.BackendPath(), StateClosed)
+	require.NoError(t, r.dom0.Write(ctx, clean.BackendPath()+"/state", xenbus.StateClosing.Value()))
+	r.waitState(t, clean.FrontendPath(), xenbus.StateClosed)
+	r.waitState(t, clean.BackendPath(), xenbus.StateClosed)
 	require.NoError(t, r.dom0.Rm(ctx, clean.BackendPath()))
 	require.NoError(t, r.dom0.Rm(ctx, clean.FrontendPath()))
 
 	// Forced: online=0, the frontend tree goes at once, the backend closes.
 	require.NoError(t, r.dom0.Write(ctx, forced.BackendPath()+"/online", []byte("0")))
-	require.NoError(t, r.dom0.Write(ctx, forced.BackendPath()+"/state", StateClosing.Value()))
+	require.NoError(t, r.dom0.Write(ctx, forced.BackendPath()+"/state", xenbus.StateClosing.Value()))
 	require.NoError(t, r.dom0.Rm(ctx, forced.FrontendPath()))
-	r.waitState(t, forced.BackendPath(), StateClosed)
+	r.waitState(t, forced.BackendPath(), xenbus.StateClosed)
 	require.NoError(t, r.hotplug.Remove(ctx, forced))
 	require.NoError(t, r.dom0.Rm(ctx, forced.BackendPath()))
 	require.Eventually(t, func() bool { return !r.netdevs.Exists("vif6.1") }, 5*time.Second, time.Millisecond)
@@ -169,7 +170,7 @@ func TestHotplugFailure_WritesHotplugError(t *testing.T) {
 	k := DeviceKey{VBD, 7, 51712}
 	require.Error(t, r.plug(t, k))
 	assert.Equal(t, "simulated: no such device", r.read(t, k.BackendPath()+"/hotplug-error"))
-	assert.Equal(t, StateInitialising, r.state(k.BackendPath()), "blkback never opens the device")
+	assert.Equal(t, xenbus.StateInitialising, r.state(k.BackendPath()), "blkback never opens the device")
 }
 
 func TestFrontendHang_StaysInitialising(t *testing.T) {
@@ -178,12 +179,12 @@ func TestFrontendHang_StaysInitialising(t *testing.T) {
 	r.faults.SetFrontendHang(true)
 	k := DeviceKey{VBD, 8, 51712}
 	require.NoError(t, r.plug(t, k))
-	r.waitState(t, k.BackendPath(), StateInitWait)
+	r.waitState(t, k.BackendPath(), xenbus.StateInitWait)
 	time.Sleep(50 * time.Millisecond) // give a misbehaving frontend the chance to move
-	assert.Equal(t, StateInitialising, r.state(k.FrontendPath()))
+	assert.Equal(t, xenbus.StateInitialising, r.state(k.FrontendPath()))
 	r.faults.SetFrontendHang(false)
 	require.NoError(t, r.dom0.Write(tctx(t), k.BackendPath()+"/online", []byte("1"))) // any event re-runs both sides
-	r.waitState(t, k.FrontendPath(), StateConnected)
+	r.waitState(t, k.FrontendPath(), xenbus.StateConnected)
 }
 
 func TestBackendDelay(t *testing.T) {
@@ -193,7 +194,7 @@ func TestBackendDelay(t *testing.T) {
 	k := DeviceKey{VBD, 9, 51712}
 	start := time.Now()
 	require.NoError(t, r.plug(t, k))
-	r.waitState(t, k.FrontendPath(), StateConnected)
+	r.waitState(t, k.FrontendPath(), xenbus.StateConnected)
 	// Two backend transitions (InitWait, Connected), each delayed.
 	assert.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond)
 }
@@ -240,7 +241,7 @@ func TestGuest_AgentReports(t *testing.T) {
 			r := newRig(t)
 			g := r.boot(t, 13, p)
 			require.NoError(t, r.plug(t, DeviceKey{VIF, 13, 0}))
-			r.waitState(t, DeviceKey{VIF, 13, 0}.FrontendPath(), StateConnected)
+			r.waitState(t, DeviceKey{VIF, 13, 0}.FrontendPath(), xenbus.StateConnected)
 			g.report()
 			assert.Equal(t, "10.0.13.2", r.read(t, "/local/domain/13/attr/vif/0/ipv4/0"))
 			assert.Equal(t, "1048576", r.read(t, "/local/domain/13/data/meminfo_total"))

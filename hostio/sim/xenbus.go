@@ -6,52 +6,25 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-// XenbusState is a XenBus device state (xen/include/public/io/xenbus.h).
-type XenbusState int
-
-// The XenBus states.
-const (
-	StateUnknown       XenbusState = 0
-	StateInitialising  XenbusState = 1
-	StateInitWait      XenbusState = 2
-	StateInitialised   XenbusState = 3
-	StateConnected     XenbusState = 4
-	StateClosing       XenbusState = 5
-	StateClosed        XenbusState = 6
-	StateReconfiguring XenbusState = 7
-	StateReconfigured  XenbusState = 8
-	// stateMissing stands for a state node that does not exist (or holds junk).
-	stateMissing XenbusState = -1
-)
-
-var stateNames = [...]string{"Unknown", "Initialising", "InitWait", "Initialised", "Connected",
-	"Closing", "Closed", "Reconfiguring", "Reconfigured"}
-
-func (s XenbusState) String() string {
-	if s >= 0 && int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "Missing"
-}
-
-// Value is the state as written to xenstore.
-func (s XenbusState) Value() []byte { return []byte(strconv.Itoa(int(s))) }
+// stateMissing stands for a state node that does not exist (or holds junk).
+const stateMissing xenbus.State = -1
 
 // readState reads a state node; a missing, unreadable or junk node is stateMissing.
-func readState(ctx context.Context, h xenstore.Handle, path string) XenbusState {
+func readState(ctx context.Context, h xenstore.Handle, path string) xenbus.State {
 	v, err := h.Read(ctx, path)
 	if err != nil {
 		return stateMissing
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(v)))
-	if err != nil || n < 0 || n > int(StateReconfigured) {
+	st, ok := xenbus.ParseState(string(v))
+	if !ok {
 		return stateMissing
 	}
-	return XenbusState(n)
+	return st
 }
 
 // readString reads a node as a string; ok is false when it is missing.
@@ -79,16 +52,16 @@ type DeviceKey struct {
 	DevID    int
 }
 
-// BackendPath is /local/domain/0/backend/<class>/<frontend>/<devid>.
-func (k DeviceKey) BackendPath() string {
-	return "/local/domain/0/backend/" + string(k.Class) + "/" + strconv.FormatUint(uint64(k.Frontend), 10) +
-		"/" + strconv.Itoa(k.DevID)
+// Device is k as package xenbus names a device.
+func (k DeviceKey) Device() xenbus.Device {
+	return xenbus.Device{Class: string(k.Class), Frontend: k.Frontend, DevID: k.DevID}
 }
 
+// BackendPath is /local/domain/0/backend/<class>/<frontend>/<devid>.
+func (k DeviceKey) BackendPath() string { return k.Device().BackendPath() }
+
 // FrontendPath is /local/domain/<frontend>/device/<class>/<devid>.
-func (k DeviceKey) FrontendPath() string {
-	return xenstore.DomainPath(k.Frontend) + "/device/" + string(k.Class) + "/" + strconv.Itoa(k.DevID)
-}
+func (k DeviceKey) FrontendPath() string { return k.Device().FrontendPath() }
 
 // parseDevicePath finds the device a changed path belongs to: a backend
 // path under /local/domain/0/backend/<class>/<fe>/<devid> or a frontend

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/sim"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -71,7 +72,7 @@ func (b *Booter) Boot(ctx context.Context, image string) (hypervisor.DomID, erro
 		{sim.DeviceKey{Class: sim.VIF, Frontend: domid, DevID: 0}, "xenbr0"}}
 	connected := make([]<-chan struct{}, len(devs))
 	for i, d := range devs {
-		connected[i] = b.wait.Until(d.k.FrontendPath()+"/state", sim.StateConnected)
+		connected[i] = b.wait.Until(d.k.FrontendPath()+"/state", xenbus.StateConnected)
 		if err := b.xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
 			return sim.WriteDevice(ctx, tx, d.k, d.params)
 		}); err != nil {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/xenactor/xenactor/hostio/sim"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -18,7 +18,7 @@ type StateWaiter struct {
 }
 
 type waiting struct {
-	want sim.XenbusState
+	want xenbus.State
 	ch   chan struct{}
 }
 
@@ -38,7 +38,7 @@ func NewStateWaiter(ctx context.Context, xs *xenstore.Client) (*StateWaiter, err
 }
 
 // Until returns a channel closed once the node at path holds state want.
-func (s *StateWaiter) Until(path string, want sim.XenbusState) <-chan struct{} {
+func (s *StateWaiter) Until(path string, want xenbus.State) <-chan struct{} {
 	ch := make(chan struct{})
 	s.mu.Lock()
 	s.waits[path] = waiting{want: want, ch: ch}
@@ -58,7 +58,7 @@ func (s *StateWaiter) check(path string) {
 	if err != nil {
 		return
 	}
-	if n, err := strconv.Atoi(string(v)); err == nil && sim.XenbusState(n) == w.want {
+	if n, err := strconv.Atoi(string(v)); err == nil && xenbus.State(n) == w.want {
 		s.mu.Lock()
 		if cur, ok := s.waits[path]; ok && cur.ch == w.ch {
 			delete(s.waits, path)
