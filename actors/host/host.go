@@ -1,12 +1,14 @@
 // Package host is the host actor, one per daemon: it owns the task registry,
 // the update stream, the watches actor and the domains parent, under which it
-// spawns one VM actor per registered VM. VM specs are persisted in the state
-// directory and loaded when the actor starts.
+// spawns one VM actor per registered VM.
 //
-// The record of a VM holds the domid of its domain while it has one; a host
-// started again adopts that domain (vm.Config.AdoptDomID) if it still runs
-// with the VM's uuid, and cleans up after it if it is gone. A hot-plug
-// changes the VM actor's device lists, not the persisted spec (yet).
+// Each VM's record (vm.Record: spec with its hot-plugged devices, domain,
+// command in flight) lives in the state directory, kind "vm", written by the
+// VM actor through its vm.Journal. A host started again lists the domains
+// once and spawns a VM actor per record: the actor fails the task of an
+// interrupted command, destroys the domains of its uuid the record does not
+// hold as complete (strays of an interrupted start or reboot), and adopts
+// its domain. Domains of other uuids are never touched.
 package host
 
 import (
@@ -65,17 +67,12 @@ func Props(cfg Config) *actor.Props {
 
 // entry is one registered VM.
 type entry struct {
-	spec    vm.Spec
+	journal *vm.Journal
 	pid     *actor.PID // nil while spawning
 	seq     uint64     // last stat asked
 	applied uint64     // last stat applied
 	domid   uint32
 	hasDom  bool
-	// persisted is the domid in the record; adopting is set while a
-	// loaded VM may still be adopting it, so that a Halted status seen
-	// meanwhile does not clear it.
-	persisted uint32
-	adopting  bool
 }
 
 type hostActor struct {
@@ -166,23 +163,55 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 		}
 	}()
 
+	h.load(ctx)
+}
+
+// load spawns a VM actor per record of the state directory. The domains
+// of each VM's uuid that its record does not hold are strays, left by an
+// operation the previous daemon did not finish: the VM actor destroys
+// them. Domains of uuids without a record are not touched.
+func (h *hostActor) load(ctx actor.Context) {
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer lcancel()
-	err := h.cfg.StateDir.Load(lctx, KindVM, func(id string, raw json.RawMessage) error {
-		var rec vmRecord
+	byUUID := make(map[string][]hypervisor.DomID)
+	doms, err := h.cfg.Hypervisor.ListDomains(lctx)
+	if err != nil {
+		h.cfg.Logger.Error("listing the domains: strays of interrupted operations are not looked for", "err", err)
+	}
+	for _, d := range doms {
+		if d.ID != hypervisor.Dom0 {
+			u := strings.ToLower(d.UUID)
+			byUUID[u] = append(byUUID[u], d.ID)
+		}
+	}
+	err = h.cfg.StateDir.Load(lctx, KindVM, func(id string, raw json.RawMessage) error {
+		var rec vm.Record
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return fmt.Errorf("%w: %w", errdefs.ErrInvalid, err)
 		}
 		if rec.Spec.UUID != id {
 			return fmt.Errorf("%w: record %s holds VM %q", errdefs.ErrInvalid, id, rec.Spec.UUID)
 		}
-		h.spawn(ctx, rec.Spec, hypervisor.DomID(rec.DomID), nil)
-		h.cfg.Logger.Info("VM loaded", "vm", id, "domid", rec.DomID)
+		var strays []hypervisor.DomID
+		for _, d := range byUUID[strings.ToLower(id)] {
+			if d != rec.DomID {
+				strays = append(strays, d)
+			}
+		}
+		h.spawn(ctx, rec, strays, nil)
+		h.cfg.Logger.Info("VM loaded", "vm", id, "domid", rec.DomID, "strays", strays,
+			"interrupted", rec.Op != nil)
 		return nil
 	})
 	if err != nil {
 		h.cfg.Logger.Error("loading the VM records", "err", err)
 	}
+}
+
+// saveFunc returns the function VM uuid's journal saves its record with.
+func (h *hostActor) saveFunc(uuid string) vm.SaveFunc {
+	store := h.cfg.StateDir
+	return func(ctx context.Context, rec vm.Record) error { return store.Put(ctx, KindVM, uuid, rec) }
 }
 
 func (h *hostActor) spawnChild(ctx actor.Context, props *actor.Props, name string) *actor.PID {
@@ -205,13 +234,15 @@ func domains(ctx actor.Context) {
 	}
 }
 
-// spawn registers spec and asks domains to spawn its actor; done, if set, is
-// called in the actor once it is spawned or failed.
-func (h *hostActor) spawn(ctx actor.Context, spec vm.Spec, adopt hypervisor.DomID, done func(*actor.PID, error)) {
-	e := &entry{spec: spec, persisted: uint32(adopt), adopting: adopt != 0}
+// spawn registers the VM of rec and asks domains to spawn its actor, which
+// adopts rec's domain and destroys strays; done, if set, is called in the
+// actor once it is spawned or failed.
+func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.DomID, done func(*actor.PID, error)) {
+	spec := rec.Spec
+	e := &entry{journal: vm.NewJournal(rec, h.saveFunc(spec.UUID))}
 	h.vms[spec.UUID] = e
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
-		Tasks: h.tasks, Events: h.events, AdoptDomID: adopt}
+		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays}
 	if h.cfg.TuneVM != nil {
 		h.cfg.TuneVM(&cfg)
 	}
@@ -251,12 +282,13 @@ func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
 	}
 	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.cfg.StateDir.Put(pctx, KindVM, uuid, vmRecord{Spec: msg.Spec}); err != nil {
+	rec := vm.Record{Spec: msg.Spec}
+	if err := h.cfg.StateDir.Put(pctx, KindVM, uuid, rec); err != nil {
 		ctx.Respond(&VMReply{Err: fmt.Errorf("host: persist VM %s: %w", uuid, err)})
 		return
 	}
 	sender := ctx.Sender()
-	h.spawn(ctx, msg.Spec, 0, func(pid *actor.PID, err error) {
+	h.spawn(ctx, rec, nil, func(pid *actor.PID, err error) {
 		if err != nil {
 			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -295,6 +327,7 @@ func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
 		reply(fmt.Errorf("host: VM %s is %s, not Halted: %w", msg.uuid, msg.st.PowerState, errdefs.ErrBusy))
 		return
 	}
+	e.journal.Close()
 	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := h.cfg.StateDir.Delete(dctx, KindVM, msg.uuid); err != nil && !errdefs.IsNotFound(err) {
@@ -322,7 +355,7 @@ func (h *hostActor) handleList(ctx actor.Context) {
 	infos := make([]VMInfo, len(uuids))
 	pids := make([]*actor.PID, len(uuids))
 	for i, uuid := range uuids {
-		infos[i].Spec = h.vms[uuid].spec
+		infos[i].Spec = h.vms[uuid].journal.Record().Spec
 		pids[i] = h.vms[uuid].pid
 	}
 	system, sender := ctx.ActorSystem(), ctx.Sender()
@@ -386,25 +419,6 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 		h.byDom[domid] = msg.uuid
 		ctx.Request(h.watches, &watches.WatchDomain{DomID: domid})
 	}
-	if e.hasDom {
-		e.adopting = false
-	}
-	if want := e.domid; e.hasDom && e.persisted != want {
-		h.persist(msg.uuid, e, want)
-	} else if !e.hasDom && !e.adopting && e.persisted != 0 {
-		h.persist(msg.uuid, e, 0)
-	}
-}
-
-// persist records domid as VM uuid's domain.
-func (h *hostActor) persist(uuid string, e *entry, domid uint32) {
-	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.cfg.StateDir.Put(pctx, KindVM, uuid, vmRecord{Spec: e.spec, DomID: domid}); err != nil {
-		h.cfg.Logger.Error("persisting a VM's domid", "vm", uuid, "domid", domid, "err", err)
-		return
-	}
-	e.persisted = domid
 }
 
 // handleAttention routes a watches notification to the VM of the domain, or

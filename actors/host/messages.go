@@ -56,14 +56,6 @@ type PIDs struct {
 	Domains *actor.PID
 }
 
-// vmRecord is the persisted record of a VM (kind "vm", id its uuid).
-type vmRecord struct {
-	Spec vm.Spec `json:"spec"`
-	// DomID is the VM's domain when it last had one, 0 when Halted; a
-	// restarted host adopts it.
-	DomID uint32 `json:"domid,omitempty"`
-}
-
 // private messages
 type (
 	spawnVM struct {

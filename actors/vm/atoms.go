@@ -21,9 +21,23 @@ type runner struct {
 	domid     hypervisor.DomID
 	hasDomain bool
 	created   func(hypervisor.DomID) // reports the domain a start created
+	made      hypervisor.DomID       // the domain this operation created, if any
 	devices   map[string]*actor.PID  // the device actors by deviceName
 	root      *actor.RootContext
 	crashes   []time.Time // the restarted crashes, for the crash-loop rule
+}
+
+// runRecovered runs the command and turns a panic of one of its atoms (a
+// hypervisor or hotplug binding, say) into the operation's error, so that
+// it fails this operation only; the VM keeps the domain it may have.
+func (r *runner) runRecovered(ctx context.Context, msg any) (done *opDone) {
+	defer func() {
+		if p := recover(); p != nil {
+			done = &opDone{hasDomain: r.hasDomain || r.made != 0, panicked: true,
+				err: fmt.Errorf("vm %s: the operation panicked: %v: %w", r.cfg.Spec.UUID, p, errdefs.ErrUnavailable)}
+		}
+	}()
+	return r.run(ctx, msg)
 }
 
 // run dispatches on the command.
@@ -44,7 +58,7 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 	case *checkOp:
 		return r.check(ctx)
 	case *adoptOp:
-		return r.adopt(ctx, m.domid)
+		return r.adopt(ctx, m)
 	case *DestroyVM:
 		if err := r.needDomain("destroy"); err != nil {
 			return &opDone{err: err}
@@ -151,6 +165,12 @@ func (r *runner) destroy(ctx context.Context) *opDone {
 }
 
 func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
+	return r.teardownKeep(ctx, domid, false)
+}
+
+// teardownKeep is teardown that keeps /vm/<uuid> when keepVM: the VM has
+// another domain.
+func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepVM bool) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
 	defer cancel()
 	hv, xs := r.cfg.Hypervisor, r.cfg.Xenstore
@@ -172,8 +192,11 @@ func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
 			keep(fmt.Errorf("vm %s: release domain %d: %w", r.cfg.Spec.UUID, domid, err))
 		}
 	}
-	for _, p := range []string{homePath(domid), vmPath(r.cfg.Spec.UUID),
-		backendRoot("vbd", domid), backendRoot("vif", domid)} {
+	paths := []string{homePath(domid), backendRoot("vbd", domid), backendRoot("vif", domid)}
+	if !keepVM {
+		paths = append(paths, vmPath(r.cfg.Spec.UUID))
+	}
+	for _, p := range paths {
 		keep(rmIfExists(ctx, xs, p))
 	}
 	return firstErr

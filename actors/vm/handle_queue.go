@@ -35,6 +35,8 @@ type opDone struct {
 	// not, by the crash-loop rule.
 	crashed   bool
 	crashLoop bool
+	// panicked is set when an atom panicked: the VM's state is checked.
+	panicked bool
 	// spec is the VM's new spec after a hot-plug.
 	spec *Spec
 	// quiet is set by a check that found nothing to do: nothing is
@@ -103,9 +105,19 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 		crashes: slices.Clone(a.st.crashes),
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) }}
 	go func() {
-		done := r.run(op.ctx, op.msg)
+		var done *opDone
+		if err := r.journalBegin(op.ctx, op); err != nil {
+			done = &opDone{hasDomain: has, err: err}
+		} else {
+			done = r.runRecovered(op.ctx, op.msg)
+			r.journalEnd(op.ctx, done)
+		}
 		done.taskID = op.taskID
 		root.Send(self, done)
+		if done.panicked {
+			// What the operation left is unknown: look at the domain.
+			root.Send(self, &CheckState{Why: "operation panicked"})
+		}
 	}()
 }
 
@@ -183,14 +195,22 @@ func (a *vmActor) handleStarted(ctx actor.Context) {
 		}
 		a.st.devices[name] = pid
 	}
-	if a.cfg.AdoptDomID != 0 {
-		a.queueAdopt(ctx, a.cfg.AdoptDomID)
+	rec := a.cfg.Journal.Record()
+	if rec.Op != nil {
+		a.failInterrupted(ctx, rec.Op)
+	}
+	strays := a.cfg.Strays
+	if rec.Creating != 0 {
+		strays = append(slices.Clone(strays), rec.Creating)
+	}
+	if a.cfg.AdoptDomID != 0 || len(strays) > 0 || rec.Op != nil {
+		a.queueAdopt(ctx, a.cfg.AdoptDomID, strays)
 	}
 }
 
 // handleStopping fails every queued and running operation.
 func (a *vmActor) handleStopping(ctx actor.Context) {
-	stopped := fmt.Errorf("VM actor %s stopped: %w", a.cfg.Spec.UUID, errdefs.ErrUnavailable)
+	stopped := fmt.Errorf("VM actor %s stopped or restarted: %w", a.cfg.Spec.UUID, errdefs.ErrUnavailable)
 	if op := a.st.running; op != nil {
 		a.finish(ctx, op, nil, stopped)
 		a.st.running = nil

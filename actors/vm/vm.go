@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -59,9 +60,25 @@ type Config struct {
 	// and cleans up its leftover xenstore trees if it is gone. A domain
 	// with another uuid is not touched; the VM stays Halted.
 	AdoptDomID hypervisor.DomID
+	// Journal persists the VM's record (spec with its hot-plugged devices,
+	// domain, command in flight) and is what every incarnation of the actor
+	// starts from: its record's Spec and DomID replace Spec and AdoptDomID,
+	// a command it shows in flight has its task failed as interrupted, and
+	// a domain it shows half made is destroyed. Nil keeps the record in
+	// memory only (a journal of Spec and AdoptDomID), which still serves a
+	// restart by the supervisor.
+	Journal *Journal
+	// Strays are domains of this VM's uuid that the record does not hold,
+	// found by a daemon started again (an operation created them and the
+	// daemon died before it recorded them): the first incarnation destroys
+	// them.
+	Strays []hypervisor.DomID
 	// DeviceSupervisor supervises the device actors; nil means
 	// supervisors.New().
 	DeviceSupervisor actor.SupervisorStrategy
+
+	// onReceive, if set, sees every message first (tests inject faults).
+	onReceive func(msg any)
 }
 
 func (c *Config) defaults() {
@@ -98,8 +115,19 @@ func Props(cfg Config) *actor.Props {
 	if strategy == nil {
 		strategy = supervisors.New()
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &vmActor{cfg: cfg} },
-		actor.WithSupervisor(strategy))
+	if cfg.Journal == nil {
+		cfg.Journal = NewJournal(Record{Spec: cfg.Spec, DomID: cfg.AdoptDomID}, nil)
+	}
+	var incarnations atomic.Int64
+	return actor.PropsFromProducer(func() actor.Actor {
+		c := cfg
+		rec := c.Journal.Record()
+		c.Spec, c.AdoptDomID = rec.Spec, rec.DomID
+		if incarnations.Add(1) > 1 {
+			c.Strays = nil
+		}
+		return &vmActor{cfg: c}
+	}, actor.WithSupervisor(strategy))
 }
 
 // vmActor runs the operations of one VM.
@@ -110,6 +138,9 @@ type vmActor struct {
 
 // Receive dispatches on the message type.
 func (a *vmActor) Receive(ctx actor.Context) {
+	if a.cfg.onReceive != nil {
+		a.cfg.onReceive(ctx.Message())
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		a.handleStarted(ctx)
@@ -118,6 +149,7 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleStopping(ctx)
 	case *actor.Restarting:
 		a.stopWatcher()
+		a.handleStopping(ctx)
 	case *CheckState:
 		a.handleCheckState(ctx, msg)
 	case *StartVM:
