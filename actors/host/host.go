@@ -55,6 +55,10 @@ type Config struct {
 	TuneVM  func(*vm.Config)
 	Logger  *slog.Logger
 	Watches []watches.Option
+	// Accounting, if set, records the failures of the VM actors and of
+	// their children (device actors) by family and reason: the restarts
+	// the supervisors made.
+	Accounting *supervisors.Accounting
 }
 
 // Props returns the props of the host actor. Spawn one per daemon.
@@ -86,6 +90,8 @@ type hostActor struct {
 	vms     map[string]*entry
 	byDom   map[uint32]string
 	cancel  context.CancelFunc
+	// life ends when the host stops.
+	life context.Context
 }
 
 // Receive dispatches on the message type.
@@ -109,8 +115,13 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleRemoveChecked(ctx, msg)
 	case *VM:
 		e := h.vms[msg.UUID]
-		if e == nil || e.pid == nil {
+		if e == nil {
 			ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
+			return
+		}
+		if e.pid == nil {
+			ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: its actor is being spawned: %w", msg.UUID,
+				errdefs.ErrUnavailable)})
 			return
 		}
 		ctx.Respond(&VMReply{PID: e.pid})
@@ -124,6 +135,12 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleStatted(ctx, msg)
 	case *watches.NeedsAttention:
 		h.handleAttention(ctx, msg)
+	case *xsLost:
+		h.handleXSLost(ctx, msg)
+	case *xsRedialed:
+		h.handleXSRedialed(ctx, msg)
+	case *vmStopped:
+		h.handleVMStopped(ctx, msg)
 	}
 }
 
@@ -142,15 +159,19 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	}
 	h.events = h.spawnChild(ctx, events.Props(), "events")
 	h.tasks = h.spawnChild(ctx, tasks.Props(tasks.WithEvents(h.events)), "tasks")
+	vmOpts := []supervisors.Option{supervisors.WithFamily("vm")}
+	if h.cfg.Accounting != nil {
+		vmOpts = append(vmOpts, supervisors.WithAccounting(h.cfg.Accounting))
+	}
 	h.domains = h.spawnChild(ctx, actor.PropsFromFunc(domains,
-		actor.WithSupervisor(supervisors.New(supervisors.WithFamily("vm")))), "domains")
+		actor.WithSupervisor(supervisors.New(vmOpts...))), "domains")
 	h.watches = h.spawnChild(ctx, watches.Props(watches.Dialer(h.cfg.Dial),
 		watches.ToPID(ctx.ActorSystem(), ctx.Self()), h.cfg.Watches...), "watches")
 
 	// Follow the update stream: every change of vm/<uuid> re-stats that VM,
 	// which keeps the domid map and the per-domain watches right.
 	sctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
+	h.cancel, h.life = cancel, sctx
 	system, self := ctx.ActorSystem(), ctx.Self()
 	batches := events.NewClient(system, h.events).Subscribe(sctx, 0)
 	go func() {
@@ -163,6 +184,9 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 		}
 	}()
 
+	if h.ownXS {
+		h.watchXS(ctx, sctx, h.xs)
+	}
 	h.load(ctx)
 }
 
@@ -238,11 +262,27 @@ func domains(ctx actor.Context) {
 // adopts rec's domain and destroys strays; done, if set, is called in the
 // actor once it is spawned or failed.
 func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.DomID, done func(*actor.PID, error)) {
-	spec := rec.Spec
-	e := &entry{journal: vm.NewJournal(rec, h.saveFunc(spec.UUID))}
-	h.vms[spec.UUID] = e
+	e := &entry{journal: vm.NewJournal(rec, h.saveFunc(rec.Spec.UUID))}
+	h.vms[rec.Spec.UUID] = e
+	h.spawnActor(ctx, e, strays, func(pid *actor.PID, err error) {
+		if err != nil && h.vms[rec.Spec.UUID] == e {
+			delete(h.vms, rec.Spec.UUID)
+		}
+		if done != nil {
+			done(pid, err)
+		}
+	})
+}
+
+// spawnActor asks domains to spawn the actor of e's VM from its journal;
+// done is called in the actor once it is spawned or failed.
+func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.DomID, done func(*actor.PID, error)) {
+	spec := e.journal.Record().Spec
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays}
+	if h.cfg.Accounting != nil {
+		cfg.DeviceSupervisor = supervisors.New(supervisors.WithAccounting(h.cfg.Accounting))
+	}
 	if h.cfg.TuneVM != nil {
 		h.cfg.TuneVM(&cfg)
 	}
@@ -257,16 +297,11 @@ func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.
 		}
 		if err != nil {
 			h.cfg.Logger.Error("spawning a VM actor", "vm", spec.UUID, "err", err)
-			if h.vms[spec.UUID] == e {
-				delete(h.vms, spec.UUID)
-			}
 		} else {
 			e.pid = pid
 			h.stat(ctx, spec.UUID)
 		}
-		if done != nil {
-			done(pid, err)
-		}
+		done(pid, err)
 	})
 }
 

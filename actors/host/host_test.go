@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ type env struct {
 	xs     *xenstore.Client
 	store  *statedir.Store
 	system *actor.ActorSystem
+	hosts  int
 }
 
 func newEnv(t *testing.T) *env {
@@ -47,12 +49,21 @@ func newEnv(t *testing.T) *env {
 	return &env{h: h, xs: xs, store: store, system: system}
 }
 
+// hostName returns a new name for a host actor. A host spawned again gets
+// a new one: goroutines of the stopped host may still send to its PID, and
+// protoactor races when a name is spawned again while messages are
+// being sent to it (mailbox.go:94 against mailbox.go:99).
+func (e *env) hostName() string {
+	e.hosts++
+	return "host-" + strconv.Itoa(e.hosts)
+}
+
 func (e *env) spawnHost(t *testing.T) host.Client {
 	t.Helper()
 	dial := simtest.Dom0Dialer(e.h)
 	pid, err := e.system.Root.SpawnNamed(host.Props(host.Config{StateDir: e.store, Hypervisor: e.h.Hypervisor(),
 		Dial: dial, Hotplug: e.h.Hotplug().Device(),
-		TuneVM: func(c *vm.Config) { c.UnplugTimeout = 2 * time.Second }}), "host")
+		TuneVM: func(c *vm.Config) { c.UnplugTimeout = 2 * time.Second }}), e.hostName())
 	require.NoError(t, err)
 	return host.NewClient(e.system, pid)
 }

@@ -105,10 +105,11 @@ func TestHost_HotpluggedDevicesArePersisted(t *testing.T) {
 	require.Equal(t, vm.Running, info.PowerState)
 	ac, err = hc.VM(ctx, a.UUID)
 	require.NoError(t, err)
-	st, err := ac.Stat(ctx)
-	require.NoError(t, err)
-	require.Len(t, st.Devices, 2, "both VBDs, no VIF")
-	require.True(t, connected(st), "%+v", st.Devices)
+	var st *vm.VMStatus
+	require.Eventually(t, func() bool {
+		st, err = ac.Stat(ctx)
+		return err == nil && len(st.Devices) == 2 && connected(st)
+	}, waitFor, tick, "both VBDs connected, no VIF: %+v", st)
 
 	// The restarted VM actor unplugs what it adopted, by the record's spec.
 	tc = taskClient(t, e, hc)

@@ -73,7 +73,11 @@ func (r *runner) adopt(ctx context.Context, m *adoptOp) *opDone {
 	switch {
 	case errdefs.IsNotFound(err):
 		if err := r.teardown(ctx, domid); err != nil {
-			return &opDone{err: fmt.Errorf("vm %s: clean up after domain %d, gone before adoption: %w", uuid, domid, err)}
+			// Keep the domain's id: the next check cleans up what is left.
+			r.created(domid)
+			r.domid, r.hasDomain = domid, true
+			return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: clean up after domain %d, gone before adoption: %w",
+				uuid, domid, err)}
 		}
 		return &opDone{power: Halted, seen: true}
 	case err != nil:

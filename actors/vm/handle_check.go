@@ -99,7 +99,10 @@ func (r *runner) check(ctx context.Context) *opDone {
 	switch {
 	case errdefs.IsNotFound(err):
 		if err := r.teardown(ctx, r.domid); err != nil {
-			return &opDone{err: fmt.Errorf("vm %s: clean up after vanished domain %d: %w", uuid, r.domid, err)}
+			// The VM keeps the domain's id, so that the next check (or a
+			// destroy) cleans up what is left.
+			return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: clean up after vanished domain %d: %w",
+				uuid, r.domid, err)}
 		}
 		return &opDone{}
 	case err != nil:
