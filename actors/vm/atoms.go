@@ -21,6 +21,7 @@ type runner struct {
 	domid     hypervisor.DomID
 	hasDomain bool
 	created   func(hypervisor.DomID) // reports the domain a start created
+	gone      func(hypervisor.DomID) // reports the domain a teardown begins to remove
 	devices   map[string]*actor.PID  // the device actors by deviceName
 	root      *actor.RootContext
 	crashes   []time.Time // the restarted crashes, for the crash-loop rule
@@ -151,6 +152,9 @@ func (r *runner) destroy(ctx context.Context) *opDone {
 }
 
 func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
+	if r.gone != nil {
+		r.gone(domid)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
 	defer cancel()
 	hv, xs := r.cfg.Hypervisor, r.cfg.Xenstore
