@@ -15,7 +15,9 @@ import (
 
 	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/actors/watches"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/sim/simtest"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/supervisors"
 )
@@ -343,5 +345,25 @@ func TestVMActor_Guest_DomainGoneEndsTheReads(t *testing.T) {
 	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted && st.Guest == nil })
 	require.Eventually(t, func() bool { return store.held.Load() == 0 }, waitFor, tick, "the read goes on")
 	require.Eventually(t, func() bool { return !e.guestAlive(c) }, waitFor, tick)
+	e.eventuallyNothingLeft(t)
+}
+
+func TestVMActor_Guest_WatchesRefreshTheMetrics(t *testing.T) {
+	e := newEnv(t)
+	c := e.spawnVM(t, newSpec("sim:linux,agent=20ms"), fastGuest)
+	// The watches actor turns the guest's writes into check states, as the
+	// host actor routes them.
+	root := e.system.Root
+	wpid := root.Spawn(watches.Props(simtest.Dom0Dialer(e.h), func(_ context.Context, n watches.NeedsAttention) {
+		root.Send(c.PID(), &vm.CheckState{Why: n.Why})
+	}, watches.WithMinInterval(10*time.Millisecond)))
+	t.Cleanup(func() { _ = root.StopFuture(wpid).Wait() })
+	domid := startRunning(t, e, c)
+	require.NoError(t, watches.NewClient(e.system, wpid).WatchDomain(ctxFor(t), uint32(domid)))
+
+	eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return hasIP(st, vifIP(domid)) && st.Guest.OS.Name != "" })
+
+	id, err := c.Shutdown(ctxFor(t), true)
+	e.succeed(t, id, err)
 	e.eventuallyNothingLeft(t)
 }
