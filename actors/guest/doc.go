@@ -16,11 +16,19 @@
 //
 // # The actor
 //
-// One guest actor runs per VM (later the child "guest" of the VM actor). The
-// VM actor sends Refresh when a watch says the guest wrote something. The
-// actor reads in a goroutine, at most one read at a time and at most one read
-// per interval (1 s by default), coalescing the refreshes that arrive
-// meanwhile into one trailing read, so a guest rewriting data/updated in a
-// loop costs bounded CPU and its last write is never missed. It announces
-// "vm/<uuid>" to its Notifier only when the metrics changed.
+// One guest actor runs per domain of a VM, as the child "guest" of the VM
+// actor (actors/vm), which spawns it when the VM gets a domain and stops it
+// when the domain goes. The VM actor sends Refresh when a watch says the
+// guest wrote something. The actor reads in a goroutine, at most one read at
+// a time and at most one read per interval (1 s by default), coalescing the
+// refreshes that arrive meanwhile into one trailing read, so a guest
+// rewriting data/updated in a loop costs bounded CPU and its last write is
+// never missed. Only when the metrics changed does it announce "vm/<uuid>"
+// to its Notifier and send a MetricsChanged with a copy of them to its
+// Owner (the VM actor, which caches them for StatVM and announces the
+// change itself). Stopping the actor cancels the read in flight.
+//
+// A read that panics (a parser bug met on a guest's input, say) panics the
+// actor, so that its supervisor restarts this guest actor only; the new
+// incarnation reads again at once.
 package guest

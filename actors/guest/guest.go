@@ -33,6 +33,10 @@ type Config struct {
 	DomID    uint32   // the guest's domain
 	VMUUID   string   // announced as "vm/<uuid>"
 	Notifier Notifier // may be nil
+	// Owner, when not nil, is sent a MetricsChanged with a copy of the
+	// metrics whenever they change; the VM actor is the owner of its guest
+	// child.
+	Owner *actor.PID
 }
 
 // Option configures a guest actor.

@@ -3,6 +3,7 @@ package guest_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/internal/actortest"
+	"github.com/xenactor/xenactor/supervisors"
 )
 
 func newSystem(t *testing.T) *actor.ActorSystem {
@@ -139,4 +141,81 @@ func TestGuestActor_HungReadKeepsLastMetrics(t *testing.T) {
 	c.Refresh()
 	require.Eventually(t, func() bool { return stats(t, c).Reads == 2 }, eventually, tick)
 	assert.Equal(t, "start", metrics(t, c).OS.Name)
+}
+
+func TestGuestActor_TellsItsOwner(t *testing.T) {
+	system := newSystem(t)
+	got := make(chan *guest.MetricsChanged, 16)
+	owner := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if m, ok := ctx.Message().(*guest.MetricsChanged); ok {
+			got <- m
+		}
+	}))
+	s := newMemStore(memKV(9))
+	pid := system.Root.Spawn(guest.Props(guest.Config{XS: s, DomID: 9, VMUUID: "u", Owner: owner}, guest.WithMinInterval(0)))
+	t.Cleanup(func() { _ = system.Root.StopFuture(pid).Wait() })
+	c := guest.NewClient(system, pid)
+
+	recv := func() *guest.MetricsChanged {
+		t.Helper()
+		select {
+		case m := <-got:
+			return m
+		case <-time.After(eventually):
+			require.FailNow(t, "no MetricsChanged")
+			return nil
+		}
+	}
+	first := recv()
+	assert.Equal(t, "u", first.VMUUID)
+	assert.Equal(t, uint32(9), first.DomID)
+	assert.Equal(t, "start", first.Metrics.OS.Name)
+
+	c.Refresh() // nothing changed: no message
+	require.Eventually(t, func() bool { return stats(t, c).Reads == 2 }, eventually, tick)
+	s.set(home(9)+"/data/os_name", "changed")
+	c.Refresh()
+	second := recv()
+	assert.Equal(t, "changed", second.Metrics.OS.Name)
+	assert.Empty(t, got)
+}
+
+// panicStore panics in one Directory once armed.
+type panicStore struct {
+	guest.Store
+	armed atomic.Bool
+}
+
+func (s *panicStore) Directory(ctx context.Context, p string) ([]string, error) {
+	if s.armed.CompareAndSwap(true, false) {
+		panic("parser blew up")
+	}
+	return s.Store.Directory(ctx, p)
+}
+
+func TestGuestActor_PanickingReadRestartsTheActor(t *testing.T) {
+	system := newSystem(t)
+	acc := &supervisors.Accounting{}
+	parent := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if p, ok := ctx.Message().(*actor.Props); ok {
+			ctx.Respond(ctx.Spawn(p))
+		}
+	}, actor.WithSupervisor(supervisors.New(supervisors.WithFamily("guest"), supervisors.WithAccounting(acc)))))
+	t.Cleanup(func() { _ = system.Root.StopFuture(parent).Wait() })
+	mem := newMemStore(memKV(10))
+	s := &panicStore{Store: mem}
+	res, err := system.Root.RequestFuture(parent, guest.Props(guest.Config{XS: s, DomID: 10, VMUUID: "u"},
+		guest.WithMinInterval(0)), eventually).Result()
+	require.NoError(t, err)
+	c := guest.NewClient(system, res.(*actor.PID))
+	require.Eventually(t, func() bool { return metrics(t, c).OS.Name == "start" }, eventually, tick)
+
+	mem.set(home(10)+"/data/os_name", "after")
+	s.armed.Store(true)
+	c.Refresh()
+	require.Eventually(t, func() bool { return len(acc.Counts()) > 0 }, eventually, tick)
+	assert.Equal(t, map[supervisors.Key]int{{Family: "guest", Reason: supervisors.ReasonPanic}: 1}, acc.Counts())
+	// The new incarnation reads at start.
+	require.Eventually(t, func() bool { return metrics(t, c).OS.Name == "after" }, eventually, tick)
+	assert.Equal(t, uint64(1), stats(t, c).Reads)
 }

@@ -7,5 +7,5 @@ func (g *guest) handleGetMetrics(ctx actor.Context) {
 	if ctx.Sender() == nil {
 		return
 	}
-	ctx.Respond(&GetMetricsReply{Metrics: g.metrics.clone(), Stats: g.stats})
+	ctx.Respond(&GetMetricsReply{Metrics: g.metrics.Clone(), Stats: g.stats})
 }

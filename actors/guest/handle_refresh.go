@@ -20,10 +20,15 @@ func (g *guest) handleReadDue(ctx actor.Context) {
 }
 
 // handleReadDone keeps the metrics of a finished read, announces them if
-// they changed, and starts the read a refresh asked for meanwhile.
+// they changed, and starts the read a refresh asked for meanwhile. A read
+// that panicked (a bug met on a guest's input, or in the store) panics
+// the actor, so that its supervisor restarts this guest actor only.
 func (g *guest) handleReadDone(ctx actor.Context, msg *readDone) {
 	g.reading = false
 	g.cancel = nil
+	if msg.panicked != nil {
+		panic(msg.panicked)
+	}
 	g.stats.LastErr = msg.err
 	if msg.err == nil {
 		m := msg.metrics
@@ -33,6 +38,9 @@ func (g *guest) handleReadDone(ctx actor.Context, msg *readDone) {
 			g.stats.Changes++
 			if g.cfg.Notifier != nil {
 				g.cfg.Notifier.Changed(ObjectID(g.cfg.VMUUID))
+			}
+			if g.cfg.Owner != nil {
+				ctx.Send(g.cfg.Owner, &MetricsChanged{VMUUID: g.cfg.VMUUID, DomID: g.cfg.DomID, Metrics: m.Clone()})
 			}
 		} else {
 			m.LastChange = g.metrics.LastChange
@@ -62,8 +70,14 @@ func (g *guest) kick(ctx actor.Context) {
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	xs, domid, quota := g.cfg.XS, g.cfg.DomID, g.opts.quota
 	go func() {
-		defer cancel()
-		m, err := Read(readCtx, xs, domid, quota)
-		root.Send(self, &readDone{metrics: m, err: err})
+		done := &readDone{}
+		defer func() {
+			cancel()
+			if r := recover(); r != nil {
+				done = &readDone{panicked: r}
+			}
+			root.Send(self, done)
+		}()
+		done.metrics, done.err = Read(readCtx, xs, domid, quota)
 	}()
 }

@@ -14,6 +14,14 @@ type GetMetricsReply struct {
 	Stats   Stats
 }
 
+// MetricsChanged tells Config.Owner that the metrics of guest DomID
+// changed; Metrics is the owner's own copy.
+type MetricsChanged struct {
+	VMUUID  string
+	DomID   uint32
+	Metrics GuestMetrics
+}
+
 // Stats says how much reading the actor did, for tests and metrics.
 type Stats struct {
 	Reads   uint64 // reads started
@@ -21,10 +29,12 @@ type Stats struct {
 	LastErr error  // the error of the last read, nil if it succeeded
 }
 
-// readDone is the self-message of a finished read.
+// readDone is the self-message of a finished read; panicked is what the
+// read panicked with, if it did.
 type readDone struct {
-	metrics GuestMetrics
-	err     error
+	metrics  GuestMetrics
+	err      error
+	panicked any
 }
 
 // readDue is the self-message of the rate limit's timer.

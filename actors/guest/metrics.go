@@ -115,9 +115,9 @@ func (m GuestMetrics) comparable() GuestMetrics {
 	return m
 }
 
-// clone returns a deep copy of m, so a snapshot handed out is never shared
+// Clone returns a deep copy of m, so a snapshot handed out is never shared
 // with the actor's state.
-func (m GuestMetrics) clone() GuestMetrics {
+func (m GuestMetrics) Clone() GuestMetrics {
 	if m.Networks != nil {
 		nets := make(map[int]Network, len(m.Networks))
 		for k, n := range m.Networks {

@@ -22,6 +22,7 @@ type runner struct {
 	hasDomain bool
 	created   func(hypervisor.DomID) // reports the domain a start created
 	made      hypervisor.DomID       // the domain this operation created, if any
+	gone      func(hypervisor.DomID) // reports the domain a teardown begins to remove
 	devices   map[string]*actor.PID  // the device actors by deviceName
 	root      *actor.RootContext
 	crashes   []time.Time // the restarted crashes, for the crash-loop rule
@@ -171,6 +172,9 @@ func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
 // teardownKeep is teardown that keeps /vm/<uuid> when keepVM: the VM has
 // another domain.
 func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepVM bool) error {
+	if r.gone != nil {
+		r.gone(domid)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
 	defer cancel()
 	hv, xs := r.cfg.Hypervisor, r.cfg.Xenstore

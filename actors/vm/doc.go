@@ -30,6 +30,19 @@
 // force. A panic in one restarts that device actor only; the operation
 // waiting on it fails with errdefs.ErrUnavailable and tears down cleanly.
 //
+// While the VM has a domain, its guest actor (actors/guest) runs as the
+// child "guest", supervised by Config.GuestSupervisor: it is spawned when a
+// start, a restart or an adoption gives the VM a domain, and stopped (its
+// read cancelled, its metrics dropped) as soon as a teardown of that domain
+// begins. A CheckState whose reasons name an area the guest writes (data,
+// attr, memory, feature, control; also watched and reconnected) makes it
+// read the guest's reports again; reasons that are only data, attr, memory
+// and feature queue no check, so a guest that rewrites its reports in a
+// loop costs no hypervisor queries. The guest actor sends the metrics that
+// changed to the VM actor, which keeps them for VMStatus.Guest and
+// announces "vm/<uuid>". A panic in the guest actor restarts it alone; one
+// its supervisor gave up on is not spawned again for the same domain.
+//
 // Not yet: the VM's record is not persisted, so a restarted VM actor does
 // not know its domain (and its device actors are respawned empty); devices
 // hot-plugged into the spec are lost with it too. Suspend reasons are left

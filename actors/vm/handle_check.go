@@ -51,10 +51,15 @@ func (a *vmActor) stopWatcher() {
 	}
 }
 
-// handleCheckState queues a check unless the VM has no domain or a check
-// is already waiting.
+// handleCheckState refreshes the guest's metrics when the guest may have
+// written its reports, and queues a check unless the reasons are only
+// guest reports, the VM has no domain, or a check is already waiting.
 func (a *vmActor) handleCheckState(ctx actor.Context, msg *CheckState) {
-	if !a.st.hasDomain {
+	refresh, check := classifyWhy(msg.Why)
+	if refresh {
+		a.refreshGuest(ctx)
+	}
+	if !check || !a.st.hasDomain {
 		return
 	}
 	for _, op := range a.st.queue {

@@ -103,7 +103,8 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	domid, has := a.st.domid, a.st.hasDomain
 	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
 		crashes: slices.Clone(a.st.crashes),
-		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) }}
+		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) },
+		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) }}
 	go func() {
 		var done *opDone
 		if err := r.journalBegin(op.ctx, op); err != nil {
@@ -126,6 +127,8 @@ func (a *vmActor) handleDomainCreated(ctx actor.Context, msg *domainCreated) {
 		return
 	}
 	a.st.domid, a.st.hasDomain = msg.domid, true
+	a.st.goneSet, a.st.guestGaveUp = false, false // a new domain
+	a.syncGuest(ctx)
 	a.announce(ctx)
 }
 
@@ -137,6 +140,7 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 	}
 	a.st.running = nil
 	a.st.hasDomain = msg.hasDomain
+	a.syncGuest(ctx)
 	if msg.spec != nil {
 		// Only the device lists change: the device actors read the
 		// spec's other fields.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -26,11 +27,16 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 	cfgCopy := a.cfg
 	cfg, domid, has := &cfgCopy, a.st.domid, a.st.hasDomain
 	lastErr, loop := a.st.lastErr, a.st.crashLoop
+	var metrics *guest.GuestMetrics
+	if m := a.st.guestMetrics; m != nil && has {
+		c := m.Clone()
+		metrics = &c
+	}
 	go func() {
 		rctx, cancel := context.WithTimeout(context.Background(), statTimeout)
 		defer cancel()
 		st := readStatus(rctx, cfg, domid, has)
-		st.LastError, st.CrashLoop = lastErr, loop
+		st.LastError, st.CrashLoop, st.Guest = lastErr, loop, metrics
 		root.Send(sender, st)
 	}()
 }

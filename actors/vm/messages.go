@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 )
@@ -55,6 +56,12 @@ func (a Action) String() string {
 // queued (at most one waits at a time) that applies the spec's action to a
 // domain that shut down, and cleans up after one that vanished. There is no
 // reply.
+//
+// Why holds the reasons, joined with commas as actors/watches joins them.
+// When one is data, attr, memory, feature, control, watched or reconnected,
+// the guest actor reads the guest's reports again; when they are only data,
+// attr, memory and feature (areas only the guest writes), no check is
+// queued.
 type CheckState struct{ Why string }
 
 // VBD is a virtual block device.
@@ -179,6 +186,11 @@ type VMStatus struct {
 	// and was left Halted. A StartVM clears both.
 	LastError error
 	CrashLoop bool
+	// Guest holds what the guest last reported about itself (OS, addresses
+	// of each VIF, memory, PV driver features), read by the guest actor
+	// under its quota; nil when the VM has no domain or the guest has
+	// reported nothing yet. It is the caller's copy.
+	Guest *guest.GuestMetrics
 }
 
 // DeviceStatus is the XenBus state of one PV device.

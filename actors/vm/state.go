@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 )
 
@@ -40,6 +41,26 @@ type state struct {
 	// power is the power state the last check saw, if powerSeen.
 	power     PowerState
 	powerSeen bool
+
+	// closing is set once the actor stops or restarts: no child is
+	// spawned any more.
+	closing bool
+	// gone is the domain whose teardown began, if goneSet: no guest actor
+	// reads it.
+	gone    hypervisor.DomID
+	goneSet bool
+	// guest is the guest child reading domain guestDomID; guestStopping is
+	// set once it was told to stop. guestGaveUp is set when its supervisor
+	// gave up on it while it read guestGaveUpDom: none is spawned again for
+	// that domain.
+	guest          *actor.PID
+	guestDomID     hypervisor.DomID
+	guestStopping  bool
+	guestGaveUp    bool
+	guestGaveUpDom hypervisor.DomID
+	// guestMetrics are the guest child's latest metrics; nil without a
+	// domain or before a report.
+	guestMetrics *guest.GuestMetrics
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.

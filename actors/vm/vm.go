@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenstore"
@@ -76,7 +77,15 @@ type Config struct {
 	// DeviceSupervisor supervises the device actors; nil means
 	// supervisors.New().
 	DeviceSupervisor actor.SupervisorStrategy
+	// GuestSupervisor supervises the guest actor; nil means
+	// supervisors.New(supervisors.WithFamily("guest")).
+	GuestSupervisor actor.SupervisorStrategy
+	// GuestOptions configure the guest actor (its quota and rate limit).
+	GuestOptions []guest.Option
 
+	// wrapGuestStore, when set (by tests), wraps what the guest actor
+	// reads through.
+	wrapGuestStore func(guest.Store) guest.Store
 	// onReceive, if set, sees every message first (tests inject faults).
 	onReceive func(msg any)
 }
@@ -108,12 +117,15 @@ func ObjectID(uuid string) string { return "vm/" + uuid }
 
 // Props returns the props of the VM actor of cfg.Spec. Its children, the
 // device actors vbd/<devid> and vif/<devid>, are supervised by
-// cfg.DeviceSupervisor.
+// cfg.DeviceSupervisor, and its guest actor "guest" by cfg.GuestSupervisor.
 func Props(cfg Config) *actor.Props {
 	cfg.defaults()
-	strategy := cfg.DeviceSupervisor
-	if strategy == nil {
-		strategy = supervisors.New()
+	strategy := childSupervisor{devices: cfg.DeviceSupervisor, guest: cfg.GuestSupervisor}
+	if strategy.devices == nil {
+		strategy.devices = supervisors.New()
+	}
+	if strategy.guest == nil {
+		strategy.guest = supervisors.New(supervisors.WithFamily(guestName))
 	}
 	if cfg.Journal == nil {
 		cfg.Journal = NewJournal(Record{Spec: cfg.Spec, DomID: cfg.AdoptDomID}, nil)
@@ -145,11 +157,15 @@ func (a *vmActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.handleStarted(ctx)
 	case *actor.Stopping:
+		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
 	case *actor.Restarting:
+		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
+	case *actor.Terminated:
+		a.handleTerminated(ctx, msg)
 	case *CheckState:
 		a.handleCheckState(ctx, msg)
 	case *StartVM:
@@ -180,8 +196,12 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.enqueue(ctx, kindSetVCPUs, msg)
 	case *StatVM:
 		a.handleStat(ctx)
+	case *guest.MetricsChanged:
+		a.handleGuestMetrics(ctx, msg)
 	case *domainCreated:
 		a.handleDomainCreated(ctx, msg)
+	case *domainGone:
+		a.handleDomainGone(ctx, msg)
 	case *opDone:
 		a.handleOpDone(ctx, msg)
 	case *opCanceled:
