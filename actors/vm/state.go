@@ -40,6 +40,8 @@ type state struct {
 	// power is the power state the last check saw, if powerSeen.
 	power     PowerState
 	powerSeen bool
+	// suspendImage is the image file of a Suspended VM (no domain).
+	suspendImage string
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.

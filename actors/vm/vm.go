@@ -18,6 +18,7 @@ const (
 	DefaultHotplugTimeout  = 300 * time.Second
 	DefaultUnplugTimeout   = 10 * time.Second
 	DefaultCleanupTimeout  = 30 * time.Second
+	DefaultSuspendTimeout  = 1200 * time.Second
 )
 
 // The defaults of the crash-loop rule: more than DefaultCrashLoopMax
@@ -41,6 +42,9 @@ type Config struct {
 	// after it did.
 	AckTimeout      time.Duration
 	ShutdownTimeout time.Duration
+	// SuspendTimeout bounds the wait for the domain to shut down for
+	// suspend after the guest acknowledged the request.
+	SuspendTimeout time.Duration
 	// HotplugTimeout bounds the wait for hotplug-status of each device;
 	// UnplugTimeout the wait for a backend to close on a forced unplug.
 	HotplugTimeout time.Duration
@@ -70,7 +74,7 @@ func (c *Config) defaults() {
 		def time.Duration
 	}{{&c.AckTimeout, DefaultAckTimeout}, {&c.ShutdownTimeout, DefaultShutdownTimeout},
 		{&c.HotplugTimeout, DefaultHotplugTimeout}, {&c.UnplugTimeout, DefaultUnplugTimeout},
-		{&c.CleanupTimeout, DefaultCleanupTimeout}} {
+		{&c.CleanupTimeout, DefaultCleanupTimeout}, {&c.SuspendTimeout, DefaultSuspendTimeout}} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
@@ -132,6 +136,10 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleReboot(ctx, msg)
 	case *DestroyVM:
 		a.enqueue(ctx, "VM.destroy", msg)
+	case *SuspendVM:
+		a.enqueue(ctx, kindSuspend, msg)
+	case *ResumeVM:
+		a.enqueue(ctx, kindResume, msg)
 	case *PlugVBD:
 		vbd := msg.VBD
 		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVBD, devid: vbd.DevID, vbd: &vbd, plug: true})
