@@ -165,12 +165,15 @@ type PowerState int
 
 // The power states.
 const (
-	Halted    PowerState = iota // no domain
-	Paused                      // the domain exists and is paused
-	Running                     // the domain runs
-	Shutdown                    // the domain shut down and is not destroyed yet
-	Suspended                   // no domain: the VM's memory is in its suspend image
+	Halted   PowerState = iota // no domain
+	Paused                     // the domain exists and is paused
+	Running                    // the domain runs
+	Shutdown                   // the domain shut down and is not destroyed yet
 )
+
+// Suspended is the power state of a VM without a domain whose memory is
+// in its suspend image (SuspendVM); ResumeVM runs it again.
+const Suspended PowerState = Shutdown + 1
 
 // HasDomain reports whether a VM in this power state has a domain:
 // Paused, Running or Shutdown. Halted and Suspended VMs have none.

@@ -74,10 +74,13 @@ func (c *Config) defaults() {
 		def time.Duration
 	}{{&c.AckTimeout, DefaultAckTimeout}, {&c.ShutdownTimeout, DefaultShutdownTimeout},
 		{&c.HotplugTimeout, DefaultHotplugTimeout}, {&c.UnplugTimeout, DefaultUnplugTimeout},
-		{&c.CleanupTimeout, DefaultCleanupTimeout}, {&c.SuspendTimeout, DefaultSuspendTimeout}} {
+		{&c.CleanupTimeout, DefaultCleanupTimeout}} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
+	}
+	if c.SuspendTimeout <= 0 {
+		c.SuspendTimeout = DefaultSuspendTimeout
 	}
 	if c.CrashLoopMax <= 0 {
 		c.CrashLoopMax = DefaultCrashLoopMax
