@@ -352,3 +352,58 @@ func TestVMActor_Resume_Cancel(t *testing.T) {
 	e.succeed(t, id, err)
 	e.requireNothingLeft(t)
 }
+
+// Once the guest suspended there is no way back into its domain: a save
+// that fails leaves the domain Shutdown with LastError saying so, and a
+// destroy cleans it.
+func TestVMActor_Suspend_SaveFailsAfterTheGuestSuspended(t *testing.T) {
+	e := newEnv(t)
+	// The test plays the guest: hostile-noack sees the request and leaves
+	// it to us.
+	c := e.spawnVM(t, newSpec("sim:hostile-noack"), nil)
+	ctx := ctxFor(t)
+	id, err := c.Start(ctx, false)
+	e.succeed(t, id, err)
+	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
+	domid := st.DomID
+	waitFeatureSuspend(t, e, domid)
+
+	dir := filepath.Join(t.TempDir(), "images")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	id, err = c.Suspend(ctx, filepath.Join(dir, "vm.img"))
+	require.NoError(t, err)
+	node := "/local/domain/" + domid.String() + "/control/shutdown"
+	require.Eventually(t, func() bool {
+		v, err := e.xs.Read(ctx, node)
+		return err == nil && string(v) == "suspend"
+	}, waitFor, tick)
+	require.NoError(t, os.Remove(dir)) // the save will have nowhere to go
+	require.NoError(t, e.xs.Write(ctx, node, nil))
+	require.NoError(t, e.h.Sim().GuestShutdown(domid, hypervisor.ShutdownSuspend))
+
+	task := e.wait(t, id)
+	require.Equal(t, tasks.Failed, task.State)
+	require.Equal(t, "not_found", task.ErrorKind, task.Error)
+	st = eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.LastError != nil })
+	require.Equal(t, vm.Shutdown, st.PowerState)
+	require.Equal(t, domid, st.DomID)
+	require.Contains(t, st.LastError.Error(), "left shut down for suspend")
+
+	id, err = c.Destroy(ctx)
+	e.succeed(t, id, err)
+	e.requireNothingLeft(t)
+}
+
+// A guest that suspends by itself is left Shutdown, and LastError says so.
+func TestVMActor_GuestSuspendsByItself(t *testing.T) {
+	e := newEnv(t)
+	c := e.spawnVM(t, newSpec("sim:linux"), nil)
+	domid := startRunning(t, e, c)
+	require.NoError(t, e.h.Sim().GuestShutdown(domid, hypervisor.ShutdownSuspend))
+	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.LastError != nil })
+	require.Equal(t, vm.Shutdown, st.PowerState)
+	require.Contains(t, st.LastError.Error(), "no suspend saved it")
+	id, err := c.Destroy(ctxFor(t))
+	e.succeed(t, id, err)
+	e.requireNothingLeft(t)
+}
