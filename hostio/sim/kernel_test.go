@@ -86,3 +86,18 @@ func TestHostHV_KernelImage(t *testing.T) {
 	assert.Equal(t, restoredImage, v.kernelImage(ctx, id, res))
 	assert.Equal(t, "linux", ProfileForImage(restoredImage).Name)
 }
+
+// A request written before the guest's kernel runs (a guest still booting,
+// or being restored) is seen when the kernel registers its watch, as
+// Linux's shutdown watch does on its first event.
+func TestHost_RequestBeforeTheKernelRuns(t *testing.T) {
+	r := newHostRig(t)
+	ctx := tctx(t)
+	id := r.start(t, "sim:linux", false)
+	home := xenstore.DomainPath(uint32(id))
+	require.NoError(t, r.dom0.Write(ctx, home+"/control/shutdown", []byte("poweroff")))
+	require.NoError(t, r.hv.Unpause(ctx, id))
+	require.Eventually(t, func() bool { return r.info(t, id).Shutdown }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, hypervisor.ShutdownPoweroff, r.info(t, id).ShutdownReason)
+	assert.Empty(t, r.read(t, home+"/control/shutdown"), "acknowledged")
+}
