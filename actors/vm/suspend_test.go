@@ -407,3 +407,27 @@ func TestVMActor_GuestSuspendsByItself(t *testing.T) {
 	e.succeed(t, id, err)
 	e.requireNothingLeft(t)
 }
+
+// A hard shutdown does not queue behind a suspend that waits on the
+// guest: it cancels it.
+func TestVMActor_HardShutdownPreemptsSuspend(t *testing.T) {
+	e := newEnv(t)
+	c := e.spawnVM(t, newSpec("sim:hostile-noack"), func(cfg *vm.Config) { cfg.AckTimeout = time.Minute })
+	ctx := ctxFor(t)
+	id, err := c.Start(ctx, false)
+	e.succeed(t, id, err)
+	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
+	waitFeatureSuspend(t, e, st.DomID)
+
+	path := filepath.Join(t.TempDir(), "vm.img")
+	suspendID, err := c.Suspend(ctx, path)
+	require.NoError(t, err)
+	hard, err := c.Shutdown(ctx, true)
+	require.NoError(t, err)
+	task := e.wait(t, suspendID)
+	require.Equal(t, tasks.Failed, task.State)
+	require.Equal(t, "canceled", task.ErrorKind, task.Error)
+	e.succeed(t, hard, nil)
+	require.NoFileExists(t, path)
+	e.requireNothingLeft(t)
+}
