@@ -440,7 +440,7 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 		return
 	}
 	e.applied = msg.seq
-	has := msg.st.PowerState != vm.Halted
+	has := msg.st.PowerState.HasDomain()
 	domid := uint32(msg.st.DomID)
 	if e.hasDom && (!has || e.domid != domid) {
 		if h.byDom[e.domid] == msg.uuid {

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -233,4 +234,40 @@ func TestHost_InterruptedHotplugIsRolledBack(t *testing.T) {
 	require.Equal(t, tasks.Failed, task.State)
 	require.Contains(t, task.Error, "interrupted")
 	require.Nil(t, record(t, e, a.UUID).Op)
+}
+
+func TestHost_SuspendedVMStaysSuspendedAcrossRestarts(t *testing.T) {
+	e := newEnv(t)
+	hc := e.spawnHost(t)
+	ctx := ctxFor(t)
+	a := newSpec()
+	startVM(t, e, hc, a)
+	ac, err := hc.VM(ctx, a.UUID)
+	require.NoError(t, err)
+	tc := taskClient(t, e, hc)
+	image := filepath.Join(t.TempDir(), "a.img")
+	id, err := ac.Suspend(ctx, image)
+	require.NoError(t, err)
+	task, err := tc.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, tasks.Completed, task.State, "suspend: %s", task.Error)
+	require.Equal(t, image, record(t, e, a.UUID).SuspendImage)
+
+	hc = restartHost(t, e, hc, 1)
+	ac, err = hc.VM(ctx, a.UUID)
+	require.NoError(t, err)
+	st, err := ac.Stat(ctx)
+	require.NoError(t, err)
+	require.Equal(t, vm.Suspended, st.PowerState)
+	require.Equal(t, image, st.SuspendImage)
+
+	tc = taskClient(t, e, hc)
+	id, err = ac.Resume(ctx, false)
+	require.NoError(t, err)
+	task, err = tc.Wait(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, tasks.Completed, task.State, "resume: %s", task.Error)
+	require.Empty(t, record(t, e, a.UUID).SuspendImage)
+	require.NoFileExists(t, image)
+	require.Equal(t, vm.Running, states(t, hc)[a.UUID].PowerState)
 }

@@ -26,6 +26,7 @@ type runner struct {
 	devices   map[string]*actor.PID  // the device actors by deviceName
 	root      *actor.RootContext
 	crashes   []time.Time // the restarted crashes, for the crash-loop rule
+	image     string      // the suspend image of a Suspended VM
 }
 
 // runRecovered runs the command and turns a panic of one of its atoms (a
@@ -60,7 +61,14 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.check(ctx)
 	case *adoptOp:
 		return r.adopt(ctx, m)
+	case *SuspendVM:
+		return r.suspend(ctx, m)
+	case *ResumeVM:
+		return r.resume(ctx, m)
 	case *DestroyVM:
+		if !r.hasDomain && r.image != "" {
+			return r.destroyImage()
+		}
 		if err := r.needDomain("destroy"); err != nil {
 			return &opDone{err: err}
 		}
@@ -84,7 +92,11 @@ func (r *runner) simple(what string, f func() error) *opDone {
 }
 
 func (r *runner) needDomain(what string) error {
-	if !r.hasDomain {
+	switch {
+	case !r.hasDomain && r.image != "":
+		return fmt.Errorf("vm %s: %s: the VM is Suspended: resume it or destroy it: %w", r.cfg.Spec.UUID, what,
+			errdefs.ErrInvalid)
+	case !r.hasDomain:
 		return fmt.Errorf("vm %s: %s: the VM is halted: %w", r.cfg.Spec.UUID, what, errdefs.ErrInvalid)
 	}
 	return nil

@@ -74,6 +74,17 @@ func (c Client) UnplugVIF(ctx context.Context, devid int, force bool) (string, e
 	return c.op(ctx, &UnplugVIF{DevID: devid, Force: force})
 }
 
+// Suspend queues a suspend to the image file path and returns its task
+// id.
+func (c Client) Suspend(ctx context.Context, path string) (string, error) {
+	return c.op(ctx, &SuspendVM{Path: path})
+}
+
+// Resume queues a resume of the Suspended VM and returns its task id.
+func (c Client) Resume(ctx context.Context, paused bool) (string, error) {
+	return c.op(ctx, &ResumeVM{Paused: paused})
+}
+
 // Destroy queues a destroy and returns its task id.
 func (c Client) Destroy(ctx context.Context) (string, error) { return c.op(ctx, &DestroyVM{}) }
 

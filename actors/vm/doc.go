@@ -1,8 +1,8 @@
 // Package vm is the VM actor: one actor per VM, spawned as "vm/<uuid>",
 // that runs the VM's operations (start, pause, unpause, clean and hard
-// shutdown, clean and hard reboot, destroy, memory target, online vCPUs,
-// hot-plug and unplug of VBDs and VIFs) one at a time, in order, as
-// xenopsd's per-VM queue does.
+// shutdown, clean and hard reboot, suspend and resume, destroy, memory
+// target, online vCPUs, hot-plug and unplug of VBDs and VIFs) one at a
+// time, in order, as xenopsd's per-VM queue does.
 //
 // Every command but StatVM and CheckState is answered at once with an
 // OperationReply naming a task of the task registry (actors/tasks). The
@@ -23,6 +23,24 @@
 // A VM that crashed more than Config.CrashLoopMax times within
 // CrashLoopWindow is left Halted with VMStatus.CrashLoop set. The error of
 // the last failed check is VMStatus.LastError; a StartVM clears both.
+//
+// Suspend (SuspendVM) asks the guest (control/shutdown=suspend), waits
+// for its acknowledgement and its shutdown for suspend, saves the memory
+// image to a file (0600, written atomically) and tears the domain down:
+// the VM is Suspended, VMStatus.SuspendImage names the file. A guest that
+// cannot or does not suspend fails the task and stays Running. Once the
+// guest suspended, the hypervisor interface cannot resume it in place, so
+// a save that fails or is cancelled leaves the domain Shutdown with
+// LastError set, for a DestroyVM. Resume (ResumeVM) creates a domain,
+// restores the image instead of building, and runs the rest of a start;
+// it deletes the image on success and leaves the VM Suspended with it on
+// failure. A Suspended VM is not started (errdefs.ErrBusy); a DestroyVM
+// deletes its image.
+//
+// Spec.Validate checks a spec; a start validates it. PCI, vGPU and VUSB
+// records are part of the spec and of StatVM, but a start or resume of a
+// VM that has any fails with errdefs.ErrNotImplemented: the device-model
+// daemon they need does not exist yet.
 //
 // Each PV device has a child actor, "vbd/<devid>" or "vif/<devid>",
 // supervised by Config.DeviceSupervisor: it writes the device's trees in
@@ -45,6 +63,7 @@
 //
 // Not yet: the VM's record is not persisted, so a restarted VM actor does
 // not know its domain (and its device actors are respawned empty); devices
-// hot-plugged into the spec are lost with it too. Suspend reasons are left
-// alone by the check.
+// hot-plugged into the spec are lost with it too, and so is the image of
+// a Suspended VM. A domain that shut down for suspend outside a suspend is
+// left alone by the check, with LastError set.
 package vm

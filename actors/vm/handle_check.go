@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -116,6 +117,14 @@ func (r *runner) check(ctx context.Context) *opDone {
 		return &opDone{hasDomain: true, quiet: true, power: powerState(info), seen: true}
 	}
 	act, ok := actionFor(r.cfg.Spec, info.ShutdownReason)
+	if info.ShutdownReason == hypervisor.ShutdownSuspend {
+		// No suspend runs (it would run instead of this check): one was
+		// cancelled after the guest suspended, or the guest suspended by
+		// itself. Nothing can resume the domain in place; it is left for a
+		// DestroyVM, and said so once.
+		return &opDone{hasDomain: true, quiet: true, power: Shutdown, seen: true,
+			err: errLeftSuspended(uuid, r.domid, errors.New("no suspend saved it"))}
+	}
 	if !ok || act == ActionPreserve {
 		return &opDone{hasDomain: true}
 	}

@@ -85,6 +85,11 @@ func (r *runner) hotplug(ctx context.Context, op *hotplugOp) *opDone {
 		d.vif = &spec.VIFs[i]
 		spec.VIFs = slices.Delete(spec.VIFs, i, i+1)
 	}
+	if op.plug {
+		if err := spec.Validate(); err != nil {
+			return &opDone{hasDomain: r.hasDomain, err: fmt.Errorf("plug %s: %w", name, err)}
+		}
+	}
 	if !r.hasDomain {
 		return &opDone{spec: &spec}
 	}

@@ -45,6 +45,11 @@ type opDone struct {
 	// power is the power state a check saw, if seen.
 	power PowerState
 	seen  bool
+	// image, when set, is the VM's suspend image afterwards ("" for none).
+	image *string
+	// lastErr, when set, becomes VMStatus.LastError even for an operation
+	// with a task: a state the VM was left in that outlives the task.
+	lastErr error
 }
 
 // opCanceled reports that a task's cancel function ran.
@@ -102,7 +107,7 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	domid, has := a.st.domid, a.st.hasDomain
 	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
-		crashes: slices.Clone(a.st.crashes),
+		crashes: slices.Clone(a.st.crashes), image: a.st.suspendImage,
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) },
 		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) }}
 	go func() {
@@ -140,6 +145,12 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 	}
 	a.st.running = nil
 	a.st.hasDomain = msg.hasDomain
+	if msg.image != nil {
+		a.st.suspendImage = *msg.image
+	}
+	if msg.lastErr != nil {
+		a.st.lastErr = msg.lastErr
+	}
 	a.syncGuest(ctx)
 	if msg.spec != nil {
 		// Only the device lists change: the device actors read the
@@ -200,6 +211,7 @@ func (a *vmActor) handleStarted(ctx actor.Context) {
 		a.st.devices[name] = pid
 	}
 	rec := a.cfg.Journal.Record()
+	a.st.suspendImage = rec.SuspendImage
 	if rec.Op != nil {
 		a.failInterrupted(ctx, rec.Op)
 	}

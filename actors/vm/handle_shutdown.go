@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -17,9 +18,9 @@ const (
 	kindHardShutdown  = "VM.hard_shutdown"
 )
 
-// handleShutdown queues a shutdown. A hard one cancels the clean shutdowns
-// and clean reboots that run or wait (they wait on the guest) and goes to
-// the front of the queue.
+// handleShutdown queues a shutdown. A hard one cancels the clean shutdowns,
+// clean reboots and suspends that run or wait (they wait on the guest) and
+// goes to the front of the queue.
 func (a *vmActor) handleShutdown(ctx actor.Context, msg *ShutdownVM) {
 	if !msg.Hard {
 		a.enqueue(ctx, kindCleanShutdown, msg)
@@ -77,11 +78,13 @@ func (r *runner) cleanShutdown(ctx context.Context, reason hypervisor.ShutdownRe
 	} else if err := r.askGuest(ctx, reason); err != nil {
 		return err
 	}
-	return r.waitShutdown(ctx, evs)
+	return r.waitShutdown(ctx, evs, r.cfg.ShutdownTimeout)
 }
 
-// askGuest writes the request (poweroff or reboot) and waits within
-// AckTimeout for the guest to acknowledge it by writing the empty string.
+// askGuest writes the request (poweroff, reboot or suspend) and waits
+// within AckTimeout for the guest to acknowledge it by writing the empty
+// string. A request that was not acknowledged is withdrawn (the node is
+// removed), so that a late guest does not act on it.
 func (r *runner) askGuest(ctx context.Context, reason hypervisor.ShutdownReason) error {
 	uuid, xs := r.cfg.Spec.UUID, r.cfg.Xenstore
 	node := homePath(r.domid) + "/control/shutdown"
@@ -95,6 +98,9 @@ func (r *runner) askGuest(ctx context.Context, reason hypervisor.ShutdownReason)
 	})
 	cancel()
 	if err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
+		_ = rmIfExists(cctx, xs, node)
+		cancel()
 		if ctx.Err() == nil && errdefs.IsTimeout(err) {
 			return fmt.Errorf("vm %s: the guest did not acknowledge the %s request within %s: %w",
 				uuid, reason, r.cfg.AckTimeout, errdefs.ErrTimeout)
@@ -104,11 +110,11 @@ func (r *runner) askGuest(ctx context.Context, reason hypervisor.ShutdownReason)
 	return nil
 }
 
-// waitShutdown waits within ShutdownTimeout for the hypervisor to report
-// the domain shut down, re-reading its state on every domain event.
-func (r *runner) waitShutdown(ctx context.Context, evs <-chan struct{}) error {
+// waitShutdown waits within timeout for the hypervisor to report the
+// domain shut down, re-reading its state on every domain event.
+func (r *runner) waitShutdown(ctx context.Context, evs <-chan struct{}, timeout time.Duration) error {
 	uuid, hv := r.cfg.Spec.UUID, r.cfg.Hypervisor
-	sctx, cancel := context.WithTimeout(ctx, r.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
 		info, err := hv.DomainInfo(sctx, r.domid)
@@ -122,9 +128,11 @@ func (r *runner) waitShutdown(ctx context.Context, evs <-chan struct{}) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("vm %s: domain %d did not shut down within %s: %w", uuid, r.domid,
-				r.cfg.ShutdownTimeout, errdefs.ErrTimeout)
+				timeout, errdefs.ErrTimeout)
 		}
 	}
 }
 
-func preemptedByHard(kind string) bool { return kind == kindCleanShutdown || kind == kindCleanReboot }
+func preemptedByHard(kind string) bool {
+	return kind == kindCleanShutdown || kind == kindCleanReboot || kind == kindSuspend
+}

@@ -31,9 +31,13 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 		return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: start: already has domain %d: %w",
 			spec.UUID, r.domid, errdefs.ErrExists)}
 	}
-	if !spec.Type.Valid() || spec.VCPUs < 1 || spec.MemoryKiB == 0 {
-		return &opDone{err: fmt.Errorf("vm %s: start: spec needs a type, vCPUs and memory: %w",
-			spec.UUID, errdefs.ErrInvalid)}
+	if r.image != "" {
+		// A start would lose the suspended memory.
+		return &opDone{err: fmt.Errorf("vm %s: start: VM is Suspended: resume it or destroy it: %w", spec.UUID,
+			errdefs.ErrBusy)}
+	}
+	if err := r.canCreate("start"); err != nil {
+		return &opDone{err: err}
 	}
 	hv := r.cfg.Hypervisor
 	domid, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
@@ -57,14 +61,31 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 	return &opDone{hasDomain: true, result: []byte(`{"domid":` + strconv.FormatUint(uint64(domid), 10) + `}`)}
 }
 
-// boot runs the atoms after the domain's creation.
+// canCreate checks that the VM may get a new domain: a valid spec, and no
+// device the toolstack cannot provide yet (errdefs.ErrNotImplemented).
+func (r *runner) canCreate(what string) error {
+	spec := r.cfg.Spec
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("%s: invalid spec: %w", what, err)
+	}
+	return passthroughMissing(spec)
+}
+
+// boot builds the domain and runs the atoms after the build.
 func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) error {
-	spec, hv, xs := r.cfg.Spec, r.cfg.Hypervisor, r.cfg.Xenstore
+	spec, hv := r.cfg.Spec, r.cfg.Hypervisor
 	res, err := hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
 		TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
 	if err != nil {
 		return fmt.Errorf("vm %s: build domain %d: %w", spec.UUID, domid, err)
 	}
+	return r.bringUp(ctx, domid, res, paused)
+}
+
+// bringUp runs the atoms after the build (or the restore of a resume):
+// write the home, introduce, plug the devices, and unpause unless paused.
+func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hypervisor.BuildResult, paused bool) error {
+	spec, hv, xs := r.cfg.Spec, r.cfg.Hypervisor, r.cfg.Xenstore
 	if err := xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
 		return writeHome(ctx, tx, domid, spec, res)
 	}); err != nil {

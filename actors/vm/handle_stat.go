@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,7 +27,7 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 	// A copy: a hot-plug replaces the spec's device lists.
 	cfgCopy := a.cfg
 	cfg, domid, has := &cfgCopy, a.st.domid, a.st.hasDomain
-	lastErr, loop := a.st.lastErr, a.st.crashLoop
+	lastErr, loop, image := a.st.lastErr, a.st.crashLoop, a.st.suspendImage
 	var metrics *guest.GuestMetrics
 	if m := a.st.guestMetrics; m != nil && has {
 		c := m.Clone()
@@ -37,6 +38,11 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 		defer cancel()
 		st := readStatus(rctx, cfg, domid, has)
 		st.LastError, st.CrashLoop, st.Guest = lastErr, loop, metrics
+		if !has && image != "" {
+			st.PowerState, st.SuspendImage = Suspended, image
+		}
+		st.PCIs, st.VGPUs, st.VUSBs = slices.Clone(cfg.Spec.PCIs), slices.Clone(cfg.Spec.VGPUs),
+			slices.Clone(cfg.Spec.VUSBs)
 		root.Send(sender, st)
 	}()
 }

@@ -25,6 +25,8 @@ type Record struct {
 	// Op is the command whose operation was running when the record was
 	// written: after a crash its task is failed as interrupted.
 	Op *RecordedOp `json:"op,omitempty"`
+	// SuspendImage is the image file of a Suspended VM.
+	SuspendImage string `json:"suspend_image,omitempty"`
 }
 
 // RecordedOp is the command in flight of a Record.
@@ -104,7 +106,7 @@ func (j *Journal) update(ctx context.Context, change func(*Record)) error {
 const journalTimeout = 10 * time.Second
 
 func recordEqual(a, b Record) bool {
-	if a.DomID != b.DomID || a.Creating != b.Creating || (a.Op == nil) != (b.Op == nil) ||
+	if a.DomID != b.DomID || a.Creating != b.Creating || a.SuspendImage != b.SuspendImage || (a.Op == nil) != (b.Op == nil) ||
 		(a.Op != nil && *a.Op != *b.Op) {
 		return false
 	}
@@ -150,6 +152,9 @@ func (r *runner) journalEnd(ctx context.Context, done *opDone) {
 		}
 		if done.spec != nil {
 			rec.Spec.VBDs, rec.Spec.VIFs = slices.Clone(done.spec.VBDs), slices.Clone(done.spec.VIFs)
+		}
+		if done.image != nil {
+			rec.SuspendImage = *done.image
 		}
 	})
 	if err != nil {

@@ -17,6 +17,12 @@ type Spec struct {
 	Kernel    string
 	VBDs      []VBD
 	VIFs      []VIF
+	// PCIs, VGPUs and VUSBs are passed-through devices (records.go). The
+	// device-model daemon they need does not exist yet: a VM with any of
+	// them does not start or resume (errdefs.ErrNotImplemented).
+	PCIs  []PCI
+	VGPUs []VGPU
+	VUSBs []VUSB
 	// OnShutdown, OnReboot and OnCrash say what a check state does with a
 	// domain that shut down for poweroff (or halt), reboot, and crash (or
 	// watchdog). ActionDefault takes XenServer's defaults: destroy on
@@ -133,9 +139,23 @@ type UnplugVIF struct {
 	Force bool
 }
 
-// DestroyVM destroys the VM's domain at once, without shutting it down.
-// The reply is an OperationReply.
+// DestroyVM destroys the VM's domain at once, without shutting it down;
+// of a Suspended VM it deletes the image. The reply is an OperationReply.
 type DestroyVM struct{}
+
+// SuspendVM suspends the running VM to the image file Path (created 0600,
+// written atomically; an existing file is not replaced): the guest is
+// asked (control/shutdown=suspend), must acknowledge within AckTimeout
+// and shut down for suspend within SuspendTimeout; its memory is saved and
+// its domain destroyed. The VM ends Suspended. The reply is an
+// OperationReply (task kind "VM.suspend").
+type SuspendVM struct{ Path string }
+
+// ResumeVM resumes the Suspended VM from its image into a new domain,
+// plugs its devices as a start does, and unpauses it unless Paused; the
+// image is then deleted. On failure the VM stays Suspended with its image.
+// The reply is an OperationReply (task kind "VM.resume").
+type ResumeVM struct{ Paused bool }
 
 // StatVM asks for the VM's status; the reply is a VMStatus.
 type StatVM struct{}
@@ -158,6 +178,14 @@ const (
 	Shutdown                   // the domain shut down and is not destroyed yet
 )
 
+// Suspended is the power state of a VM without a domain whose memory is
+// in its suspend image (SuspendVM); ResumeVM runs it again.
+const Suspended PowerState = Shutdown + 1
+
+// HasDomain reports whether a VM in this power state has a domain:
+// Paused, Running or Shutdown. Halted and Suspended VMs have none.
+func (p PowerState) HasDomain() bool { return p == Paused || p == Running || p == Shutdown }
+
 // String returns the state's name.
 func (p PowerState) String() string {
 	switch p {
@@ -169,6 +197,8 @@ func (p PowerState) String() string {
 		return "Running"
 	case Shutdown:
 		return "Shutdown"
+	case Suspended:
+		return "Suspended"
 	}
 	return "PowerState(?)"
 }
@@ -191,6 +221,12 @@ type VMStatus struct {
 	// under its quota; nil when the VM has no domain or the guest has
 	// reported nothing yet. It is the caller's copy.
 	Guest *guest.GuestMetrics
+	// SuspendImage is the image file of a Suspended VM.
+	SuspendImage string
+	// PCIs, VGPUs and VUSBs are the spec's passed-through devices.
+	PCIs  []PCI
+	VGPUs []VGPU
+	VUSBs []VUSB
 }
 
 // DeviceStatus is the XenBus state of one PV device.

@@ -61,6 +61,8 @@ type state struct {
 	// guestMetrics are the guest child's latest metrics; nil without a
 	// domain or before a report.
 	guestMetrics *guest.GuestMetrics
+	// suspendImage is the image file of a Suspended VM (no domain).
+	suspendImage string
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.

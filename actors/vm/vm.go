@@ -20,6 +20,7 @@ const (
 	DefaultHotplugTimeout  = 300 * time.Second
 	DefaultUnplugTimeout   = 10 * time.Second
 	DefaultCleanupTimeout  = 30 * time.Second
+	DefaultSuspendTimeout  = 1200 * time.Second
 )
 
 // The defaults of the crash-loop rule: more than DefaultCrashLoopMax
@@ -43,6 +44,9 @@ type Config struct {
 	// after it did.
 	AckTimeout      time.Duration
 	ShutdownTimeout time.Duration
+	// SuspendTimeout bounds the wait for the domain to shut down for
+	// suspend after the guest acknowledged the request.
+	SuspendTimeout time.Duration
 	// HotplugTimeout bounds the wait for hotplug-status of each device;
 	// UnplugTimeout the wait for a backend to close on a forced unplug.
 	HotplugTimeout time.Duration
@@ -100,6 +104,9 @@ func (c *Config) defaults() {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
+	}
+	if c.SuspendTimeout <= 0 {
+		c.SuspendTimeout = DefaultSuspendTimeout
 	}
 	if c.CrashLoopMax <= 0 {
 		c.CrashLoopMax = DefaultCrashLoopMax
@@ -180,6 +187,10 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleReboot(ctx, msg)
 	case *DestroyVM:
 		a.enqueue(ctx, "VM.destroy", msg)
+	case *SuspendVM:
+		a.enqueue(ctx, kindSuspend, msg)
+	case *ResumeVM:
+		a.enqueue(ctx, kindResume, msg)
 	case *PlugVBD:
 		vbd := msg.VBD
 		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVBD, devid: vbd.DevID, vbd: &vbd, plug: true})

@@ -9,4 +9,10 @@
 // frontends doing the handshake, control/shutdown handled as Linux does, and
 // a guest agent reporting into data/ and attr/. Guest profiles include
 // guests without PV drivers and hostile ones.
+//
+// The simulated builder leaves a note of the booted image in the guest's
+// memory, so a domain restored from a saved image (a resume, or the
+// receiving end of a migration) runs the same guest: its kernel starts
+// when the new domain is introduced and unpaused, and its frontends go
+// through the XenBus handshake again with the new domain's backends.
 package sim

@@ -233,7 +233,13 @@ func (g *guest) loop(home *xenstore.Watch, be [2]*xenstore.Watch) {
 func (g *guest) onHome(path string) {
 	rel := strings.TrimPrefix(strings.TrimPrefix(path, g.home), "/")
 	switch {
-	case rel == "" || rel == "device":
+	case rel == "":
+		// The watch's first event (or the home remade): a request
+		// written before the kernel ran is seen now, as Linux's shutdown
+		// watch sees one on its first event.
+		g.scanDevices()
+		g.onShutdownRequest()
+	case rel == "device":
 		g.scanDevices()
 	case rel == "control/shutdown":
 		g.onShutdownRequest()

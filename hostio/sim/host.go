@@ -149,7 +149,7 @@ func (h *Host) Close() error {
 }
 
 // hostHV is the hypervisor as the toolstack sees it: the simulator, with
-// Build noting which image each guest boots.
+// Build and Restore noting which image each guest boots (kernel.go).
 type hostHV struct {
 	*hvsim.Sim
 	h *Host
@@ -161,6 +161,9 @@ func (v hostHV) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.B
 		image := cfg.Kernel
 		if image == "" {
 			image = cfg.Firmware
+		}
+		if err := v.loadKernel(ctx, id, r, image); err != nil {
+			return r, err
 		}
 		v.h.mu.Lock()
 		v.h.images[id] = image
