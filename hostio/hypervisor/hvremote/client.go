@@ -26,6 +26,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	idle   []*clientConn
+	active map[*clientConn]struct{} // in a call or a stream
 	closed bool
 }
 
@@ -41,24 +42,27 @@ type clientConn struct {
 // Dial connects to the server at path (a Unix socket). Failures wrap
 // errdefs.ErrUnavailable.
 func Dial(ctx context.Context, path string) (*Client, error) {
-	c := &Client{path: path}
-	cc, err := c.dial(ctx)
+	c := &Client{path: path, active: make(map[*clientConn]struct{})}
+	cc, _, err := c.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.put(cc)
+	c.release(cc, true)
 	return c, nil
 }
 
-// Close closes the idle connections; calls in progress finish, and later
-// calls fail with errdefs.ErrUnavailable.
+// Close closes every connection: calls in progress fail, Events channels
+// close, and later calls fail with errdefs.ErrUnavailable.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.closed = true
-	idle := c.idle
+	conns := c.idle
 	c.idle = nil
+	for cc := range c.active {
+		conns = append(conns, cc)
+	}
 	c.mu.Unlock()
-	for _, cc := range idle {
+	for _, cc := range conns {
 		cc.nc.Close()
 	}
 	return nil
@@ -76,34 +80,48 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	return &clientConn{nc: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc)}, nil
 }
 
-// get returns an idle connection (pooled true) or a new one.
+var errClosed = fmt.Errorf("hvremote: client closed: %w", errdefs.ErrUnavailable)
+
+// get returns an idle connection (pooled true) or a new one, held until
+// release.
 func (c *Client) get(ctx context.Context) (cc *clientConn, pooled bool, err error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, false, fmt.Errorf("hvremote: client closed: %w", errdefs.ErrUnavailable)
+		return nil, false, errClosed
 	}
 	if n := len(c.idle); n > 0 {
 		cc = c.idle[n-1]
 		c.idle = c.idle[:n-1]
+		c.active[cc] = struct{}{}
 		c.mu.Unlock()
 		return cc, true, nil
 	}
 	c.mu.Unlock()
-	cc, err = c.dial(ctx)
-	return cc, false, err
+	if cc, err = c.dial(ctx); err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		cc.nc.Close()
+		return nil, false, errClosed
+	}
+	c.active[cc] = struct{}{}
+	return cc, false, nil
 }
 
-// put returns a healthy connection to the pool.
-func (c *Client) put(cc *clientConn) {
+// release returns a healthy connection to the pool and closes any other.
+func (c *Client) release(cc *clientConn, healthy bool) {
 	c.mu.Lock()
-	if c.closed || len(c.idle) >= maxIdle {
+	delete(c.active, cc)
+	if healthy && !c.closed && len(c.idle) < maxIdle {
+		c.idle = append(c.idle, cc)
 		c.mu.Unlock()
-		cc.nc.Close()
 		return
 	}
-	c.idle = append(c.idle, cc)
 	c.mu.Unlock()
+	cc.nc.Close()
 }
 
 // errStale is a pooled connection the server had closed: nothing of the
@@ -122,11 +140,10 @@ func (c *Client) call(ctx context.Context, req *request) (*reply, error) {
 			return nil, err
 		}
 		rep, err := c.roundTrip(ctx, cc, req)
+		c.release(cc, err == nil)
 		if err == nil {
-			c.put(cc)
 			return rep, rep.Error.err()
 		}
-		cc.nc.Close()
 		if errors.Is(err, errStale) && pooled && retry {
 			continue
 		}

@@ -10,8 +10,8 @@ import (
 )
 
 // stream opens a connection of its own for a streaming call; ctx ending
-// closes it. The caller closes it when done.
-func (c *Client) stream(ctx context.Context, method string) (*clientConn, func() bool, error) {
+// closes it. The caller ends it with done.
+func (c *Client) stream(ctx context.Context, method string) (cc *clientConn, done func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("hvremote: %s: %w", method, err)
 	}
@@ -19,14 +19,25 @@ func (c *Client) stream(ctx context.Context, method string) (*clientConn, func()
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return nil, nil, fmt.Errorf("hvremote: client closed: %w", errdefs.ErrUnavailable)
+		return nil, nil, errClosed
 	}
-	cc, err := c.dial(ctx)
+	cc, err = c.dial(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cc.nc.Close()
+		return nil, nil, errClosed
+	}
+	c.active[cc] = struct{}{}
+	c.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { cc.nc.Close() })
-	return cc, stop, nil
+	return cc, func() {
+		stop()
+		c.release(cc, false)
+	}, nil
 }
 
 // ctxErr prefers the context's error once ctx ended.
@@ -40,7 +51,7 @@ func ctxErr(ctx context.Context, method string, err error) error {
 // Events returns a channel of the server's domain state changes; it is
 // closed when ctx ends or the connection to the server is lost.
 func (c *Client) Events(ctx context.Context) (<-chan struct{}, error) {
-	cc, stop, err := c.stream(ctx, mEvents)
+	cc, done, err := c.stream(ctx, mEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +60,13 @@ func (c *Client) Events(ctx context.Context) (<-chan struct{}, error) {
 		err = rep.Error.err()
 	}
 	if err != nil {
-		stop()
-		cc.nc.Close()
+		done()
 		return nil, ctxErr(ctx, mEvents, err)
 	}
 	ch := make(chan struct{}, 1)
 	go func() {
 		defer close(ch)
-		defer stop()
-		defer cc.nc.Close()
+		defer done()
 		buf := make([]byte, 64)
 		for {
 			n, err := cc.r.Read(buf)
@@ -103,12 +112,11 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 // readStream sends req and copies the server's frames to w, then reads the
 // reply line.
 func (c *Client) readStream(ctx context.Context, req *request, w io.Writer) error {
-	cc, stop, err := c.stream(ctx, req.Method)
+	cc, done, err := c.stream(ctx, req.Method)
 	if err != nil {
 		return err
 	}
-	defer cc.nc.Close()
-	defer stop()
+	defer done()
 	if err := writeLine(cc.w, req); err != nil {
 		return ctxErr(ctx, req.Method, fmt.Errorf("hvremote: %s: %w: %w", req.Method, errdefs.ErrUnavailable, err))
 	}
@@ -138,12 +146,11 @@ func (c *Client) readStream(ctx context.Context, req *request, w io.Writer) erro
 // Restore sends the image read from r to the server, which restores it
 // into domain id.
 func (c *Client) Restore(ctx context.Context, id hypervisor.DomID, r io.Reader) (hypervisor.BuildResult, error) {
-	cc, stop, err := c.stream(ctx, mRestore)
+	cc, done, err := c.stream(ctx, mRestore)
 	if err != nil {
 		return hypervisor.BuildResult{}, err
 	}
-	defer cc.nc.Close()
-	defer stop()
+	defer done()
 	if err := writeLine(cc.w, &request{Method: mRestore, ID: id}); err != nil {
 		return hypervisor.BuildResult{}, ctxErr(ctx, mRestore, fmt.Errorf("hvremote: Restore: %w: %w", errdefs.ErrUnavailable, err))
 	}

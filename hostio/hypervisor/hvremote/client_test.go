@@ -328,3 +328,64 @@ func TestClient_RestoreReaderFails(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, info.MemoryKiB)
 }
+
+func TestClient_CloseEndsEvents(t *testing.T) {
+	path, _ := serve(t, hvsim.New(hvsim.Config{}), nil)
+	c, err := hvremote.Dial(t.Context(), path)
+	require.NoError(t, err)
+	ch, err := c.Events(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	require.Eventually(t, func() bool {
+		select {
+		case _, ok := <-ch:
+			return !ok
+		default:
+			return false
+		}
+	}, waitFor, time.Millisecond, "the events channel closes with the client")
+	_, err = c.ListDomains(t.Context())
+	require.True(t, errdefs.IsUnavailable(err), "%v", err)
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	mu sync.Mutex
+	n  int
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.n++
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func TestClient_PoolsConnections(t *testing.T) {
+	path := socketPath(t)
+	inner, err := hvremote.Listen(path)
+	require.NoError(t, err)
+	l := &countingListener{Listener: inner}
+	srv := hvremote.NewServer(hvsim.New(hvsim.Config{}), nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		require.NoError(t, srv.Close())
+		require.NoError(t, <-done)
+	})
+	c := dial(t, path)
+	for range 100 {
+		_, err := c.ListDomains(t.Context())
+		require.NoError(t, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	require.Equal(t, 1, l.n, "sequential calls share one connection")
+
+	_, err = hvremote.Listen(path)
+	require.True(t, errdefs.IsExists(err), "a live socket is not replaced: %v", err)
+}
