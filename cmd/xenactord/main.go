@@ -1,7 +1,9 @@
 // Command xenactord is the xenactor daemon: the host actor and its VM
-// actors, on the simulated Xen host. Its xenstored (the simulated host's
-// own) is served on <run-dir>/xenstored.sock for xenstore-utils. There is no
-// RPC API yet.
+// actors (package daemon), on a simulated Xen host. By default the host is
+// embedded and its xenstored is served on <run-dir>/xenstored.sock for
+// xenstore-utils; with -hypervisor unix:<path> and -xenstored <path> the
+// daemon drives an xenactor-simhost instead, which outlives it. There is
+// no RPC API yet.
 package main
 
 import (
@@ -12,87 +14,42 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
-	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/xenactor/xenactor/actors/host"
-	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
-	"github.com/xenactor/xenactor/hostio/sim"
-	"github.com/xenactor/xenactor/hostio/statedir"
-	"github.com/xenactor/xenactor/hostio/xenstore"
-	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
+	"github.com/xenactor/xenactor/cmd/xenactord/daemon"
 )
 
-// errUsage is a configuration that is not supported: exit status 2.
-var errUsage = errors.New("usage")
-
 func main() {
-	stateDir := flag.String("state-dir", "./run/state", "directory of the persisted VM records")
-	runDir := flag.String("run-dir", "./run", "directory of the runtime files (xenstored.sock)")
-	xsPath := flag.String("xenstored", "", `xenstored socket; "" serves the simulated host's own on <run-dir>/xenstored.sock`)
-	hostMiB := flag.Uint64("host-memory", 16384, "the simulated host's memory in MiB")
+	var cfg daemon.Config
+	flag.StringVar(&cfg.StateDir, "state-dir", "./run/state", "directory of the persisted VM records")
+	flag.StringVar(&cfg.RunDir, "run-dir", "./run", "directory of the runtime files (xenstored.sock)")
+	flag.StringVar(&cfg.Xenstored, "xenstored", "",
+		`xenstored socket; "" serves the embedded simulated host's own on <run-dir>/xenstored.sock`)
+	flag.StringVar(&cfg.Hypervisor, "hypervisor", daemon.HypervisorSim,
+		`"sim" (the embedded simulated host) or unix:<path> (an xenactor-simhost's hypervisor.sock)`)
+	flag.Uint64Var(&cfg.HostMemoryMiB, "host-memory", daemon.DefaultHostMemoryMiB,
+		"the embedded simulated host's memory in MiB")
 	flag.Parse()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *stateDir, *runDir, *xsPath, *hostMiB); err != nil {
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "xenactord:", err)
-		if errors.Is(err, errUsage) {
+		if errors.Is(err, daemon.ErrUsage) {
 			os.Exit(2)
 		}
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, stateDir, runDir, xsPath string, hostMiB uint64) error {
-	if xsPath != "" {
-		return fmt.Errorf("%w: -xenstored %q: an external xenstored is not supported with the simulated hypervisor yet",
-			errUsage, xsPath)
-	}
+func run(cfg daemon.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-
-	h, err := sim.New(sim.Config{Hypervisor: hvsim.Config{HostMemoryKiB: hostMiB << 10}, Logger: log})
+	d, err := daemon.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer h.Close()
-	socket := filepath.Join(runDir, "xenstored.sock")
-	l, err := xenstored.Listen(socket)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(socket)
-	go func() { _ = h.Serve(l) }()
-
-	store, err := statedir.Open(stateDir)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
-	dial := func(context.Context) (*xenstore.Client, error) {
-		nc, err := h.Xenstore().ConnectDomain(0)
-		if err != nil {
-			return nil, err
-		}
-		return xenstore.NewClient(nc), nil
-	}
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return log.With("lib", "protoactor")
-	}))
-	defer system.Shutdown()
-	pid, err := system.Root.SpawnNamed(host.Props(host.Config{StateDir: store, Hypervisor: h.Hypervisor(),
-		Dial: dial, Hotplug: h.Hotplug().Device(), Logger: log}), "host")
-	if err != nil {
-		return err
-	}
-	log.Info("xenactord ready", "state_dir", stateDir, "run_dir", runDir, "xenstored", socket)
-
+	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored())
 	<-ctx.Done()
-	log.Info("xenactord stopping")
-	if err := system.Root.StopFuture(pid).Wait(); err != nil {
-		log.Warn("stopping the host actor", "err", err)
-	}
-	return nil
+	cfg.Logger.Info("xenactord stopping")
+	return d.Stop()
 }

@@ -38,14 +38,64 @@ func (s *syncBuffer) String() string {
 // build builds xenactord into a temporary directory.
 func build(t *testing.T) string {
 	t.Helper()
+	return buildCmd(t, ".", "xenactord")
+}
+
+// buildCmd builds the command in dir (relative to this one) into a
+// temporary directory as name.
+func buildCmd(t *testing.T, dir, name string) string {
+	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go tool in PATH")
 	}
-	bin := filepath.Join(t.TempDir(), "xenactord")
-	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := filepath.Join(t.TempDir(), name)
+	out, err := exec.Command(goBin, "build", "-o", bin, dir).CombinedOutput()
+	require.NoError(t, err, "go build %s: %s", dir, out)
 	return bin
+}
+
+// proc is a started command with its stderr.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error
+}
+
+// startProc starts bin with args; the test kills it if it is still running
+// at the end.
+func startProc(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stderr = p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		err := <-p.done
+		p.done <- err
+	})
+	return p
+}
+
+// waitLog waits until the process logged want.
+func (p *proc) waitLog(t *testing.T, want string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(p.stderr.String(), want) },
+		20*time.Second, 20*time.Millisecond, "no %q; stderr:\n%s", want, p.stderr)
+}
+
+// terminate sends SIGTERM and requires a clean exit.
+func (p *proc) terminate(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		require.NoError(t, err, "exit; stderr:\n%s", p.stderr)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit after SIGTERM; stderr:\n%s", p.stderr)
+	}
 }
 
 // shortDir is a temporary directory with a short path, for a Unix socket.
@@ -114,4 +164,46 @@ func TestXenactord_ExternalXenstoredIsAUsageError(t *testing.T) {
 	require.ErrorAs(t, err, &ee, "%s", out)
 	require.Equal(t, 2, ee.ExitCode())
 	require.Contains(t, string(out), "not supported")
+}
+
+func TestXenactord_AgainstASimhostProcess(t *testing.T) {
+	simhost := buildCmd(t, "../xenactor-simhost", "xenactor-simhost")
+	bin := build(t)
+	hostDir := shortDir(t)
+	host := startProc(t, simhost, "-run-dir", hostDir, "-host-memory", "2048")
+	host.waitLog(t, "simhost ready")
+	xsSocket := filepath.Join(hostDir, "xenstored.sock")
+	hvSocket := filepath.Join(hostDir, "hypervisor.sock")
+
+	runDir := shortDir(t)
+	d := startProc(t, bin, "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+		"-hypervisor", "unix:"+hvSocket, "-xenstored", xsSocket)
+	d.waitLog(t, "xenactord ready")
+	_, err := os.Stat(filepath.Join(runDir, "xenstored.sock"))
+	require.True(t, errors.Is(err, os.ErrNotExist), "no embedded xenstored: %v", err)
+	d.terminate(t)
+	require.Contains(t, d.stderr.String(), "xenactord stopping")
+
+	// The host outlives the daemon.
+	for _, p := range []string{xsSocket, hvSocket} {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.NotZero(t, fi.Mode()&os.ModeSocket, p)
+	}
+	host.terminate(t)
+	for _, p := range []string{xsSocket, hvSocket} {
+		_, err := os.Stat(p)
+		require.True(t, errors.Is(err, os.ErrNotExist), "%s is removed: %v", p, err)
+	}
+}
+
+func TestXenactord_UnknownHypervisorIsAUsageError(t *testing.T) {
+	bin := build(t)
+	runDir := shortDir(t)
+	out, err := exec.Command(bin, "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+		"-hypervisor", "kvm").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	require.Equal(t, 2, ee.ExitCode())
+	require.Contains(t, string(out), `"kvm"`)
 }

@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// HypervisorSim is the embedded simulated host, the default.
+const HypervisorSim = "sim"
+
+// unixPrefix starts a Hypervisor naming an hvremote socket.
+const unixPrefix = "unix:"
+
+// DefaultHostMemoryMiB is the embedded simulated host's memory when
+// Config.HostMemoryMiB is 0.
+const DefaultHostMemoryMiB = 16384
+
+// ErrUsage is a configuration that is not supported; the command exits
+// with status 2 for it. It wraps errdefs.ErrInvalid.
+var ErrUsage = fmt.Errorf("usage: %w", errdefs.ErrInvalid)
+
+// Config is what the daemon runs with.
+type Config struct {
+	// StateDir holds the persisted VM records; RunDir the runtime files
+	// (the embedded host's xenstored.sock).
+	StateDir string
+	RunDir   string
+	// Xenstored is the socket of an external xenstored; "" serves the
+	// embedded simulated host's own. It must be set with a remote
+	// Hypervisor, and the xenstored must be that host's.
+	Xenstored string
+	// Hypervisor is HypervisorSim ("" too) or "unix:<path>", the
+	// hypervisor.sock of an xenactor-simhost.
+	Hypervisor string
+	// HostMemoryMiB is the embedded simulated host's memory; 0 means
+	// DefaultHostMemoryMiB.
+	HostMemoryMiB uint64
+	// Logger, if set, receives the daemon's logs; nil discards them.
+	Logger *slog.Logger
+	// TuneVM, if set, adjusts each VM actor's config (timeouts, say).
+	TuneVM func(*vm.Config)
+}
+
+// remoteHypervisor returns the socket of a remote hypervisor, "" for the
+// embedded host, or a usage error.
+func (c Config) remoteHypervisor() (string, error) {
+	switch {
+	case c.Hypervisor == "" || c.Hypervisor == HypervisorSim:
+		if c.Xenstored != "" {
+			return "", fmt.Errorf("%w: -xenstored %q: an external xenstored is not supported with the embedded "+
+				"simulated hypervisor; use it with -hypervisor unix:<path> of the same host", ErrUsage, c.Xenstored)
+		}
+		return "", nil
+	case strings.HasPrefix(c.Hypervisor, unixPrefix):
+		path := strings.TrimPrefix(c.Hypervisor, unixPrefix)
+		if path == "" {
+			return "", fmt.Errorf("%w: -hypervisor %q: no socket path", ErrUsage, c.Hypervisor)
+		}
+		if c.Xenstored == "" {
+			return "", fmt.Errorf("%w: -hypervisor %q needs -xenstored, the socket of that host's xenstored",
+				ErrUsage, c.Hypervisor)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("%w: -hypervisor %q: want %q or unix:<path>", ErrUsage, c.Hypervisor, HypervisorSim)
+}
