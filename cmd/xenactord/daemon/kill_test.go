@@ -204,18 +204,22 @@ func TestDaemon_SIGKILLMidStormThenRestartAccountsForEveryDomain(t *testing.T) {
 	// Halted (its start was interrupted and rolled back, or not begun).
 	d := start(t, remoteConfig(t, s, stateDir))
 	var list []host.VMInfo
+	var why error
 	require.Eventually(t, func() bool {
-		list, err = d.Host().ListVMs(ctxFor(t))
-		if err != nil {
+		list, why = d.Host().ListVMs(ctxFor(t))
+		if why != nil {
 			return false
 		}
 		for _, info := range list {
 			if info.Err != nil || (info.PowerState != vm.Running && info.PowerState != vm.Halted) {
+				why = fmt.Errorf("VM %s is %s (%v)", info.Spec.UUID, info.PowerState, info.Err)
 				return false
 			}
 		}
-		return requireAccountedOK(ctxFor(t), h, list, other) == nil
-	}, 3*waitFor, tick, "every VM settles and every domain is accounted for: %+v", &list)
+		why = requireAccountedOK(ctxFor(t), h, list, other)
+		return why == nil
+	}, 3*waitFor, tick, "every VM settles and every domain is accounted for")
+	require.NoError(t, why)
 	require.NoError(t, requireAccountedOK(ctxFor(t), h, list, other))
 	require.LessOrEqual(t, len(list), len(cfg.VMs), "a VM the child had not added yet is not known")
 
