@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/actors/host"
@@ -205,7 +206,7 @@ func TestDaemon_SIGKILLMidStormThenRestartAccountsForEveryDomain(t *testing.T) {
 	d := start(t, remoteConfig(t, s, stateDir))
 	var list []host.VMInfo
 	var why error
-	require.Eventually(t, func() bool {
+	assert.Eventually(t, func() bool {
 		list, why = d.Host().ListVMs(ctxFor(t))
 		if why != nil {
 			return false
@@ -218,8 +219,8 @@ func TestDaemon_SIGKILLMidStormThenRestartAccountsForEveryDomain(t *testing.T) {
 		}
 		why = requireAccountedOK(ctxFor(t), h, list, other)
 		return why == nil
-	}, 3*waitFor, tick, "every VM settles and every domain is accounted for")
-	require.NoError(t, why)
+	}, 3*waitFor, tick)
+	require.NoError(t, why, "every VM settles and every domain is accounted for")
 	require.NoError(t, requireAccountedOK(ctxFor(t), h, list, other))
 	require.LessOrEqual(t, len(list), len(cfg.VMs), "a VM the child had not added yet is not known")
 
