@@ -7,6 +7,11 @@
 // started again adopts that domain (vm.Config.AdoptDomID) if it still runs
 // with the VM's uuid, and cleans up after it if it is gone. A hot-plug
 // changes the VM actor's device lists, not the persisted spec (yet).
+//
+// The host routes the hypervisor's domain events: it lists the domains on
+// each signal and sends vm.CheckState only to the VMs whose domain changed,
+// so a domain event costs O(changed domains), not a check of every VM
+// (vm.Config.HostEvents).
 package host
 
 import (
@@ -89,6 +94,14 @@ type hostActor struct {
 	vms     map[string]*entry
 	byDom   map[uint32]string
 	cancel  context.CancelFunc
+	// seen is the last listing of the domains; unseen the domains the
+	// host learned of (from a VM's status) that it did not hold. listing
+	// is set while a listing is in flight, relist when a domain event came
+	// meanwhile.
+	seen    map[hypervisor.DomID]domState
+	unseen  map[hypervisor.DomID]string
+	listing bool
+	relist  bool
 }
 
 // Receive dispatches on the message type.
@@ -127,6 +140,10 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleStatted(ctx, msg)
 	case *watches.NeedsAttention:
 		h.handleAttention(ctx, msg)
+	case *domainEvent:
+		h.handleDomainEvent(ctx)
+	case *domainsListed:
+		h.handleDomainsListed(ctx, msg)
 	}
 }
 
@@ -156,6 +173,7 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	h.cancel = cancel
 	system, self := ctx.ActorSystem(), ctx.Self()
 	batches := events.NewClient(system, h.events).Subscribe(sctx, 0)
+	h.subscribeDomainEvents(ctx, sctx)
 	go func() {
 		for b := range batches {
 			for _, id := range b.IDs {
@@ -211,7 +229,7 @@ func (h *hostActor) spawn(ctx actor.Context, spec vm.Spec, adopt hypervisor.DomI
 	e := &entry{spec: spec, persisted: uint32(adopt), adopting: adopt != 0}
 	h.vms[spec.UUID] = e
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
-		Tasks: h.tasks, Events: h.events, AdoptDomID: adopt}
+		Tasks: h.tasks, Events: h.events, AdoptDomID: adopt, HostEvents: true}
 	if h.cfg.TuneVM != nil {
 		h.cfg.TuneVM(&cfg)
 	}
@@ -384,6 +402,7 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 	if has && !e.hasDom {
 		e.domid, e.hasDom = domid, true
 		h.byDom[domid] = msg.uuid
+		h.domainLearned(domid, msg.uuid)
 		ctx.Request(h.watches, &watches.WatchDomain{DomID: domid})
 	}
 	if e.hasDom {

@@ -62,6 +62,10 @@ type Config struct {
 	// DeviceSupervisor supervises the device actors; nil means
 	// supervisors.New().
 	DeviceSupervisor actor.SupervisorStrategy
+	// HostEvents means that the host routes the hypervisor's domain
+	// events to this actor as CheckState, only when its domain changed:
+	// the actor does not subscribe to Hypervisor.Events itself.
+	HostEvents bool
 }
 
 func (c *Config) defaults() {
