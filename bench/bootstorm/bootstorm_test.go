@@ -33,6 +33,7 @@ func TestRun_Small(t *testing.T) {
 
 	c := r.Curve
 	require.NotNil(t, c)
+	require.Equal(t, DefaultRounds, c.Rounds)
 	require.Len(t, c.Levels, 2)
 	require.Equal(t, 2, c.Levels[0].Running, "levels are sorted; the lowest is the baseline")
 	require.Equal(t, 10, c.Levels[1].Running)

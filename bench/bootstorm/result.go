@@ -58,12 +58,13 @@ type StormResult struct {
 }
 
 // LevelResult is the probe batch's start latency at one level of the
-// curve.
+// curve, over every measured round.
 type LevelResult struct {
 	// Running is the number of VMs already running when the probe batch
 	// started.
 	Running int
 	Probe   int
+	// Failed counts the failed starts of the measured rounds.
 	Failed  int
 	Latency Latency
 	// Ratio is this level's P50 over the first (lowest) level's P50.
@@ -74,6 +75,7 @@ type LevelResult struct {
 type CurveResult struct {
 	Probe            int
 	ProbeConcurrency int
+	Rounds           int
 	Levels           []LevelResult
 	// BytesPerVM and GoroutinesPerVM are measured at the top level.
 	BytesPerVM      float64
@@ -109,7 +111,8 @@ func WriteTable(w io.Writer, r Result) {
 		if r.Storm != nil {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "curve: probe of %d VMs, %d at a time\n", c.Probe, c.ProbeConcurrency)
+		fmt.Fprintf(w, "curve: probe of %d VMs, %d at a time, %d rounds after a warm-up\n", c.Probe,
+			c.ProbeConcurrency, c.Rounds)
 		fmt.Fprintf(w, "%8s %7s %9s %9s %9s %9s\n", "running", "failed", "p50", "p99", "max", "p50/base")
 		for _, l := range c.Levels {
 			fmt.Fprintf(w, "%8d %7d %9s %9s %9s %9.2f\n", l.Running, l.Failed, ms(l.Latency.P50),

@@ -16,6 +16,7 @@ const (
 	DefaultConcurrency      = 100
 	DefaultProbe            = 20
 	DefaultProbeConcurrency = 10
+	DefaultRounds           = 3
 	DefaultMemoryKiB        = 64 << 10
 	DefaultImage            = "sim:linux"
 )
@@ -35,10 +36,13 @@ type Options struct {
 	Concurrency int
 	// Levels are the numbers of running VMs at which the probe batch of
 	// Probe VMs is started, ProbeConcurrency at a time, and shut down
-	// again. The first is the baseline.
+	// again, Rounds times after one round that is not measured (the work
+	// the filling left behind settles meanwhile). The first level is the
+	// baseline.
 	Levels           []int
 	Probe            int
 	ProbeConcurrency int
+	Rounds           int
 	// MemoryKiB is each VM's memory; Image its kernel (sim:<profile>).
 	MemoryKiB uint64
 	Image     string
@@ -58,6 +62,9 @@ func (o *Options) defaults() {
 	}
 	if o.ProbeConcurrency <= 0 {
 		o.ProbeConcurrency = DefaultProbeConcurrency
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = DefaultRounds
 	}
 	if o.MemoryKiB == 0 {
 		o.MemoryKiB = DefaultMemoryKiB
@@ -149,7 +156,7 @@ func storm(ctx context.Context, opts Options) (StormResult, error) {
 // curve brings the running VMs up level by level and starts (and shuts
 // down) the probe batch at each.
 func curve(ctx context.Context, opts Options) (CurveResult, error) {
-	r := CurveResult{Probe: opts.Probe, ProbeConcurrency: opts.ProbeConcurrency}
+	r := CurveResult{Probe: opts.Probe, ProbeConcurrency: opts.ProbeConcurrency, Rounds: opts.Rounds}
 	top := opts.Levels[len(opts.Levels)-1]
 	e, err := newEnv(ctx, top+opts.Probe, opts.MemoryKiB)
 	if err != nil {
@@ -183,21 +190,28 @@ func curve(ctx context.Context, opts Options) (CurveResult, error) {
 			}
 		}
 		opts.Progress("curve: probe at %d running", level)
-		lat, errs := e.start(ctx, probe, opts.ProbeConcurrency)
-		l := LevelResult{Running: level, Probe: opts.Probe, Latency: latency(lat)}
-		for _, err := range errs {
-			if err != nil {
-				l.Failed++
+		l := LevelResult{Running: level, Probe: opts.Probe}
+		var all []time.Duration
+		for round := range opts.Rounds + 1 {
+			lat, errs := e.start(ctx, probe, opts.ProbeConcurrency)
+			if round > 0 {
+				all = append(all, lat...)
+				for _, err := range errs {
+					if err != nil {
+						l.Failed++
+					}
+				}
+			}
+			if level == top && round == opts.Rounds {
+				mem, gor := footprint()
+				r.BytesPerVM = float64(mem-mem0) / float64(top+opts.Probe)
+				r.GoroutinesPerVM = float64(gor-gor0) / float64(top+opts.Probe)
+			}
+			if err := e.stop(ctx, probe, opts.ProbeConcurrency); err != nil {
+				return r, fmt.Errorf("probe at %d: %w", level, err)
 			}
 		}
-		if level == top {
-			mem, gor := footprint()
-			r.BytesPerVM = float64(mem-mem0) / float64(top+opts.Probe)
-			r.GoroutinesPerVM = float64(gor-gor0) / float64(top+opts.Probe)
-		}
-		if err := e.stop(ctx, probe, opts.ProbeConcurrency); err != nil {
-			return r, fmt.Errorf("probe at %d: %w", level, err)
-		}
+		l.Latency = latency(all)
 		r.Levels = append(r.Levels, l)
 	}
 	if base := r.Levels[0].Latency.P50; base > 0 {

@@ -21,6 +21,7 @@ func bootCmd(args []string) error {
 	levels := fs.String("levels", "10,100,1000,2000,5000", `comma-separated numbers of running VMs for the curve ("": no curve)`)
 	probe := fs.Int("probe", bootstorm.DefaultProbe, "VMs of the probe batch started at each level")
 	probeConc := fs.Int("probe-concurrency", bootstorm.DefaultProbeConcurrency, "probe VMs starting at once")
+	rounds := fs.Int("rounds", bootstorm.DefaultRounds, "measured probe rounds per level, after one warm-up round")
 	memMiB := fs.Uint64("memory", bootstorm.DefaultMemoryKiB>>10, "memory of each VM in MiB")
 	image := fs.String("image", bootstorm.DefaultImage, "image the VMs boot (sim:<profile>)")
 	asJSON := fs.Bool("json", false, "print JSON instead of the tables")
@@ -28,7 +29,7 @@ func bootCmd(args []string) error {
 	fs.Parse(args)
 
 	opts := bootstorm.Options{VMs: *vms, Concurrency: *concurrency, Probe: *probe, ProbeConcurrency: *probeConc,
-		MemoryKiB: *memMiB << 10, Image: *image}
+		Rounds: *rounds, MemoryKiB: *memMiB << 10, Image: *image}
 	if opts.VMs == 0 {
 		opts.VMs = -1
 	}
