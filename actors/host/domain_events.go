@@ -21,6 +21,16 @@ import (
 // listTimeout bounds each listing of the domains.
 const listTimeout = 10 * time.Second
 
+// A listing asked for while one was in flight waits listGapFactor times as
+// long as that one took (listing and routing), at most maxListGap: with
+// many domains and a steady stream of signals, listing then takes at most
+// about a quarter of a processor, and more signals coalesce into each
+// listing. With few domains the wait is negligible.
+const (
+	listGapFactor = 3
+	maxListGap    = 100 * time.Millisecond
+)
+
 // whyDomainEvent is the Why of the CheckState a domain event routes.
 const whyDomainEvent = "domain event"
 
@@ -47,6 +57,7 @@ type (
 	domainsListed struct {
 		doms []hypervisor.DomainInfo
 		err  error
+		took time.Duration
 	}
 )
 
@@ -54,6 +65,7 @@ type (
 // messages until ctx ends, and lists the domains once now.
 func (h *hostActor) subscribeDomainEvents(ctx actor.Context, sctx context.Context) {
 	h.seen = make(map[hypervisor.DomID]domState)
+	h.spare = make(map[hypervisor.DomID]domState)
 	h.unseen = make(map[hypervisor.DomID]string)
 	evs, err := h.cfg.Hypervisor.Events(sctx)
 	if err != nil {
@@ -65,7 +77,7 @@ func (h *hostActor) subscribeDomainEvents(ctx actor.Context, sctx context.Contex
 			system.Root.Send(self, &domainEvent{})
 		}
 	}()
-	h.listDomains(ctx)
+	h.listDomains(ctx, 0)
 }
 
 // handleDomainEvent lists the domains, or asks for another listing once the
@@ -75,19 +87,23 @@ func (h *hostActor) handleDomainEvent(ctx actor.Context) {
 		h.relist = true
 		return
 	}
-	h.listDomains(ctx)
+	h.listDomains(ctx, 0)
 }
 
-// listDomains lists the domains off the mailbox; the answer comes back as
-// a domainsListed.
-func (h *hostActor) listDomains(ctx actor.Context) {
+// listDomains lists the domains off the mailbox, after delay; the answer
+// comes back as a domainsListed.
+func (h *hostActor) listDomains(ctx actor.Context, delay time.Duration) {
 	h.listing, h.relist = true, false
 	system, self, hv := ctx.ActorSystem(), ctx.Self(), h.cfg.Hypervisor
 	go func() {
+		if delay > 0 {
+			time.Sleep(delay)
+		}
 		lctx, cancel := context.WithTimeout(context.Background(), listTimeout)
 		defer cancel()
+		t0 := time.Now()
 		doms, err := hv.ListDomains(lctx)
-		system.Root.Send(self, &domainsListed{doms: doms, err: err})
+		system.Root.Send(self, &domainsListed{doms: doms, err: err, took: time.Since(t0)})
 	}()
 }
 
@@ -96,13 +112,14 @@ func (h *hostActor) listDomains(ctx actor.Context) {
 // is compared with the last that succeeded.
 func (h *hostActor) handleDomainsListed(ctx actor.Context, msg *domainsListed) {
 	h.listing = false
+	t0 := time.Now()
 	if msg.err != nil {
 		h.cfg.Logger.Error("listing the domains", "err", msg.err)
 	} else {
 		h.routeDomains(ctx, msg.doms)
 	}
 	if h.relist {
-		h.listDomains(ctx)
+		h.listDomains(ctx, min(listGapFactor*(msg.took+time.Since(t0)), maxListGap))
 	}
 }
 
@@ -110,7 +127,8 @@ func (h *hostActor) handleDomainsListed(ctx actor.Context, msg *domainsListed) {
 // differs from the last listing: a domain listed for the first time
 // compares as changed, and so does one that vanished.
 func (h *hostActor) routeDomains(ctx actor.Context, doms []hypervisor.DomainInfo) {
-	now := make(map[hypervisor.DomID]domState, len(doms))
+	now := h.spare
+	clear(now)
 	for _, d := range doms {
 		if d.ID == 0 {
 			continue
@@ -135,7 +153,7 @@ func (h *hostActor) routeDomains(ctx actor.Context, doms []hypervisor.DomainInfo
 		}
 	}
 	clear(h.unseen)
-	h.seen = now
+	h.seen, h.spare = now, h.seen
 }
 
 // domainChanged checks the VM that has domain id, and the VM of the

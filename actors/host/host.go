@@ -94,11 +94,12 @@ type hostActor struct {
 	vms     map[string]*entry
 	byDom   map[uint32]string
 	cancel  context.CancelFunc
-	// seen is the last listing of the domains; unseen the domains the
-	// host learned of (from a VM's status) that it did not hold. listing
-	// is set while a listing is in flight, relist when a domain event came
-	// meanwhile.
+	// seen is the last listing of the domains (spare the map of the one
+	// before, reused); unseen the domains the host learned of (from a
+	// VM's status) that it did not hold. listing is set while a listing is
+	// in flight, relist when a domain event came meanwhile.
 	seen    map[hypervisor.DomID]domState
+	spare   map[hypervisor.DomID]domState
 	unseen  map[hypervisor.DomID]string
 	listing bool
 	relist  bool
