@@ -110,9 +110,9 @@ func (h *hostActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		h.handleStarted(ctx)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		if h.cancel != nil {
-			h.cancel()
+			h.cancel() // the update stream's and the domain events' subscriptions
 		}
 	case *actor.Stopped:
 		if h.ownXS && h.xs != nil {
