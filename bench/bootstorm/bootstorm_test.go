@@ -3,39 +3,126 @@ package bootstorm
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-func TestRun_Small(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := Run(ctx, Options{VMs: 20, Concurrency: 5, Levels: []int{10, 2}, Probe: 4, ProbeConcurrency: 2})
+// fakeDaemon keeps VMs in a map; a VM whose uuid is in failStart fails to
+// start. It records the largest number of VMs running at once before each
+// start.
+type fakeDaemon struct {
+	mu        sync.Mutex
+	vms       map[string]VM
+	running   map[string]bool
+	failStart map[string]bool
+	sizedFor  int
+	closed    bool
+}
+
+func (f *fakeDaemon) AddVM(_ context.Context, vm VM) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.vms[vm.UUID]; ok {
+		return fmt.Errorf("%s: %w", vm.UUID, errdefs.ErrExists)
+	}
+	if vm.MemoryKiB == 0 || vm.Image == "" || vm.DiskParams == "" || vm.MAC == "" {
+		return fmt.Errorf("%+v: %w", vm, errdefs.ErrInvalid)
+	}
+	f.vms[vm.UUID] = vm
+	return nil
+}
+
+func (f *fakeDaemon) StartVM(_ context.Context, uuid string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.vms[uuid]; !ok {
+		return errdefs.ErrNotFound
+	}
+	if f.failStart[uuid] {
+		return errors.New("no luck")
+	}
+	if f.running[uuid] {
+		return errdefs.ErrBusy
+	}
+	if len(f.running) >= f.sizedFor {
+		return errdefs.ErrResourceExhausted
+	}
+	f.running[uuid] = true
+	return nil
+}
+
+func (f *fakeDaemon) ShutdownVM(_ context.Context, uuid string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.running[uuid] {
+		return errdefs.ErrInvalid
+	}
+	delete(f.running, uuid)
+	return nil
+}
+
+func (f *fakeDaemon) Count(context.Context) (int, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.running), len(f.running), nil
+}
+
+func (f *fakeDaemon) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+// fakes starts fakeDaemons and remembers them.
+type fakes struct {
+	failStart map[string]bool
+	started   []*fakeDaemon
+}
+
+func (fs *fakes) new(_ context.Context, vms int, memKiB uint64) (Daemon, error) {
+	f := &fakeDaemon{vms: make(map[string]VM), running: make(map[string]bool), failStart: fs.failStart,
+		sizedFor: vms}
+	fs.started = append(fs.started, f)
+	return f, nil
+}
+
+func TestRun_Accounting(t *testing.T) {
+	fs := &fakes{}
+	r, err := Run(context.Background(), Options{Daemon: fs.new, VMs: 20, Concurrency: 5, Levels: []int{10, 2, 10},
+		Probe: 4, ProbeConcurrency: 2})
 	require.NoError(t, err)
+	require.Len(t, fs.started, 2, "a fresh daemon for the storm and one for the curve")
+	for _, f := range fs.started {
+		require.True(t, f.closed)
+	}
+	require.Len(t, fs.started[0].vms, 20)
+	require.Len(t, fs.started[1].vms, 10+4, "the fill VMs of the top level and the probe")
 
 	s := r.Storm
 	require.NotNil(t, s)
-	require.Equal(t, 20, s.VMs)
-	require.Equal(t, 20, s.Started, "errors: %v", s.Errors)
-	require.Zero(t, s.Failed)
+	require.Equal(t, StormResult{VMs: 20, Concurrency: 5, Started: 20, Running: 20, Domains: 20},
+		StormResult{VMs: s.VMs, Concurrency: s.Concurrency, Started: s.Started, Failed: s.Failed,
+			Running: s.Running, Domains: s.Domains, Leftover: s.Leftover})
 	require.Empty(t, s.Errors)
-	require.Equal(t, 20, s.Running, "every VM is Running after the storm")
-	require.Equal(t, 20, s.Domains, "every VM has its domain, and no other is left")
-	require.Zero(t, s.Leftover, "the cleanup destroyed every domain")
 	require.Positive(t, s.PerSecond)
 	require.Positive(t, s.Latency.P50)
 	require.LessOrEqual(t, s.Latency.P50, s.Latency.P90)
 	require.LessOrEqual(t, s.Latency.P90, s.Latency.P99)
 	require.LessOrEqual(t, s.Latency.P99, s.Latency.Max)
-	require.Positive(t, s.BytesPerVM)
 
 	c := r.Curve
 	require.NotNil(t, c)
 	require.Equal(t, DefaultRounds, c.Rounds)
-	require.Len(t, c.Levels, 2)
-	require.Equal(t, 2, c.Levels[0].Running, "levels are sorted; the lowest is the baseline")
+	require.Len(t, c.Levels, 2, "levels sorted and deduplicated")
+	require.Equal(t, 2, c.Levels[0].Running, "the lowest level is the baseline")
 	require.Equal(t, 10, c.Levels[1].Running)
 	for _, l := range c.Levels {
 		require.Equal(t, 4, l.Probe)
@@ -52,6 +139,25 @@ func TestRun_Small(t *testing.T) {
 	require.Contains(t, buf.String(), "p50/base")
 }
 
+func TestRun_FailedStartsAreCounted(t *testing.T) {
+	failing := (&env{}).vm("5707a000", 3).UUID
+	fs := &fakes{failStart: map[string]bool{failing: true}}
+	r, err := Run(context.Background(), Options{Daemon: fs.new, VMs: 10, Concurrency: 3})
+	require.NoError(t, err, "only the VMs that started are shut down")
+	s := r.Storm
+	require.Equal(t, 9, s.Started)
+	require.Equal(t, 1, s.Failed)
+	require.Len(t, s.Errors, 1)
+	require.Contains(t, s.Errors[0], failing)
+	require.Equal(t, 9, s.Running)
+	require.Zero(t, s.Leftover)
+}
+
+func TestRun_NeedsADaemon(t *testing.T) {
+	_, err := Run(context.Background(), Options{VMs: 1})
+	require.ErrorIs(t, err, errdefs.ErrInvalid)
+}
+
 func TestLatency(t *testing.T) {
 	var ds []time.Duration
 	for i := 1; i <= 100; i++ {
@@ -62,23 +168,4 @@ func TestLatency(t *testing.T) {
 	require.Equal(t, Latency{P50: 50 * time.Millisecond, P90: 90 * time.Millisecond, P99: 99 * time.Millisecond,
 		Max: 100 * time.Millisecond}, l)
 	require.Equal(t, Latency{}, latency(nil))
-}
-
-// BenchmarkBootStorm runs a small storm (200 VMs, 50 at a time) and curve
-// (levels 10 and 200) per iteration.
-func BenchmarkBootStorm(b *testing.B) {
-	ctx := context.Background()
-	var r Result
-	for b.Loop() {
-		var err error
-		r, err = Run(ctx, Options{VMs: 200, Concurrency: 50, Levels: []int{10, 200}})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(r.Storm.PerSecond, "starts/s")
-	b.ReportMetric(float64(r.Storm.Latency.P50)/float64(time.Millisecond), "p50-ms")
-	b.ReportMetric(float64(r.Storm.Latency.P99)/float64(time.Millisecond), "p99-ms")
-	b.ReportMetric(r.Curve.Levels[len(r.Curve.Levels)-1].Ratio, "curve-ratio")
-	b.ReportMetric(r.Storm.BytesPerVM, "bytes/VM")
 }

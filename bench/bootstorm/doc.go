@@ -1,11 +1,10 @@
-// Package bootstorm measures a boot storm through the real actor tree: the
-// host actor (actors/host) with its VM and device actors, a state directory
-// in a temporary directory, on a simulated Xen host (hostio/sim), as
-// cmd/xenactord wires them.
+// Package bootstorm measures a boot storm on a toolstack driven as a
+// client drives it (Daemon): VMs with one VBD and one VIF each are added and
+// started a batch at a time, from the start request to its task's success;
+// then the start latency of a small probe batch is measured while more and
+// more VMs already run, against the lowest level of the same run as
+// baseline: a flat curve means that running VMs cost a start nothing.
 //
-// The storm adds VMs with one VBD and one VIF each and starts them a batch
-// at a time, from StartVM sent to the task's success; the curve measures the
-// start latency of a small probe batch while more and more VMs already run,
-// against the lowest level of the same run as baseline: a flat curve means
-// that running VMs cost a start nothing.
+// The package knows no actor: cmd/xenactor-bench runs it on the daemon's
+// actor tree in process, on a simulated Xen host (xenactor-bench boot).
 package bootstorm

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // Defaults of Options.
@@ -31,6 +31,8 @@ const maxErrors = 5
 // skips the storm and an empty Levels the curve (Run with the zero Options
 // runs only the storm).
 type Options struct {
+	// Daemon starts each daemon under test; it must be set.
+	Daemon NewDaemon
 	// VMs are started in the storm, Concurrency at a time.
 	VMs         int
 	Concurrency int
@@ -85,6 +87,9 @@ func (o *Options) defaults() {
 func Run(ctx context.Context, opts Options) (Result, error) {
 	opts.defaults()
 	var r Result
+	if opts.Daemon == nil {
+		return r, fmt.Errorf("bootstorm: no Options.Daemon: %w", errdefs.ErrInvalid)
+	}
 	if opts.VMs > 0 {
 		s, err := storm(ctx, opts)
 		if err != nil {
@@ -106,28 +111,26 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 // and shuts them down again.
 func storm(ctx context.Context, opts Options) (StormResult, error) {
 	r := StormResult{VMs: opts.VMs, Concurrency: opts.Concurrency}
-	e, err := newEnv(ctx, opts.VMs, opts.MemoryKiB)
+	e, err := newEnv(ctx, opts, opts.VMs)
 	if err != nil {
 		return r, err
 	}
-	defer e.close()
+	defer e.d.Close()
 	mem0, gor0 := footprint()
-	specs := make([]vm.Spec, opts.VMs)
-	for i := range specs {
-		specs[i] = e.spec("5707a000", i, opts.Image)
-	}
 	opts.Progress("storm: adding %d VMs", opts.VMs)
-	clients, err := e.add(ctx, specs, opts.Concurrency)
+	vms, err := e.add(ctx, "5707a000", 0, opts.VMs, opts.Concurrency)
 	if err != nil {
 		return r, err
 	}
 	opts.Progress("storm: starting %d VMs, %d at a time", opts.VMs, opts.Concurrency)
 	t0 := time.Now()
-	lat, errs := e.start(ctx, clients, opts.Concurrency)
+	lat, errs := e.start(ctx, vms, opts.Concurrency)
 	r.Elapsed = time.Since(t0)
-	for _, err := range errs {
+	var started []string
+	for i, err := range errs {
 		if err == nil {
 			r.Started++
+			started = append(started, vms[i])
 			continue
 		}
 		r.Failed++
@@ -137,7 +140,7 @@ func storm(ctx context.Context, opts Options) (StormResult, error) {
 	}
 	r.PerSecond = float64(r.Started) / r.Elapsed.Seconds()
 	r.Latency = latency(lat)
-	if r.Running, r.Domains, err = e.count(ctx); err != nil {
+	if r.Running, r.Domains, err = e.d.Count(ctx); err != nil {
 		return r, err
 	}
 	mem, gor := footprint()
@@ -146,10 +149,10 @@ func storm(ctx context.Context, opts Options) (StormResult, error) {
 		r.GoroutinesPerVM = float64(gor-gor0) / float64(r.Running)
 	}
 	opts.Progress("storm: %d started in %s; shutting them down", r.Started, r.Elapsed.Round(time.Millisecond))
-	if err := e.stop(ctx, clients, opts.Concurrency); err != nil {
+	if err := e.stop(ctx, started, opts.Concurrency); err != nil {
 		return r, err
 	}
-	_, r.Leftover, err = e.count(ctx)
+	_, r.Leftover, err = e.d.Count(ctx)
 	return r, err
 }
 
@@ -158,29 +161,21 @@ func storm(ctx context.Context, opts Options) (StormResult, error) {
 func curve(ctx context.Context, opts Options) (CurveResult, error) {
 	r := CurveResult{Probe: opts.Probe, ProbeConcurrency: opts.ProbeConcurrency, Rounds: opts.Rounds}
 	top := opts.Levels[len(opts.Levels)-1]
-	e, err := newEnv(ctx, top+opts.Probe, opts.MemoryKiB)
+	e, err := newEnv(ctx, opts, top+opts.Probe)
 	if err != nil {
 		return r, err
 	}
-	defer e.close()
+	defer e.d.Close()
 	mem0, gor0 := footprint()
-	probeSpecs := make([]vm.Spec, opts.Probe)
-	for i := range probeSpecs {
-		probeSpecs[i] = e.spec("9e0be000", i, opts.Image)
-	}
-	probe, err := e.add(ctx, probeSpecs, opts.ProbeConcurrency)
+	probe, err := e.add(ctx, "9e0be000", 0, opts.Probe, opts.ProbeConcurrency)
 	if err != nil {
 		return r, err
 	}
-	var fill []vm.Client
+	var fill []string
 	for _, level := range opts.Levels {
 		if n := level - len(fill); n > 0 {
 			opts.Progress("curve: starting %d more VMs, %d at a time, to %d running", n, opts.Concurrency, level)
-			specs := make([]vm.Spec, n)
-			for i := range specs {
-				specs[i] = e.spec("f1110000", len(fill)+i, opts.Image)
-			}
-			more, err := e.add(ctx, specs, opts.Concurrency)
+			more, err := e.add(ctx, "f1110000", len(fill), n, opts.Concurrency)
 			if err != nil {
 				return r, err
 			}
@@ -194,20 +189,24 @@ func curve(ctx context.Context, opts Options) (CurveResult, error) {
 		var all []time.Duration
 		for round := range opts.Rounds + 1 {
 			lat, errs := e.start(ctx, probe, opts.ProbeConcurrency)
+			var started []string
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					started = append(started, probe[i])
+				case round > 0:
+					l.Failed++
+				}
+			}
 			if round > 0 {
 				all = append(all, lat...)
-				for _, err := range errs {
-					if err != nil {
-						l.Failed++
-					}
-				}
 			}
 			if level == top && round == opts.Rounds {
 				mem, gor := footprint()
 				r.BytesPerVM = float64(mem-mem0) / float64(top+opts.Probe)
 				r.GoroutinesPerVM = float64(gor-gor0) / float64(top+opts.Probe)
 			}
-			if err := e.stop(ctx, probe, opts.ProbeConcurrency); err != nil {
+			if err := e.stop(ctx, started, opts.ProbeConcurrency); err != nil {
 				return r, fmt.Errorf("probe at %d: %w", level, err)
 			}
 		}
@@ -223,8 +222,17 @@ func curve(ctx context.Context, opts Options) (CurveResult, error) {
 	if err := e.stop(ctx, fill, opts.Concurrency); err != nil {
 		return r, err
 	}
-	_, r.Leftover, err = e.count(ctx)
+	_, r.Leftover, err = e.d.Count(ctx)
 	return r, err
+}
+
+// newEnv starts a daemon with room for vms VMs.
+func newEnv(ctx context.Context, opts Options, vms int) (*env, error) {
+	d, err := opts.Daemon(ctx, vms, opts.MemoryKiB)
+	if err != nil {
+		return nil, fmt.Errorf("starting the daemon: %w", err)
+	}
+	return &env{d: d, memKiB: opts.MemoryKiB, image: opts.Image}, nil
 }
 
 func firstErr(errs []error) error {

@@ -13,7 +13,8 @@ import (
 )
 
 // bootCmd runs the boot storm through the host and VM actors on a simulated
-// host, then the start-latency curve against the number of running VMs.
+// host, in this process, then the start-latency curve against the number of
+// running VMs.
 func bootCmd(args []string) error {
 	fs := flag.NewFlagSet("boot", flag.ExitOnError)
 	vms := fs.Int("vms", bootstorm.DefaultVMs, "VMs started in the storm (0: no storm)")
@@ -28,7 +29,7 @@ func bootCmd(args []string) error {
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.Parse(args)
 
-	opts := bootstorm.Options{VMs: *vms, Concurrency: *concurrency, Probe: *probe, ProbeConcurrency: *probeConc,
+	opts := bootstorm.Options{Daemon: newInprocDaemon, VMs: *vms, Concurrency: *concurrency, Probe: *probe, ProbeConcurrency: *probeConc,
 		Rounds: *rounds, MemoryKiB: *memMiB << 10, Image: *image}
 	if opts.VMs == 0 {
 		opts.VMs = -1
