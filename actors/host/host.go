@@ -9,6 +9,11 @@
 // interrupted command, destroys the domains of its uuid the record does not
 // hold as complete (strays of an interrupted start or reboot), and adopts
 // its domain. Domains of other uuids are never touched.
+//
+// The host routes the hypervisor's domain events: it lists the domains on
+// each signal and sends vm.CheckState only to the VMs whose domain changed,
+// so a domain event costs O(changed domains), not a check of every VM
+// (vm.Config.HostEvents).
 package host
 
 import (
@@ -92,6 +97,15 @@ type hostActor struct {
 	cancel  context.CancelFunc
 	// life ends when the host stops.
 	life context.Context
+	// seen is the last listing of the domains (spare the map of the one
+	// before, reused); unseen the domains the host learned of (from a
+	// VM's status) that it did not hold. listing is set while a listing is
+	// in flight, relist when a domain event came meanwhile.
+	seen    map[hypervisor.DomID]domState
+	spare   map[hypervisor.DomID]domState
+	unseen  map[hypervisor.DomID]string
+	listing bool
+	relist  bool
 }
 
 // Receive dispatches on the message type.
@@ -99,9 +113,9 @@ func (h *hostActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		h.handleStarted(ctx)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		if h.cancel != nil {
-			h.cancel()
+			h.cancel() // the update stream's and the domain events' subscriptions
 		}
 	case *actor.Stopped:
 		if h.ownXS && h.xs != nil {
@@ -141,6 +155,10 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleXSRedialed(ctx, msg)
 	case *vmStopped:
 		h.handleVMStopped(ctx, msg)
+	case *domainEvent:
+		h.handleDomainEvent(ctx)
+	case *domainsListed:
+		h.handleDomainsListed(ctx, msg)
 	}
 }
 
@@ -174,6 +192,7 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	h.cancel, h.life = cancel, sctx
 	system, self := ctx.ActorSystem(), ctx.Self()
 	batches := events.NewClient(system, h.events).Subscribe(sctx, 0)
+	h.subscribeDomainEvents(ctx, sctx)
 	go func() {
 		for b := range batches {
 			for _, id := range b.IDs {
@@ -279,7 +298,8 @@ func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.
 func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.DomID, done func(*actor.PID, error)) {
 	spec := e.journal.Record().Spec
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
-		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays}
+		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
+		HostEvents: true}
 	if h.cfg.Accounting != nil {
 		cfg.DeviceSupervisor = supervisors.New(supervisors.WithAccounting(h.cfg.Accounting))
 	}
@@ -452,6 +472,7 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 	if has && !e.hasDom {
 		e.domid, e.hasDom = domid, true
 		h.byDom[domid] = msg.uuid
+		h.domainLearned(domid, msg.uuid)
 		ctx.Request(h.watches, &watches.WatchDomain{DomID: domid})
 	}
 }

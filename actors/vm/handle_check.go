@@ -19,9 +19,14 @@ const kindCheck = "VM.check_state"
 type checkOp struct{ why string }
 
 // startWatcher subscribes to the hypervisor's domain events and turns each
-// into a CheckState to this actor, until stopWatcher.
+// into a CheckState to this actor, until stopWatcher. Under a host that
+// routes the events (Config.HostEvents) it does nothing: a subscription per
+// VM makes every domain event a check of every VM.
 func (a *vmActor) startWatcher(ctx actor.Context) {
 	a.stopWatcher()
+	if a.cfg.HostEvents {
+		return
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	a.st.stopEvents = cancel
 	evs, err := a.cfg.Hypervisor.Events(wctx)

@@ -92,6 +92,10 @@ type Config struct {
 	wrapGuestStore func(guest.Store) guest.Store
 	// onReceive, if set, sees every message first (tests inject faults).
 	onReceive func(msg any)
+	// HostEvents means that the host routes the hypervisor's domain
+	// events to this actor as CheckState, only when its domain changed:
+	// the actor does not subscribe to Hypervisor.Events itself.
+	HostEvents bool
 }
 
 func (c *Config) defaults() {

@@ -1,8 +1,9 @@
 // Command xenactor-bench runs load benchmarks. `xenactor-bench xenstore`
 // measures the project's xenstored against Debian's C xenstored with the
 // same client code; `xenactor-bench sim` boots guests on the simulated host
-// and measures what they cost. Each prints a table (or JSON); see
-// docs/benchmarks.md.
+// and measures what they cost; `xenactor-bench boot` runs a boot storm
+// through the host and VM actors on the simulated host. Each prints a table
+// (or JSON); see docs/benchmarks.md.
 package main
 
 import (
@@ -20,7 +21,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -33,6 +34,8 @@ func main() {
 		err = xenstoreCmd(os.Args[2:])
 	case "sim":
 		err = simCmd(os.Args[2:])
+	case "boot":
+		err = bootCmd(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

@@ -311,8 +311,12 @@ func (c *Client) drain(ctx context.Context) error {
 			c.wmu.Unlock()
 			return err
 		}
+		// The next batch is the queue, which may live in wspare: keep
+		// buf as the spare, or none, never wspare again.
 		if cap(buf) <= 64<<10 {
 			c.wspare = buf[:0]
+		} else {
+			c.wspare = nil
 		}
 		if len(c.wq) == 0 {
 			c.writing = false
