@@ -269,5 +269,14 @@ func TestHost_SuspendedVMStaysSuspendedAcrossRestarts(t *testing.T) {
 	require.Equal(t, tasks.Completed, task.State, "resume: %s", task.Error)
 	require.Empty(t, record(t, e, a.UUID).SuspendImage)
 	require.NoFileExists(t, image)
-	require.Equal(t, vm.Running, states(t, hc)[a.UUID].PowerState)
+	info := states(t, hc)[a.UUID]
+	require.Equal(t, vm.Running, info.PowerState)
+	require.Equal(t, info.DomID, record(t, e, a.UUID).DomID, "the resumed domain is recorded")
+
+	// And adopted by the next daemon.
+	hc = restartHost(t, e, hc, 1)
+	require.Eventually(t, func() bool {
+		got := states(t, hc)[a.UUID]
+		return got.PowerState == vm.Running && got.DomID == info.DomID
+	}, waitFor, tick)
 }

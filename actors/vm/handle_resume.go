@@ -42,6 +42,7 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 	if err != nil {
 		return &opDone{err: fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)}
 	}
+	r.journalCreating(domid)
 	r.created(domid)
 	res, err := hv.Restore(ctx, domid, bufio.NewReaderSize(f, imageBufferBytes))
 	if err != nil {

@@ -45,12 +45,7 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 	if err != nil {
 		return &opDone{err: fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)}
 	}
-	if err := r.journalCreating(ctx, domid); err != nil {
-		if terr := r.teardown(ctx, domid); terr != nil {
-			return &opDone{hasDomain: true, err: fmt.Errorf("%w (and the teardown failed: %v)", err, terr)}
-		}
-		return &opDone{err: err}
-	}
+	r.journalCreating(domid)
 	r.created(domid)
 	if err := r.boot(ctx, domid, msg.Paused); err != nil {
 		if terr := r.teardown(ctx, domid); terr != nil {

@@ -20,7 +20,10 @@ type Record struct {
 	// start, a reboot, a restart by check state); 0 when it has none.
 	DomID hypervisor.DomID `json:"domid,omitempty"`
 	// Creating is a domain an operation created and has not finished
-	// setting up: whoever reads the record after a crash destroys it.
+	// setting up: a VM actor restarted by its supervisor destroys it. It is
+	// kept in memory only (saving it would cost a disk write per start): a
+	// daemon started again finds such domains by their uuid instead, as
+	// every domain of the VM's uuid other than DomID is a stray.
 	Creating hypervisor.DomID `json:"creating,omitempty"`
 	// Op is the command whose operation was running when the record was
 	// written: after a crash its task is failed as interrupted.
@@ -84,6 +87,15 @@ func (j *Journal) Close() {
 // update applies change to a copy of the record and saves it; the record
 // changes only when the save succeeded. An unchanged record is not saved.
 func (j *Journal) update(ctx context.Context, change func(*Record)) error {
+	return j.apply(ctx, change, true)
+}
+
+// remember applies change to the record without saving it.
+func (j *Journal) remember(change func(*Record)) {
+	_ = j.apply(context.Background(), change, false)
+}
+
+func (j *Journal) apply(ctx context.Context, change func(*Record), save bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	rec := j.rec.clone()
@@ -91,7 +103,7 @@ func (j *Journal) update(ctx context.Context, change func(*Record)) error {
 	if recordEqual(rec, j.rec) {
 		return nil
 	}
-	if !j.closed && j.save != nil {
+	if save && !j.closed && j.save != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), journalTimeout)
 		defer cancel()
 		if err := j.save(sctx, rec); err != nil {
@@ -124,14 +136,14 @@ func (r *runner) journalBegin(ctx context.Context, op *operation) error {
 	})
 }
 
-// journalCreating records domid as made and not set up yet; it is called
-// at once after the domain's creation, before anything else is done to it.
-func (r *runner) journalCreating(ctx context.Context, domid hypervisor.DomID) error {
+// journalCreating records domid as made and not set up yet, at once after
+// the domain's creation, before anything else is done to it (in memory
+// only: see Record.Creating).
+func (r *runner) journalCreating(domid hypervisor.DomID) {
 	r.made = domid
-	if r.cfg.Journal == nil {
-		return nil
+	if r.cfg.Journal != nil {
+		r.cfg.Journal.remember(func(rec *Record) { rec.Creating = domid })
 	}
-	return r.cfg.Journal.update(ctx, func(rec *Record) { rec.Creating = domid })
 }
 
 // journalEnd records the outcome of an operation: its domain, if it has
