@@ -197,12 +197,13 @@ func (s *Sim) ListDomains(ctx context.Context) ([]hypervisor.DomainInfo, error) 
 		return nil, fmt.Errorf("list domains: %w", err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make([]hypervisor.DomainInfo, 0, len(s.doms))
 	for _, d := range s.doms {
 		s.settle(d)
 		out = append(out, d.info())
 	}
+	s.mu.Unlock()
+	// Sorted outside the lock: every other call waits for it.
 	slices.SortFunc(out, func(a, b hypervisor.DomainInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
