@@ -13,6 +13,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/netserve"
 )
 
 // Option configures a Server.
@@ -68,23 +69,12 @@ func (s *Server) Serve(l net.Listener) error {
 		delete(s.listeners, l)
 		s.mu.Unlock()
 	}()
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
+	return netserve.Accept(l, func(nc net.Conn) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
-			return nil
+			return
 		}
 		s.conns[nc] = struct{}{}
 		s.wg.Add(1)
@@ -96,7 +86,7 @@ func (s *Server) Serve(l net.Listener) error {
 			delete(s.conns, nc)
 			s.mu.Unlock()
 		}()
-	}
+	})
 }
 
 // Close stops the listeners, cancels the calls in progress, closes every

@@ -1,7 +1,6 @@
 package xenstored
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/netserve"
 )
 
 // Config configures a Server. The zero value is usable.
@@ -107,22 +107,11 @@ func (s *Server) Serve(l net.Listener) error {
 		delete(s.listeners, l)
 		s.mu.Unlock()
 	}()
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
+	return netserve.Accept(l, func(nc net.Conn) {
 		if !s.start(newConn(s, nc, nil)) {
 			nc.Close()
 		}
-	}
+	})
 }
 
 func (s *Server) start(c *conn) bool {
