@@ -53,6 +53,16 @@ func (e *env) spawnFaultyHost(t *testing.T, hp hotplug.Hotplug, acc *supervisors
 // finished task, by uuid.
 func startAll(t *testing.T, hc host.Client, tc tasks.Client, specs []vm.Spec) map[string]tasks.Task {
 	t.Helper()
+	out := forAll(t, hc, tc, specs, func(ctx context.Context, c vm.Client) (string, error) { return c.Start(ctx, false) })
+	require.Len(t, out, len(specs))
+	return out
+}
+
+// forAll runs op on every VM of specs concurrently and returns the task of
+// each, finished, by uuid.
+func forAll(t *testing.T, hc host.Client, tc tasks.Client, specs []vm.Spec,
+	op func(context.Context, vm.Client) (string, error)) map[string]tasks.Task {
+	t.Helper()
 	ctx := ctxFor(t)
 	var mu sync.Mutex
 	out := make(map[string]tasks.Task, len(specs))
@@ -63,7 +73,7 @@ func startAll(t *testing.T, hc host.Client, tc tasks.Client, specs []vm.Spec) ma
 			if !assertNoError(t, err) {
 				return
 			}
-			id, err := c.Start(ctx, false)
+			id, err := op(ctx, c)
 			if !assertNoError(t, err) {
 				return
 			}
@@ -77,7 +87,6 @@ func startAll(t *testing.T, hc host.Client, tc tasks.Client, specs []vm.Spec) ma
 		})
 	}
 	wg.Wait()
-	require.Len(t, out, len(specs))
 	return out
 }
 
@@ -187,24 +196,11 @@ func TestHost_PanicsInDeviceActorsDuringAStormOf50(t *testing.T) {
 	e.requireAccounted(t, hc)
 
 	// Everything goes away cleanly.
-	var wg sync.WaitGroup
-	for _, s := range specs {
-		wg.Go(func() {
-			c, err := hc.VM(ctx, s.UUID)
-			if !assertNoError(t, err) {
-				return
-			}
-			id, err := c.Shutdown(ctx, true)
-			if !assertNoError(t, err) {
-				return
-			}
-			task, err := tc.Wait(ctx, id)
-			if assertNoError(t, err) && task.State != tasks.Completed {
-				t.Errorf("shutdown of %s: %s", s.UUID, task.Error)
-			}
-		})
+	for uuid, task := range forAll(t, hc, tc, specs, func(ctx context.Context, c vm.Client) (string, error) {
+		return c.Shutdown(ctx, true)
+	}) {
+		require.Equal(t, tasks.Completed, task.State, "shutdown of %s: %s", uuid, task.Error)
 	}
-	wg.Wait()
 	e.requireAccounted(t, hc)
 	e.requireXenstoreEmpty(t)
 	require.NoError(t, e.system.Root.StopFuture(hc.PID()).Wait())

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -37,13 +36,10 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 		return &opDone{err: fmt.Errorf("vm %s: resume: %w", spec.UUID, fileError("image", r.image, err))}
 	}
 	defer f.Close()
-	domid, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
-		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
+	domid, err := r.createDomain(ctx)
 	if err != nil {
-		return &opDone{err: fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)}
+		return &opDone{err: err}
 	}
-	r.journalCreating(domid)
-	r.created(domid)
 	res, err := hv.Restore(ctx, domid, bufio.NewReaderSize(f, imageBufferBytes))
 	if err != nil {
 		err = fmt.Errorf("vm %s: restore domain %d from %s: %w", spec.UUID, domid, r.image, err)

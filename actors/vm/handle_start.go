@@ -39,14 +39,10 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 	if err := r.canCreate("start"); err != nil {
 		return &opDone{err: err}
 	}
-	hv := r.cfg.Hypervisor
-	domid, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
-		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
+	domid, err := r.createDomain(ctx)
 	if err != nil {
-		return &opDone{err: fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)}
+		return &opDone{err: err}
 	}
-	r.journalCreating(domid)
-	r.created(domid)
 	if err := r.boot(ctx, domid, msg.Paused); err != nil {
 		if terr := r.teardown(ctx, domid); terr != nil {
 			return &opDone{hasDomain: true, err: fmt.Errorf("%w (and the teardown failed: %v)", err, terr)}
@@ -54,6 +50,19 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 		return &opDone{err: err}
 	}
 	return &opDone{hasDomain: true, result: []byte(`{"domid":` + strconv.FormatUint(uint64(domid), 10) + `}`)}
+}
+
+// createDomain creates the VM's domain, paused, and notes it as made.
+func (r *runner) createDomain(ctx context.Context) (hypervisor.DomID, error) {
+	spec := r.cfg.Spec
+	domid, err := r.cfg.Hypervisor.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
+		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
+	if err != nil {
+		return 0, fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)
+	}
+	r.journalCreating(domid)
+	r.created(domid)
+	return domid, nil
 }
 
 // canCreate checks that the VM may get a new domain: a valid spec, and no

@@ -1,13 +1,11 @@
 package main_test
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,24 +14,6 @@ import (
 
 	"github.com/xenactor/xenactor/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.Cmd.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // build builds xenactord into a temporary directory.
 func build(t *testing.T) string {
@@ -58,7 +38,7 @@ func buildCmd(t *testing.T, dir, name string) string {
 // proc is a started command with its stderr.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testenv.Buffer
 	done   chan error
 }
 
@@ -66,7 +46,7 @@ type proc struct {
 // at the end.
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(bin, args...), stderr: &testenv.Buffer{}, done: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
@@ -111,7 +91,7 @@ func TestXenactord_ServesXenstoreAndStopsCleanly(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
 	stateDir := filepath.Join(t.TempDir(), "state")
-	var stderr syncBuffer
+	var stderr testenv.Buffer
 	cmd := exec.Command(bin, "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "4096")
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())

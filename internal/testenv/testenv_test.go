@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -121,5 +122,21 @@ func TestDebianPackage(t *testing.T) {
 		if got := DebianPackage(prog); got != want {
 			t.Errorf("DebianPackage(%q) = %q, want %q", prog, got, want)
 		}
+	}
+}
+
+func TestBuffer_ConcurrentWrites(t *testing.T) {
+	var b Buffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				_, _ = b.Write([]byte("x"))
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(b.String()); n != 800 {
+		t.Fatalf("got %d bytes, want 800", n)
 	}
 }

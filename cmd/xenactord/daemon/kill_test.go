@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/sim"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/testenv"
 )
 
 // childEnv, when set, makes the test binary a daemon child (see runChild)
@@ -119,7 +119,7 @@ func killedChild(t *testing.T, cfg childConfig) {
 	require.NoError(t, err)
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childEnv+"="+string(raw))
-	var stderr syncBuffer
+	var stderr testenv.Buffer
 	child.Stderr = &stderr
 	stdout, err := child.StdoutPipe()
 	require.NoError(t, err)
@@ -324,23 +324,4 @@ func requireAccountedOK(ctx context.Context, h *sim.Host, list []host.VMInfo, fo
 		}
 	}
 	return nil
-}
-
-// syncBuffer is a strings.Builder safe for the writer goroutine of
-// exec.Cmd.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
