@@ -170,15 +170,11 @@ func TestVMActor_Suspend_GuestCannot(t *testing.T) {
 // A suspend cancelled while it waits for the guest leaves the VM Running.
 func TestVMActor_Suspend_Cancel(t *testing.T) {
 	e := newEnv(t)
-	c := e.spawnVM(t, newSpec("sim:hostile-noack"), func(cfg *vm.Config) { cfg.AckTimeout = time.Minute })
+	c, before := e.suspendable(t, newSpec("sim:hostile-noack"), func(cfg *vm.Config) { cfg.AckTimeout = time.Minute })
 	ctx := ctxFor(t)
-	id, err := c.Start(ctx, false)
-	e.succeed(t, id, err)
-	before := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
-	waitFeatureSuspend(t, e, before.DomID)
 
 	path := filepath.Join(t.TempDir(), "vm.img")
-	id, err = c.Suspend(ctx, path)
+	id, err := c.Suspend(ctx, path)
 	require.NoError(t, err)
 	node := "/local/domain/" + before.DomID.String() + "/control/shutdown"
 	require.Eventually(t, func() bool {
@@ -412,12 +408,8 @@ func TestVMActor_GuestSuspendsByItself(t *testing.T) {
 // guest: it cancels it.
 func TestVMActor_HardShutdownPreemptsSuspend(t *testing.T) {
 	e := newEnv(t)
-	c := e.spawnVM(t, newSpec("sim:hostile-noack"), func(cfg *vm.Config) { cfg.AckTimeout = time.Minute })
+	c, _ := e.suspendable(t, newSpec("sim:hostile-noack"), func(cfg *vm.Config) { cfg.AckTimeout = time.Minute })
 	ctx := ctxFor(t)
-	id, err := c.Start(ctx, false)
-	e.succeed(t, id, err)
-	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
-	waitFeatureSuspend(t, e, st.DomID)
 
 	path := filepath.Join(t.TempDir(), "vm.img")
 	suspendID, err := c.Suspend(ctx, path)
@@ -430,4 +422,16 @@ func TestVMActor_HardShutdownPreemptsSuspend(t *testing.T) {
 	e.succeed(t, hard, nil)
 	require.NoFileExists(t, path)
 	e.requireNothingLeft(t)
+}
+
+// suspendable spawns the VM of spec (tuned by tune), starts it and waits
+// until it runs and its guest advertises feature-suspend.
+func (e *env) suspendable(t *testing.T, spec vm.Spec, tune func(*vm.Config)) (vm.Client, *vm.VMStatus) {
+	t.Helper()
+	c := e.spawnVM(t, spec, tune)
+	id, err := c.Start(ctxFor(t), false)
+	e.succeed(t, id, err)
+	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
+	waitFeatureSuspend(t, e, st.DomID)
+	return c, st
 }
