@@ -14,6 +14,9 @@ PACKAGES=(
 	xenstore-utils # xenstore-read, xenstore-ls, ...: client interoperability tests
 	xen-utils-4.17 # /usr/lib/xen-4.17/bin/xenstored: test/cxenstored
 	gcc            # builds test/cxenstored's LD_PRELOAD shim
+	qemu-system-x86    # qemu-system-x86_64: the device model and its QMP (hostio/qmp)
+	openvswitch-switch # ovsdb-server, ovs-vswitchd, ovs-vsctl in user space (hostio/ovs)
+	stunnel4           # TLS in front of the API port (the stunnel daemon actor)
 )
 
 installed() {

@@ -39,6 +39,8 @@ var debianPackages = map[string]string{
 	"ovs-vsctl":                        "openvswitch-switch",
 	"ovs-vswitchd":                     "openvswitch-switch",
 	"ovsdb-server":                     "openvswitch-switch",
+	"ovsdb-tool":                       "openvswitch-switch",
+	"ovs-appctl":                       "openvswitch-switch",
 	"stunnel4":                         "stunnel4",
 	"prometheus":                       "prometheus",
 	"etcd":                             "etcd-server",
