@@ -10,6 +10,7 @@ import (
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
 )
@@ -21,7 +22,10 @@ type Config struct {
 	// Profile picks a guest's behaviour from the image it was built from;
 	// nil means ProfileForImage of the kernel (or firmware) name.
 	Profile func(image string) Profile
-	Logger  *slog.Logger
+	// Switch is the Open vSwitch VIF hotplug puts ports on; nil means an
+	// in-memory ovs.Sim. ovs.Vsctl makes it a real one.
+	Switch ovs.Switch
+	Logger *slog.Logger
 }
 
 // Host is a simulated Xen host: a hypervisor, a xenstored, dom0's backends
@@ -34,6 +38,7 @@ type Host struct {
 	faults  *Faults
 	netdevs *NetDevs
 	hotplug *Hotplug
+	sw      ovs.Switch
 	profile func(string) Profile
 	log     *slog.Logger
 	dom0    *xenstore.Client
@@ -56,7 +61,7 @@ type Host struct {
 func New(cfg Config) (*Host, error) {
 	h := &Host{
 		hv: hvsim.New(cfg.Hypervisor), xs: xenstored.New(cfg.Xenstore), faults: &Faults{},
-		netdevs: newNetDevs(), profile: cfg.Profile, log: cfg.Logger,
+		netdevs: newNetDevs(), sw: cfg.Switch, profile: cfg.Profile, log: cfg.Logger,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		images: make(map[hypervisor.DomID]string), guests: make(map[hypervisor.DomID]*guest),
 		gone: make(map[hypervisor.DomID]bool), dirty: make(map[hypervisor.DomID]bool),
@@ -67,6 +72,9 @@ func New(cfg Config) (*Host, error) {
 	if h.profile == nil {
 		h.profile = ProfileForImage
 	}
+	if h.sw == nil {
+		h.sw = ovs.NewSim()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var err error
@@ -74,7 +82,7 @@ func New(cfg Config) (*Host, error) {
 		h.xs.Close()
 		return nil, err
 	}
-	h.hotplug = &Hotplug{xs: h.dom0, netdevs: h.netdevs, faults: h.faults}
+	h.hotplug = &Hotplug{xs: h.dom0, netdevs: h.netdevs, sw: h.sw, faults: h.faults}
 	beConn, err := h.connect(0)
 	if err == nil {
 		h.be, err = startBackends(ctx, beConn, h.netdevs, h.faults, h.log)
@@ -116,6 +124,9 @@ func (h *Host) Faults() *Faults { return h.faults }
 
 // NetDevs are dom0's network interfaces.
 func (h *Host) NetDevs() *NetDevs { return h.netdevs }
+
+// Switch is dom0's Open vSwitch, where VIF hotplug puts the ports.
+func (h *Host) Switch() ovs.Switch { return h.sw }
 
 // Hotplug is the host's hotplug step, which the toolstack runs.
 func (h *Host) Hotplug() *Hotplug { return h.hotplug }

@@ -26,9 +26,9 @@ func newHostRig(t *testing.T) *hostRig {
 	h, err := New(Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close() })
-	r := &rig{srv: h.Xenstore(), faults: h.Faults(), netdevs: h.NetDevs(), downs: map[uint32]string{}}
+	r := &rig{srv: h.Xenstore(), faults: h.Faults(), netdevs: h.NetDevs(), sw: h.Switch(), downs: map[uint32]string{}}
 	r.dom0 = r.connect(t, 0)
-	r.hotplug = &Hotplug{xs: r.dom0, netdevs: h.NetDevs(), faults: h.Faults()}
+	r.hotplug = &Hotplug{xs: r.dom0, netdevs: h.NetDevs(), sw: h.Switch(), faults: h.Faults()}
 	return &hostRig{rig: r, h: h, hv: h.Hypervisor()}
 }
 

@@ -2,20 +2,25 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // Hotplug is the simulated host's hotplug step, which XenServer's
 // toolstack runs itself: for a VBD it resolves params and publishes
 // physical-device; for a VIF it waits for netback's interface and attaches
-// it to the bridge; then it writes hotplug-status=connected, or
+// it to the bridge, as a port of the host's Open vSwitch tagged with the
+// VM's, the VIF's and the network's ids (hotplug_ovs.go); then it writes hotplug-status=connected, or
 // hotplug-error when it fails.
 type Hotplug struct {
 	xs      *xenstore.Client
 	netdevs *NetDevs
+	sw      ovs.Switch
 	faults  *Faults
 }
 
@@ -57,19 +62,30 @@ func (h *Hotplug) Add(ctx context.Context, k DeviceKey) error {
 			_ = h.xs.Write(ctx, be+"/hotplug-error", []byte(err.Error()))
 			return err
 		}
+		if err := h.addPort(ctx, k, bridge, name); err != nil {
+			h.netdevs.detach(name)
+			_ = h.xs.Write(ctx, be+"/hotplug-error", []byte(err.Error()))
+			return fmt.Errorf("sim: hotplug add %s: %w", be, err)
+		}
 	}
 	return h.xs.Write(ctx, be+"/hotplug-status", []byte("connected"))
 }
 
-// Remove runs "remove": it detaches a VIF from its bridge and clears the
+// Remove runs "remove": it detaches a VIF from its bridge, deleting its
+// port from the switch (a port already gone is fine), and clears the
 // hotplug status.
 func (h *Hotplug) Remove(ctx context.Context, k DeviceKey) error {
+	var portErr error
 	if k.Class == VIF {
-		h.netdevs.detach(VifName(k.Frontend, k.DevID))
+		name := VifName(k.Frontend, k.DevID)
+		h.netdevs.detach(name)
+		if err := h.sw.DelPort(ctx, name); err != nil && !errdefs.IsNotFound(err) {
+			portErr = fmt.Errorf("sim: hotplug remove %s: %w", k.BackendPath(), err)
+		}
 	}
 	err := h.xs.Rm(ctx, k.BackendPath()+"/hotplug-status")
 	if ignorable(err) {
-		return nil
+		return portErr
 	}
-	return err
+	return errors.Join(err, portErr)
 }

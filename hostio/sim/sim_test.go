@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -10,9 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // rig is a xenstored with the dom0 backends running, and a dom0 client
@@ -23,19 +26,21 @@ type rig struct {
 	faults  *Faults
 	netdevs *NetDevs
 	hotplug *Hotplug
+	sw      ovs.Switch
 	mu      sync.Mutex
 	downs   map[uint32]string
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{srv: xenstored.New(xenstored.Config{}), faults: &Faults{}, netdevs: newNetDevs(), downs: map[uint32]string{}}
+	r := &rig{srv: xenstored.New(xenstored.Config{}), faults: &Faults{}, netdevs: newNetDevs(), sw: ovs.NewSim(),
+		downs: map[uint32]string{}}
 	t.Cleanup(func() { r.srv.Close() })
 	r.dom0 = r.connect(t, 0)
 	be, err := startBackends(tctx(t), r.connect(t, 0), r.netdevs, r.faults, slog.Default())
 	require.NoError(t, err)
 	t.Cleanup(be.close)
-	r.hotplug = &Hotplug{xs: r.dom0, netdevs: r.netdevs, faults: r.faults}
+	r.hotplug = &Hotplug{xs: r.dom0, netdevs: r.netdevs, sw: r.sw, faults: r.faults}
 	return r
 }
 
@@ -130,6 +135,12 @@ func TestHandshake_VBDAndVIFConnect(t *testing.T) {
 	assert.True(t, r.netdevs.Exists("vif5.0"))
 	b, _ := r.netdevs.Bridge("vif5.0")
 	assert.Equal(t, "xenbr0", b)
+	ports, err := r.sw.ListPorts(tctx(t), "xenbr0")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"vif5.0"}, ports, "hotplug put the VIF on the switch's bridge")
+	ids, err := r.sw.PortExternalIDs(tctx(t), "vif5.0")
+	require.NoError(t, err)
+	assert.Equal(t, r.read(t, DeviceKey{VIF, 5, 0}.BackendPath()+"/mac"), ids[ovs.KeyAttachedMAC])
 	// The frontend's nodes belong to the guest.
 	perms, err := r.dom0.GetPerms(tctx(t), DeviceKey{VBD, 5, 51712}.FrontendPath()+"/ring-ref")
 	require.NoError(t, err)
@@ -159,6 +170,9 @@ func TestUnplug_CleanAndForced(t *testing.T) {
 	require.NoError(t, r.dom0.Rm(ctx, forced.FrontendPath()))
 	r.waitState(t, forced.BackendPath(), xenbus.StateClosed)
 	require.NoError(t, r.hotplug.Remove(ctx, forced))
+	_, err := r.sw.PortExternalIDs(ctx, "vif6.1")
+	require.True(t, errdefs.IsNotFound(err), "hotplug remove deleted the port: %v", err)
+	require.NoError(t, r.hotplug.Remove(ctx, forced), "removing again is fine")
 	require.NoError(t, r.dom0.Rm(ctx, forced.BackendPath()))
 	require.Eventually(t, func() bool { return !r.netdevs.Exists("vif6.1") }, 5*time.Second, time.Millisecond)
 }
@@ -315,4 +329,23 @@ func TestParseDevicePath(t *testing.T) {
 		_, ok := parseDevicePath(p)
 		assert.False(t, ok, p)
 	}
+}
+
+// downSwitch is a switch that cannot be reached.
+type downSwitch struct{ *ovs.Sim }
+
+func (downSwitch) AddPort(context.Context, string, string, map[string]string) error {
+	return fmt.Errorf("test switch: %w", errdefs.ErrUnavailable)
+}
+
+func TestHotplug_SwitchFails_WritesHotplugError(t *testing.T) {
+	r := newRig(t)
+	r.hotplug.sw = downSwitch{ovs.NewSim()}
+	r.boot(t, 8, LinuxPV)
+	k := DeviceKey{VIF, 8, 0}
+	err := r.plug(t, k)
+	require.True(t, errdefs.IsUnavailable(err), "%v", err)
+	assert.Contains(t, r.read(t, k.BackendPath()+"/hotplug-error"), "test switch")
+	_, attached := r.netdevs.Bridge(VifName(8, 0))
+	assert.False(t, attached, "a VIF whose port failed is not left on the bridge")
 }

@@ -44,10 +44,32 @@ func NewBooter(ctx context.Context, h *sim.Host) (*Booter, error) {
 // Close closes the dom0 connection.
 func (b *Booter) Close() { b.xs.Close() }
 
+// defaultUUID is the uuid of every domain Boot creates.
+const defaultUUID = "00000000-0000-4000-8000-000000000000"
+
+// VM names what BootVM writes beyond Boot's plain layout: the VM's uuid in
+// /local/domain/<d>/vm and /vm/<uuid>, and its VIF's and the VIF's
+// network's uuids in the VIF's private directory (sim.PrivatePath), where
+// VIF hotplug reads the port's external-ids. Empty fields are not written.
+type VM struct {
+	UUID        string
+	VIFUUID     string
+	NetworkUUID string
+}
+
 // Boot starts one guest booting image with a VBD and a VIF, unpaused, and
 // waits until both frontends are Connected.
 func (b *Booter) Boot(ctx context.Context, image string) (hypervisor.DomID, error) {
-	id, err := b.hv.Create(ctx, hypervisor.CreateConfig{UUID: "00000000-0000-4000-8000-000000000000",
+	return b.BootVM(ctx, image, VM{})
+}
+
+// BootVM boots a guest as Boot does, with vm's ids written for hotplug.
+func (b *Booter) BootVM(ctx context.Context, image string, vm VM) (hypervisor.DomID, error) {
+	uuid := vm.UUID
+	if uuid == "" {
+		uuid = defaultUUID
+	}
+	id, err := b.hv.Create(ctx, hypervisor.CreateConfig{UUID: uuid,
 		Type: hypervisor.DomainTypePV, MaxVCPUs: 1, MaxMemKiB: GuestMemoryKiB})
 	if err != nil {
 		return 0, err
@@ -58,7 +80,16 @@ func (b *Booter) Boot(ctx context.Context, image string) (hypervisor.DomID, erro
 	}
 	domid := uint32(id)
 	if err := b.xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-		return sim.WriteHome(ctx, tx, domid, GuestMemoryKiB, res.StoreGFN, res.StorePort)
+		if err := sim.WriteHome(ctx, tx, domid, GuestMemoryKiB, res.StoreGFN, res.StorePort); err != nil {
+			return err
+		}
+		if vm.UUID == "" {
+			return nil
+		}
+		if err := tx.Write(ctx, xenstore.DomainPath(domid)+"/vm", []byte("/vm/"+vm.UUID)); err != nil {
+			return err
+		}
+		return tx.Write(ctx, "/vm/"+vm.UUID+"/uuid", []byte(vm.UUID))
 	}); err != nil {
 		return id, err
 	}
@@ -74,7 +105,13 @@ func (b *Booter) Boot(ctx context.Context, image string) (hypervisor.DomID, erro
 	for i, d := range devs {
 		connected[i] = b.wait.Until(d.k.FrontendPath()+"/state", xenbus.StateConnected)
 		if err := b.xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-			return sim.WriteDevice(ctx, tx, d.k, d.params)
+			if err := sim.WriteDevice(ctx, tx, d.k, d.params); err != nil {
+				return err
+			}
+			if d.k.Class == sim.VIF {
+				return sim.WriteVIFPrivate(ctx, tx, d.k, vm.VIFUUID, vm.NetworkUUID)
+			}
+			return nil
 		}); err != nil {
 			return id, err
 		}
