@@ -7,6 +7,7 @@ import (
 
 	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // PrivatePath is the toolstack's private directory of a device,
@@ -43,12 +44,18 @@ func WriteVIFPrivate(ctx context.Context, tx *xenstore.Tx, k DeviceKey, vifUUID,
 // addPort puts the VIF's interface on bridge in the host's switch, as the
 // reference's vif script does with "ovs-vsctl -- --if-exists del-port P --
 // add-port B P -- set interface P external-ids:...". The simulated host
-// plays xcp-networkd too: a bridge the switch lacks is made first.
+// plays xcp-networkd too: a bridge the switch lacks is made, and the port
+// added again.
 func (h *Hotplug) addPort(ctx context.Context, k DeviceKey, bridge, name string) error {
+	ids := h.vifExternalIDs(ctx, k)
+	err := h.sw.AddPort(ctx, bridge, name, ids)
+	if !errdefs.IsNotFound(err) {
+		return err
+	}
 	if err := h.sw.AddBridge(ctx, bridge); err != nil {
 		return err
 	}
-	return h.sw.AddPort(ctx, bridge, name, h.vifExternalIDs(ctx, k))
+	return h.sw.AddPort(ctx, bridge, name, ids)
 }
 
 // vifExternalIDs gathers a VIF's external-ids as the reference's vif
