@@ -10,6 +10,12 @@
 // a guest agent reporting into data/ and attr/. Guest profiles include
 // guests without PV drivers and hostile ones.
 //
+// Hotplug, the step the toolstack runs itself, puts a VIF's interface on
+// its bridge as a port of dom0's Open vSwitch (Config.Switch: an in-memory
+// ovs.Sim by default, or a real switch through ovs.Vsctl), tagged with the
+// VM's, the VIF's and the network's ids as the reference's vif script
+// tags it, and deletes the port when the VIF goes.
+//
 // The simulated builder leaves a note of the booted image in the guest's
 // memory, so a domain restored from a saved image (a resume, or the
 // receiving end of a migration) runs the same guest: its kernel starts
