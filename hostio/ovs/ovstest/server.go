@@ -80,7 +80,7 @@ func Start(t testing.TB) *Server {
 				}
 			}
 		}
-		s.Stop(t)
+		s.Stop()
 		_ = os.RemoveAll(dir)
 	})
 	s.env = append(os.Environ(), "OVS_RUNDIR="+dir, "OVS_DBDIR="+dir, "OVS_LOGDIR="+dir,
@@ -145,7 +145,7 @@ func (s *Server) VswitchdRunning() bool {
 // Stop stops ovs-vswitchd, then ovsdb-server: SIGTERM, then SIGKILL after
 // a grace period. Start registers it as a cleanup; calling it again does
 // nothing.
-func (s *Server) Stop(t testing.TB) {
+func (s *Server) Stop() {
 	for _, d := range []**daemon{&s.vswitchd, &s.ovsdb} {
 		if *d == nil {
 			continue
