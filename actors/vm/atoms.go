@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -208,7 +209,8 @@ func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepV
 			keep(fmt.Errorf("vm %s: release domain %d: %w", r.cfg.Spec.UUID, domid, err))
 		}
 	}
-	paths := []string{homePath(domid), backendRoot("vbd", domid), backendRoot("vif", domid)}
+	paths := []string{homePath(domid), backendRoot("vbd", domid), backendRoot("vif", domid),
+		xenbus.PrivateRoot(uint32(domid))}
 	if !keepVM {
 		paths = append(paths, vmPath(r.cfg.Spec.UUID))
 	}

@@ -53,7 +53,7 @@ func (d device) writeTrees(ctx context.Context, tx *xenstore.Tx) error {
 	if d.vbd != nil {
 		b.Params, b.ReadOnly = d.vbd.Params, d.vbd.ReadOnly
 	} else {
-		b.MAC, b.Bridge = d.vif.MAC, d.vif.Bridge
+		b.MAC, b.Bridge, b.VIFUUID, b.NetworkUUID = d.vif.MAC, d.vif.Bridge, d.vif.UUID, d.vif.Network
 	}
 	return xenbus.WriteTrees(ctx, tx, d.Device, b)
 }
@@ -149,6 +149,7 @@ func (r worker) unplug(ctx context.Context, d device) error {
 	if err := rmIfExists(ctx, xs, be); err != nil {
 		return fmt.Errorf("vm %s: unplug %s: %w", r.cfg.Spec.UUID, d, err)
 	}
+	defer func() { _ = rmIfExists(ctx, xs, d.PrivatePath()) }() // after hotplug's remove, which may read it
 	if err := r.cfg.Hotplug.Remove(ctx, d.Device); err != nil {
 		return fmt.Errorf("vm %s: hotplug remove %s: %w", r.cfg.Spec.UUID, d, err)
 	}

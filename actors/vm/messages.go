@@ -82,6 +82,11 @@ type VIF struct {
 	DevID  int
 	MAC    string
 	Bridge string
+	// UUID and Network (the network's uuid), when set, are written to the
+	// VIF's private directory (/xapi/<domid>/private/vif/<devid>), and the
+	// hotplug step tags the VIF's switch port with them.
+	UUID    string
+	Network string
 }
 
 // StartVM creates, builds and plugs the VM's domain, and unpauses it

@@ -153,5 +153,10 @@ func validateVIF(v VIF) error {
 	case mac[0]&1 != 0:
 		return fmt.Errorf("VIF %d: MAC %s is a multicast address: %w", v.DevID, v.MAC, errdefs.ErrInvalid)
 	}
+	for what, u := range map[string]string{"uuid": v.UUID, "network uuid": v.Network} {
+		if _, err := hypervisor.ParseUUID(u); u != "" && err != nil {
+			return fmt.Errorf("VIF %d: %s %q: %w", v.DevID, what, u, errdefs.ErrInvalid)
+		}
+	}
 	return nil
 }

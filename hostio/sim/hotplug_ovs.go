@@ -3,26 +3,23 @@ package sim
 import (
 	"context"
 	"path"
-	"strconv"
 
 	"github.com/xenactor/xenactor/hostio/ovs"
+	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // PrivatePath is the toolstack's private directory of a device,
-// /xapi/<domid>/private/<class>/<devid>, where xenopsd keeps the ids the
-// hotplug script needs and the guest cannot see: for a VIF, vif-uuid and
-// network-uuid.
+// /xapi/<domid>/private/<class>/<devid> (xenbus.Device.PrivatePath).
 func PrivatePath(k DeviceKey) string {
-	return "/xapi/" + strconv.FormatUint(uint64(k.Frontend), 10) + "/private/" + string(k.Class) + "/" +
-		strconv.Itoa(k.DevID)
+	return xenbus.Device{Class: string(k.Class), Frontend: k.Frontend, DevID: k.DevID}.PrivatePath()
 }
 
 // The keys of a VIF's private directory.
 const (
-	PrivateVIFUUID     = "vif-uuid"
-	PrivateNetworkUUID = "network-uuid"
+	PrivateVIFUUID     = xenbus.PrivateVIFUUID
+	PrivateNetworkUUID = xenbus.PrivateNetworkUUID
 )
 
 // WriteVIFPrivate writes a VIF's uuid and its network's uuid in its

@@ -32,13 +32,35 @@ func (d Device) FrontendPath() string {
 	return xenstore.DomainPath(d.Frontend) + "/device/" + d.Class + "/" + strconv.Itoa(d.DevID)
 }
 
+// PrivateRoot is /xapi/<domid>, the toolstack's private tree of a domain,
+// which the guest cannot see.
+func PrivateRoot(domid uint32) string { return "/xapi/" + strconv.FormatUint(uint64(domid), 10) }
+
+// PrivatePath is /xapi/<frontend>/private/<class>/<devid>, where xenopsd
+// keeps the ids the hotplug script needs: for a VIF, PrivateVIFUUID and
+// PrivateNetworkUUID.
+func (d Device) PrivatePath() string {
+	return PrivateRoot(d.Frontend) + "/private/" + d.Class + "/" + strconv.Itoa(d.DevID)
+}
+
+// The keys of a VIF's private directory.
+const (
+	PrivateVIFUUID     = "vif-uuid"
+	PrivateNetworkUUID = "network-uuid"
+)
+
 // Backing is what a device is plugged to: a VBD's params (its disk) and
-// mode, or a VIF's MAC address and bridge.
+// mode, or a VIF's MAC address and bridge, and the VIF's ids for its
+// private directory (written when set).
 type Backing struct {
 	Params   string
 	ReadOnly bool
 	MAC      string // "" means one derived from the device
 	Bridge   string
+	// VIFUUID and NetworkUUID identify a VIF and its network: the vif
+	// hotplug script tags the switch port with them.
+	VIFUUID     string
+	NetworkUUID string
 }
 
 // WriteTrees writes d's backend and frontend trees, both Initialising, with
@@ -79,7 +101,20 @@ func WriteTrees(ctx context.Context, tx *xenstore.Tx, d Device, b Backing) error
 		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
 		return err
 	}
-	return writeKeys(ctx, tx, fe, feKeys)
+	if err := writeKeys(ctx, tx, fe, feKeys); err != nil {
+		return err
+	}
+	var priv [][2]string
+	if b.VIFUUID != "" {
+		priv = append(priv, [2]string{PrivateVIFUUID, b.VIFUUID})
+	}
+	if b.NetworkUUID != "" {
+		priv = append(priv, [2]string{PrivateNetworkUUID, b.NetworkUUID})
+	}
+	if len(priv) == 0 {
+		return nil
+	}
+	return writeKeys(ctx, tx, d.PrivatePath(), priv)
 }
 
 // vbdName is the Linux name of a xvd device id (51712 is xvda).
