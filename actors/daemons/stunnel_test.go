@@ -2,6 +2,7 @@ package daemons_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -25,33 +26,37 @@ import (
 
 func TestStunnel_TLSReachesPlainPort_RestartedAfterKill(t *testing.T) {
 	progs := testenv.RequireExternal(t, "stunnel4")
-	echo := echoServer(t)
-	m, err := process.NewManager(t.TempDir(), process.WithGrace(5*time.Second))
-	require.NoError(t, err)
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			echo := echoServer(t, network)
+			m, err := process.NewManager(t.TempDir(), process.WithGrace(5*time.Second))
+			require.NoError(t, err)
 
-	accept := freeAddr(t)
-	cfg, err := daemons.Stunnel(m, daemons.StunnelConfig{
-		Program: progs["stunnel4"],
-		TLS:     stunnel.Config{Accept: accept, Connect: echo},
-	})
-	require.NoError(t, err)
-	cfg.Backoff = supervisors.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
-	cfg.HealthInterval = 100 * time.Millisecond
-	system := actortest.System(t)
-	c := daemons.NewClient(system, system.Root.Spawn(daemons.Props(cfg)))
-	t.Cleanup(func() { _ = c.Stop(t.Context()) })
+			accept := freeAddr(t)
+			cfg, err := daemons.Stunnel(m, daemons.StunnelConfig{
+				Program: progs["stunnel4"],
+				TLS:     stunnel.Config{Accept: accept, Connect: echo},
+			})
+			require.NoError(t, err)
+			cfg.Backoff = supervisors.Backoff{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+			cfg.HealthInterval = 100 * time.Millisecond
+			system := actortest.System(t)
+			c := daemons.NewClient(system, system.Root.Spawn(daemons.Props(cfg)))
+			t.Cleanup(func() { _ = c.Stop(context.Background()) })
 
-	first := waitStatus(t, c, running)
-	roots := certPool(t, filepath.Join(m.RunDir(), stunnel.CertFile))
-	requireEcho(t, accept, roots, "through stunnel")
+			first := waitStatus(t, c, running)
+			roots := certPool(t, filepath.Join(m.RunDir(), stunnel.CertFile))
+			requireEcho(t, accept, roots, "through stunnel")
 
-	require.NoError(t, syscall.Kill(first.Pid, syscall.SIGKILL))
-	second := waitStatus(t, c, func(s daemons.Status) bool { return running(s) && s.Pid != first.Pid })
-	require.Equal(t, 1, second.Restarts)
-	requireEcho(t, accept, roots, "through the new stunnel")
+			require.NoError(t, syscall.Kill(first.Pid, syscall.SIGKILL))
+			second := waitStatus(t, c, func(s daemons.Status) bool { return running(s) && s.Pid != first.Pid })
+			require.Equal(t, 1, second.Restarts)
+			requireEcho(t, accept, roots, "through the new stunnel")
 
-	require.NoError(t, c.Stop(t.Context()))
-	require.False(t, alive(second.Pid))
+			require.NoError(t, c.Stop(t.Context()))
+			require.False(t, alive(second.Pid))
+		})
+	}
 }
 
 // requireEcho sends line over TLS to addr and requires it back.
@@ -69,11 +74,19 @@ func requireEcho(t *testing.T, addr string, roots *x509.CertPool, line string) {
 	require.Equal(t, line+"\n", got)
 }
 
-// echoServer serves a plain TCP echo on 127.0.0.1 until the test ends and
-// returns its address.
-func echoServer(t *testing.T) string {
+// echoServer serves a plain echo until the test ends and returns its
+// address: on 127.0.0.1 for "tcp", a socket in a short temporary directory
+// for "unix".
+func echoServer(t *testing.T, network string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		dir, err := os.MkdirTemp("", "x")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+		addr = filepath.Join(dir, "echo.sock")
+	}
+	l, err := net.Listen(network, addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.Close() })
 	go func() {

@@ -85,12 +85,11 @@ func (p *Proc) Signal(sig syscall.Signal) error {
 }
 
 // Stop sends SIGTERM, waits for the exit until the Manager's grace period
-// or ctx ends, then sends SIGKILL, and removes the pid file. It returns nil
-// once the process has exited, ctx's error or errdefs.ErrTimeout if it has
-// not.
+// or ctx ends, then sends SIGKILL. It returns nil once the process has
+// exited and its pid file is removed, or ctx's error or errdefs.ErrTimeout
+// if it survived SIGKILL (its pid file is then kept).
 func (p *Proc) Stop(ctx context.Context) error {
 	p.stopping.Store(true)
-	defer removePidFileIf(p.m.PidFile(p.name), p.rec)
 	if p.m.grace > 0 {
 		_ = p.Signal(syscall.SIGTERM)
 		t := time.NewTimer(p.m.grace)
