@@ -230,7 +230,7 @@ func verify(rec pidRecord, exe string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(gotArgs, args) {
+	if !slices.Equal(gotArgs, args) || !slices.Equal(rec.Args, args) {
 		return fmt.Errorf("pid %d has arguments %q, not %q: %w", rec.Pid, gotArgs, args, errdefs.ErrNotFound)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -147,34 +148,49 @@ func TestManager_Adopt_RefusesForeignOrStale(t *testing.T) {
 	t.Cleanup(func() { _ = sleep.Process.Kill(); _ = sleep.Wait() })
 	sleepStart := startTime(t, sleep.Process.Pid)
 
-	m := newManager(t, time.Second)
+	// A live instance of the spec's program, run from another directory.
 	spec := helperSpec(t, "d1", "serve")
+	other := newManager(t, 5*time.Second)
+	helper, err := other.Start(t.Context(), spec)
+	require.NoError(t, err)
+	stopAtEnd(t, helper)
+	helperStart := startTime(t, helper.Pid())
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	self := os.Getpid()
-	selfStart := startTime(t, self)
 
+	m := newManager(t, time.Second)
+	otherArgs := spec
+	otherArgs.Args = append(slices.Clone(spec.Args), "-x")
 	cases := []struct {
 		name string
 		rec  string
+		spec process.Spec
 	}{
-		{"another program", pidJSON(sleep.Process.Pid, sleepStart, exe, spec.Args)},
-		{"reused pid", pidJSON(self, selfStart+1, exe, spec.Args)},
-		{"other arguments", pidJSON(self, selfStart, exe, []string{"-x"})},
-		{"dead pid", pidJSON(1<<22+1, 1, exe, spec.Args)},
-		{"garbage", "not json"},
+		{"another program", pidJSON(sleep.Process.Pid, sleepStart, exe, spec.Args), spec},
+		{"reused pid", pidJSON(helper.Pid(), helperStart+1, exe, spec.Args), spec},
+		{"other arguments running", pidJSON(helper.Pid(), helperStart, exe, otherArgs.Args), otherArgs},
+		{"other arguments recorded", pidJSON(helper.Pid(), helperStart, exe, otherArgs.Args), spec},
+		{"dead pid", pidJSON(1<<22+1, 1, exe, spec.Args), spec},
+		{"garbage", "not json", spec},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.NoError(t, os.WriteFile(m.PidFile("d1"), []byte(tc.rec), 0o644))
-			_, err := m.Adopt(spec)
+			_, err := m.Adopt(tc.spec)
 			require.True(t, errdefs.IsNotFound(err), "%v", err)
 			require.NoFileExists(t, m.PidFile("d1"))
 			require.True(t, alive(sleep.Process.Pid))
+			require.True(t, alive(helper.Pid()))
 		})
 	}
 	_, err = m.Adopt(spec)
 	require.True(t, errdefs.IsNotFound(err), "no pid file: %v", err)
+
+	// The same record with the right start time and arguments is adopted.
+	require.NoError(t, os.WriteFile(m.PidFile("d1"), []byte(pidJSON(helper.Pid(), helperStart, exe, spec.Args)), 0o644))
+	p, err := m.Adopt(spec)
+	require.NoError(t, err)
+	require.Equal(t, helper.Pid(), p.Pid())
 }
 
 // waitLog waits until the helper daemon name has logged its greeting,
@@ -203,4 +219,22 @@ func startTime(t *testing.T, pid int) uint64 {
 func pidJSON(pid int, start uint64, exe string, args []string) string {
 	data, _ := json.Marshal(map[string]any{"version": 1, "pid": pid, "start_time": start, "exe": exe, "args": args})
 	return string(data)
+}
+
+func TestManager_Start_MovesALargeLogAside(t *testing.T) {
+	m, err := process.NewManager(t.TempDir(), process.WithMaxLogBytes(100))
+	require.NoError(t, err)
+	old := strings.Repeat("old line\n", 20)
+	require.NoError(t, os.WriteFile(m.LogFile("d1"), []byte(old), 0o640))
+
+	p, err := m.Start(t.Context(), helperSpec(t, "d1", "serve"))
+	require.NoError(t, err)
+	stopAtEnd(t, p)
+	waitLog(t, m, "d1")
+	log, err := os.ReadFile(m.LogFile("d1"))
+	require.NoError(t, err)
+	require.NotContains(t, string(log), "old line")
+	moved, err := os.ReadFile(m.LogFile("d1") + ".1")
+	require.NoError(t, err)
+	require.Equal(t, old, string(moved))
 }
