@@ -95,7 +95,7 @@ func newEnv(t *testing.T, mode string) *env {
 			Name: "helper",
 			Path: exe,
 			Args: []string{"-test.run=^$", e.sock},
-			Env:  append(os.Environ(), helperEnv+"="+mode),
+			Env:  append(os.Environ(), helperEnv+"="+mode, "GORACE=atexit_sleep_ms=0"), // a race-enabled helper exits at once
 		},
 		Ready:       func(ctx context.Context) error { return ping(ctx, e.sock) },
 		Backoff:     supervisors.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond},
