@@ -105,7 +105,6 @@ type daemon struct {
 
 	killReason error // why the current process is being stopped
 	backoffSeq int   // numbers the backoff timers; a stale one is ignored
-	restartDue bool  // the backoff ended while the process was still going
 	healthSeq  int
 	probing    bool // a health probe is in flight
 	healthStop scheduler.CancelFunc
