@@ -76,14 +76,15 @@ func (r worker) attachVDI(ctx context.Context, d device) (device, error) {
 
 // detachVDI runs Datapath.deactivate and Datapath.detach of the VDI of d's
 // VBD once its backend is gone; a volume not (or no longer) attached for
-// d's domain is fine. A device without VDI has nothing to do.
+// d's domain is fine. A device without VDI has nothing to do, nor one whose
+// SR is not in the registry: no plug could attach it.
 func (r worker) detachVDI(ctx context.Context, d device) error {
 	if !d.hasVDI() {
 		return nil
 	}
 	c, key, domain, err := r.vdi(d)
 	if err != nil {
-		return err
+		return nil
 	}
 	if err := releaseVDI(ctx, c, key, domain); err != nil {
 		return fmt.Errorf("vm %s: %s: detach VDI %s: %w", r.cfg.Spec.UUID, d, d.vbd.VDI, err)

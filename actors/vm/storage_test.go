@@ -14,6 +14,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/storage/storagetest"
 	"github.com/xenactor/xenactor/hostio/xenbus"
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // fileVDI registers an SR "local" of the file plugin bin in a new registry
@@ -130,8 +131,9 @@ func removeAndWrite(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o755)
 }
 
-// A VBD with a VDI hot-plugged into a running VM and unplugged again; then
-// a start whose hotplug fails after the volume was attached.
+// A VBD with a VDI hot-plugged into a running VM (its volume left attached
+// for the domain, as by an interrupted plug) and unplugged again; then a
+// start whose hotplug fails after the volume was attached.
 func TestVMActor_HotplugVDI(t *testing.T) {
 	e := newEnv(t)
 	reg, c, key, dir := fileVDI(t, storagetest.BuildFilePlugin(t))
@@ -142,6 +144,11 @@ func TestVMActor_HotplugVDI(t *testing.T) {
 	id, err := client.Start(ctx, false)
 	e.succeed(t, id, err)
 	st := eventuallyStatus(t, client, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
+	// As an interrupted plug leaves it: attached and active for the domain.
+	domain := strconv.Itoa(int(st.DomID))
+	_, err = c.Attach(ctx, key, domain)
+	require.NoError(t, err)
+	require.NoError(t, c.Activate(ctx, key, domain))
 	id, err = client.PlugVBD(ctx, vm.VBD{DevID: 51728, VDI: "local/" + key})
 	e.succeed(t, id, err)
 	be := xenbus.Device{Class: xenbus.ClassVBD, Frontend: uint32(st.DomID), DevID: 51728}.BackendPath()
@@ -170,4 +177,42 @@ func TestVMActor_HotplugVDI(t *testing.T) {
 	require.Contains(t, task.Error, "no loop device left")
 	e.requireNothingLeft(t)
 	requireDetached(t, c, key)
+}
+
+func TestSpec_Validate_VDI(t *testing.T) {
+	s := newSpec("sim:linux")
+	s.VBDs[0] = vm.VBD{DevID: 51712, VDI: "local/0b7e0f56-0000-4000-8000-000000000001"}
+	require.NoError(t, s.Validate(), "a VBD with a VDI needs no Params")
+	for _, bad := range []string{"local", "/key", "local/", " local/k"} {
+		s.VBDs[0].VDI = bad
+		err := s.Validate()
+		require.ErrorIs(t, err, errdefs.ErrInvalid, bad)
+		require.Contains(t, err.Error(), "VBD 51712")
+		require.Contains(t, err.Error(), "<sr>/<key>")
+	}
+}
+
+// A VBD with a VDI and no storage registry (or an unknown SR) fails the
+// start cleanly.
+func TestVMActor_Start_VDIWithoutSR(t *testing.T) {
+	for name, reg := range map[string]*storage.Registry{"no registry": nil, "unknown SR": storage.NewRegistry()} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			spec := newSpec("sim:linux")
+			spec.VBDs[0] = vm.VBD{DevID: 51712, VDI: "local/k"}
+			client := e.spawnVM(t, spec, func(cfg *vm.Config) { cfg.Storage = reg })
+			ctx := ctxFor(t)
+			require.NoError(t, e.xs.Write(ctx, "/local/domain/0/name", []byte("Domain-0")))
+			id, err := client.Start(ctx, false)
+			require.NoError(t, err)
+			task := e.wait(t, id)
+			require.Equal(t, tasks.Failed, task.State)
+			require.Equal(t, "not_found", task.ErrorKind, task.Error)
+			require.Contains(t, task.Error, "local")
+			st, err := client.Stat(ctx)
+			require.NoError(t, err)
+			require.Equal(t, vm.Halted, st.PowerState)
+			e.requireNothingLeft(t)
+		})
+	}
 }
