@@ -66,9 +66,9 @@ func (d device) String() string { return d.Class + " " + strconv.Itoa(d.DevID) }
 // hotplug-status=connected or hotplug-error.
 func (r worker) plug(ctx context.Context, d device) error {
 	xs, be := r.cfg.Xenstore, d.BackendPath()
-	d, err := r.attachVDI(ctx, d) // storage.go
-	if err != nil {
-		return err
+	d, serr := r.attachVDI(ctx, d) // storage.go
+	if serr != nil {
+		return serr
 	}
 	if err := xs.Update(ctx, d.writeTrees); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", r.cfg.Spec.UUID, d, err)
@@ -92,7 +92,7 @@ func (r worker) plug(ctx context.Context, d device) error {
 		}
 		return fmt.Errorf("vm %s: hotplug add %s: %w", r.cfg.Spec.UUID, d, err)
 	}
-	err = waitWatch(hctx, xs, be, func(ctx context.Context) (bool, error) {
+	err := waitWatch(hctx, xs, be, func(ctx context.Context) (bool, error) {
 		if msg := readString(ctx, xs, be+"/hotplug-error"); msg != "" {
 			return true, r.hotplugError(d, msg)
 		}
