@@ -169,7 +169,7 @@ func TestFilePlugin_Datapath(t *testing.T) {
 // Concurrent attaches of one volume from separate processes: the volume's
 // lock lets exactly one win.
 func TestFilePlugin_ConcurrentAttach(t *testing.T) {
-	c, _ := newFileSR(t)
+	c, dir := newFileSR(t)
 	ctx := ctxFor(t)
 	v, err := c.Create(ctx, "disk", "", mib)
 	require.NoError(t, err)
@@ -189,6 +189,35 @@ func TestFilePlugin_ConcurrentAttach(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, won)
+
+	// A destroy racing attaches: either it wins and every attach finds no
+	// volume (and no file is left), or an attach wins and it is refused.
+	v, err = c.Create(ctx, "disk2", "", mib)
+	require.NoError(t, err)
+	var destroyErr error
+	for i := range n {
+		wg.Go(func() { _, errs[i] = c.Attach(ctx, v.Key, fmt.Sprint(i+1)) })
+	}
+	wg.Go(func() { destroyErr = c.Destroy(ctx, v.Key) })
+	wg.Wait()
+	won = 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		}
+	}
+	if destroyErr == nil {
+		require.Zero(t, won, "attached a destroyed volume")
+		for _, err := range errs {
+			requireKind(t, err, "not_found", v.Key)
+		}
+		matches, err := filepath.Glob(filepath.Join(dir, v.Key+"*"))
+		require.NoError(t, err)
+		require.Empty(t, matches)
+	} else {
+		requireKind(t, destroyErr, "busy", "is attached")
+		require.Equal(t, 1, won)
+	}
 }
 
 func TestInstall_AndRegistry(t *testing.T) {
