@@ -60,11 +60,16 @@ func (d device) writeTrees(ctx context.Context, tx *xenstore.Tx) error {
 
 func (d device) String() string { return d.Class + " " + strconv.Itoa(d.DevID) }
 
-// plug writes the device's trees in one transaction, runs hotplug (for a
-// VIF once netback is in InitWait) and waits for hotplug-status=connected
-// or hotplug-error.
+// plug attaches and activates a VBD's VDI (its params then come from the
+// storage plugin), writes the device's trees in one transaction, runs
+// hotplug (for a VIF once netback is in InitWait) and waits for
+// hotplug-status=connected or hotplug-error.
 func (r worker) plug(ctx context.Context, d device) error {
 	xs, be := r.cfg.Xenstore, d.BackendPath()
+	d, serr := r.attachVDI(ctx, d) // storage.go
+	if serr != nil {
+		return serr
+	}
 	if err := xs.Update(ctx, d.writeTrees); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", r.cfg.Spec.UUID, d, err)
 	}
@@ -117,7 +122,8 @@ func (r worker) waitError(ctx context.Context, d device, what string, err error)
 // a clean unplug asks), the frontend tree at once,
 // then the backend tree once the backend closed or its hotplug-status is
 // gone (or UnplugTimeout passed),
-// then hotplug's remove. Missing trees are fine.
+// then hotplug's remove, then the storage detach of a VBD with a VDI.
+// Missing trees are fine.
 func (r worker) unplug(ctx context.Context, d device) error {
 	xs, be := r.cfg.Xenstore, d.BackendPath()
 	_ = xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
@@ -153,7 +159,7 @@ func (r worker) unplug(ctx context.Context, d device) error {
 	if err := r.cfg.Hotplug.Remove(ctx, d.Device); err != nil {
 		return fmt.Errorf("vm %s: hotplug remove %s: %w", r.cfg.Spec.UUID, d, err)
 	}
-	return nil
+	return r.detachVDI(ctx, d) // storage.go
 }
 
 // unplugAll unplugs every device of the spec in parallel, each through

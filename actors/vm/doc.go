@@ -47,6 +47,9 @@
 // one transaction, runs hotplug and waits through watches, and unplugs by
 // force. A panic in one restarts that device actor only; the operation
 // waiting on it fails with errdefs.ErrUnavailable and tears down cleanly.
+// A VBD with a VDI is attached and activated through its SR's storage
+// plugin (Config.Storage) before its trees are written, and deactivated
+// and detached after its unplug (storage.go).
 //
 // While the VM has a domain, its guest actor (actors/guest) runs as the
 // child "guest", supervised by Config.GuestSupervisor: it is spawned when a

@@ -79,10 +79,12 @@ func (r *runner) hotplug(ctx context.Context, op *hotplugOp) *opDone {
 		d.vif = op.vif
 		spec.VIFs = append(spec.VIFs, *op.vif)
 	case op.class == hotplug.ClassVBD:
-		d.vbd = &spec.VBDs[i]
+		vbd := spec.VBDs[i] // a copy: Delete shifts and clears the slice
+		d.vbd = &vbd
 		spec.VBDs = slices.Delete(spec.VBDs, i, i+1)
 	default:
-		d.vif = &spec.VIFs[i]
+		vif := spec.VIFs[i]
+		d.vif = &vif
 		spec.VIFs = slices.Delete(spec.VIFs, i, i+1)
 	}
 	if op.plug {

@@ -75,6 +75,11 @@ type VBD struct {
 	DevID    int    // e.g. 51712 for xvda
 	Params   string // the disk, e.g. /dev/loop0
 	ReadOnly bool
+	// VDI, when set, is the volume "<sr>/<key>" the VBD is plugged through
+	// storage (Config.Storage): plug attaches and activates it and gives
+	// blkback the params the plugin returned (Params is then not used);
+	// unplug deactivates and detaches it.
+	VDI string
 }
 
 // VIF is a virtual network interface.

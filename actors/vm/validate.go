@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -129,10 +130,16 @@ func (s Spec) Validate() error {
 }
 
 // validateVBD checks one VBD: a positive DevID (a virtual device number,
-// 51712 for xvda) and a disk.
+// 51712 for xvda) and a disk: Params, or a VDI reference "<sr>/<key>".
 func validateVBD(v VBD) error {
 	if v.DevID <= 0 {
 		return fmt.Errorf("VBD devid %d is not a virtual device number: %w", v.DevID, errdefs.ErrInvalid)
+	}
+	if v.VDI != "" {
+		if _, _, err := storage.ParseVDI(v.VDI); err != nil {
+			return fmt.Errorf("VBD %d: %w", v.DevID, err)
+		}
+		return nil
 	}
 	if strings.TrimSpace(v.Params) == "" {
 		return fmt.Errorf("VBD %d has no disk (Params): %w", v.DevID, errdefs.ErrInvalid)

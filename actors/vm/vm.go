@@ -9,6 +9,7 @@ import (
 	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/supervisors"
 )
@@ -38,6 +39,10 @@ type Config struct {
 	Hotplug    hotplug.Hotplug
 	Tasks      *actor.PID // the task registry
 	Events     *actor.PID // the update stream; nil announces nothing
+
+	// Storage holds the SRs that VBDs with a VDI are plugged through
+	// (storage.go); nil fails the plug of such a VBD.
+	Storage *storage.Registry
 
 	// AckTimeout bounds the wait for the guest to acknowledge a clean
 	// shutdown request; ShutdownTimeout the wait for the domain to shut down
