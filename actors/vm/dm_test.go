@@ -304,3 +304,25 @@ func TestVMActor_HVM_AdoptDeviceModel(t *testing.T) {
 	e.succeed(t, id, err)
 	e.requireNothingLeft(t)
 }
+
+func TestVMActor_HVM_AdoptWithoutDeviceModelIsACrash(t *testing.T) {
+	e := newEnv(t)
+	l := newLauncher(t)
+	spec := hvmSpec()
+	spec.OnCrash = vm.ActionDestroy
+	c := e.spawnVM(t, spec, func(cfg *vm.Config) { cfg.DeviceModels = l })
+	id, err := c.Start(ctxFor(t), false)
+	e.succeed(t, id, err)
+	st, err := c.Stat(ctxFor(t))
+	require.NoError(t, err)
+	e.stopVM(t, c)
+	// The device model dies while no VM actor looks after the domain.
+	first := l.last()
+	require.NoError(t, syscall.Kill(first.Pid(), syscall.SIGKILL))
+	requireDMGone(t, first)
+
+	c = e.spawnVM(t, spec, func(cfg *vm.Config) { cfg.DeviceModels = l; cfg.AdoptDomID = st.DomID })
+	st = eventuallyDM(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted && st.LastError != nil })
+	require.ErrorContains(t, st.LastError, "device model exited")
+	e.eventuallyNothingLeft(t)
+}
