@@ -326,3 +326,28 @@ func TestVMActor_HVM_AdoptWithoutDeviceModelIsACrash(t *testing.T) {
 	require.ErrorContains(t, st.LastError, "device model exited")
 	e.eventuallyNothingLeft(t)
 }
+
+func TestVMActor_HVM_HardRebootGetsANewDeviceModel(t *testing.T) {
+	e := newEnv(t)
+	l := newLauncher(t)
+	c := e.spawnVM(t, hvmSpec(), func(cfg *vm.Config) { cfg.DeviceModels = l })
+	ctx := ctxFor(t)
+	id, err := c.Start(ctx, false)
+	e.succeed(t, id, err)
+	first := l.last()
+
+	id, err = c.Reboot(ctx, true)
+	e.succeed(t, id, err)
+	requireDMGone(t, first)
+	require.Equal(t, 2, l.count())
+	second := l.last()
+	require.Equal(t, "running", dmStatus(t, second))
+	st, err := c.Stat(ctx)
+	require.NoError(t, err)
+	require.NoError(t, st.LastError, "a deliberate stop is no crash")
+
+	id, err = c.Shutdown(ctx, true)
+	e.succeed(t, id, err)
+	requireDMGone(t, second)
+	e.requireNothingLeft(t)
+}

@@ -85,8 +85,8 @@ func Start(ctx context.Context, cfg Config) (*DM, error) {
 
 // connect dials QMP until it answers, the process exits, or the ready
 // timeout ends.
-func (d *DM) connect(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.ReadyTimeout)
+func (d *DM) connect(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, d.cfg.ReadyTimeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -103,6 +103,9 @@ func (d *DM) connect(ctx context.Context) error {
 			return fmt.Errorf("devicemodel: domain %d: QEMU %s before QMP was ready: %v: %w", d.cfg.DomID,
 				d.Err(), tail(d.files.Log), errdefs.ErrUnavailable)
 		case <-ctx.Done():
+			if err := parent.Err(); err != nil {
+				return fmt.Errorf("devicemodel: domain %d: waiting for QMP: %w", d.cfg.DomID, err)
+			}
 			return fmt.Errorf("devicemodel: domain %d: QMP not ready within %s (%v): %w", d.cfg.DomID,
 				d.cfg.ReadyTimeout, lastErr, errdefs.ErrTimeout)
 		case <-tick.C:

@@ -166,3 +166,28 @@ func TestDM_Args(t *testing.T) {
 	_, err := devicemodel.Start(context.Background(), long)
 	require.True(t, errdefs.IsInvalid(err), "%v", err)
 }
+
+func TestDM_StartCanceled(t *testing.T) {
+	cfg := config(t)
+	script := filepath.Join(t.TempDir(), "fake-qemu")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho $$ > "+cfg.RunDir+"/fake.pid\nexec sleep 60\n"), 0o755))
+	cfg.Binary = script
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the fake device model runs.
+		for ctx.Err() == nil {
+			if _, err := os.Stat(filepath.Join(cfg.RunDir, "fake.pid")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	defer cancel()
+	_, err := devicemodel.Start(ctx, cfg)
+	require.ErrorIs(t, err, context.Canceled)
+	b, rerr := os.ReadFile(filepath.Join(cfg.RunDir, "fake.pid"))
+	require.NoError(t, rerr)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.False(t, alive(pid), "the cancelled device model was left running")
+}

@@ -223,31 +223,36 @@ func (c *Client) QueryStatus(ctx context.Context) (Status, error) {
 	return st, err
 }
 
-// write sends one line, bounded by ctx.
+// write sends one line, bounded by ctx. A write that fails may have sent
+// part of the line, which would garble the stream: the connection is lost
+// then, whatever the cause.
 func (c *Client) write(ctx context.Context, b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetWriteDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = c.conn.SetWriteDeadline(time.Unix(1, 0))
+		close(fired)
+	})
 	_, err := c.conn.Write(b)
 	if !stop() {
-		// The deadline was set (or is being set): clear it for the next.
+		// The deadline was set: clear it for the next write.
+		<-fired
 		_ = c.conn.SetWriteDeadline(time.Time{})
-		if ctx.Err() != nil {
-			// A partial line would garble the stream: the connection is
-			// lost either way.
-			c.fail(fmt.Errorf("qmp: write interrupted: %w", errdefs.ErrUnavailable))
-			return ctx.Err()
-		}
 	}
-	if err != nil {
-		err = fmt.Errorf("qmp: write: %v: %w", err, errdefs.ErrUnavailable)
-		c.fail(err)
-		return err
+	if err == nil {
+		return nil
 	}
-	return nil
+	if cerr := ctx.Err(); cerr != nil {
+		c.fail(fmt.Errorf("qmp: write interrupted: %w", errdefs.ErrUnavailable))
+		return cerr
+	}
+	err = fmt.Errorf("qmp: write: %v: %w", err, errdefs.ErrUnavailable)
+	c.fail(err)
+	return err
 }
 
 // forget drops a pending command whose caller gave up.
