@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
@@ -24,10 +25,13 @@ type runner struct {
 	created   func(hypervisor.DomID) // reports the domain a start created
 	made      hypervisor.DomID       // the domain this operation created, if any
 	gone      func(hypervisor.DomID) // reports the domain a teardown begins to remove
-	devices   map[string]*actor.PID  // the device actors by deviceName
-	root      *actor.RootContext
-	crashes   []time.Time // the restarted crashes, for the crash-loop rule
-	image     string      // the suspend image of a Suspended VM
+	// dmDied reports the end of a device model the operation started or
+	// adopted.
+	dmDied  func(hypervisor.DomID, devicemodel.Model)
+	devices map[string]*actor.PID // the device actors by deviceName
+	root    *actor.RootContext
+	crashes []time.Time // the restarted crashes, for the crash-loop rule
+	image   string      // the suspend image of a Suspended VM
 }
 
 // runRecovered runs the command and turns a panic of one of its atoms (a
@@ -62,6 +66,8 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.check(ctx)
 	case *adoptOp:
 		return r.adopt(ctx, m)
+	case *dmExitedOp:
+		return r.dmExited(ctx, m)
 	case *SuspendVM:
 		return r.suspend(ctx, m)
 	case *ResumeVM:
@@ -75,9 +81,19 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		}
 		return r.destroy(ctx)
 	case *PauseVM:
-		return r.simple("pause", func() error { return r.cfg.Hypervisor.Pause(ctx, r.domid) })
+		return r.simple("pause", func() error {
+			if err := r.cfg.Hypervisor.Pause(ctx, r.domid); err != nil {
+				return err
+			}
+			return r.pauseDM(ctx)
+		})
 	case *UnpauseVM:
-		return r.simple("unpause", func() error { return r.cfg.Hypervisor.Unpause(ctx, r.domid) })
+		return r.simple("unpause", func() error {
+			if err := r.resumeDM(ctx); err != nil {
+				return err
+			}
+			return r.cfg.Hypervisor.Unpause(ctx, r.domid)
+		})
 	}
 	return &opDone{hasDomain: r.hasDomain, err: fmt.Errorf("vm: unknown command %T: %w", msg, errdefs.ErrInvalid)}
 }
@@ -200,6 +216,7 @@ func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepV
 			firstErr = err
 		}
 	}
+	keep(r.stopDM(ctx, domid))
 	keep(r.unplugAll(ctx, domid))
 	if err := hv.Destroy(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
 		keep(fmt.Errorf("vm %s: destroy domain %d: %w", r.cfg.Spec.UUID, domid, err))

@@ -42,6 +42,17 @@
 // VM that has any fails with errdefs.ErrNotImplemented: the device-model
 // daemon they need does not exist yet.
 //
+// Device model: with Config.DeviceModels set (a devicemodel.Launcher),
+// every domain of an HVM VM (Spec.Type hypervisor.DomainTypeHVM) gets a
+// device model (QEMU over QMP). A start or resume starts it after the
+// devices are plugged and before the unpause (stopped over QMP when the VM
+// stays paused); the teardown stops it before the domain is destroyed;
+// PauseVM and UnpauseVM stop and continue it with the domain; an adoption
+// takes it over (one that is gone crashes the domain). A device model
+// that ends by itself crashes its domain (shut down with reason crash), so
+// that the check applies Spec.OnCrash; LastError says "device model
+// exited". Without a launcher, and for PV and PVH VMs, there is none.
+//
 // Each PV device has a child actor, "vbd/<devid>" or "vif/<devid>",
 // supervised by Config.DeviceSupervisor: it writes the device's trees in
 // one transaction, runs hotplug and waits through watches, and unplugs by

@@ -91,6 +91,10 @@ func (r *runner) adopt(ctx context.Context, m *adoptOp) *opDone {
 	if err := r.reconcileDevices(ctx); err != nil {
 		return &opDone{hasDomain: true, err: err}
 	}
+	if err := r.adoptDM(ctx, domid); err != nil {
+		// The domain cannot run without its device model: it crashed.
+		return r.dmExited(ctx, &dmExitedOp{domid: domid, why: err})
+	}
 	done := r.check(ctx)
 	if done.err == nil {
 		done.err = strayErr

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/events"
 	"github.com/xenactor/xenactor/actors/tasks"
+	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -109,7 +110,10 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
 		crashes: slices.Clone(a.st.crashes), image: a.st.suspendImage,
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) },
-		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) }}
+		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) },
+		dmDied: func(id hypervisor.DomID, m devicemodel.Model) {
+			root.Send(self, &dmExited{domid: id, model: m})
+		}}
 	go func() {
 		var done *opDone
 		if err := r.journalBegin(op.ctx, op); err != nil {

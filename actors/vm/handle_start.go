@@ -87,7 +87,8 @@ func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) 
 }
 
 // bringUp runs the atoms after the build (or the restore of a resume):
-// write the home, introduce, plug the devices, and unpause unless paused.
+// write the home, introduce, plug the devices, start the device model of
+// an HVM domain, and unpause unless paused.
 func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hypervisor.BuildResult, paused bool) error {
 	spec, hv, xs := r.cfg.Spec, r.cfg.Hypervisor, r.cfg.Xenstore
 	if err := xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
@@ -99,6 +100,9 @@ func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hyperv
 		return fmt.Errorf("vm %s: introduce domain %d: %w", spec.UUID, domid, err)
 	}
 	if err := r.plugAll(ctx, domid); err != nil {
+		return err
+	}
+	if err := r.startDM(ctx, domid, paused); err != nil {
 		return err
 	}
 	if !paused {

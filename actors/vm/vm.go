@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/xenactor/xenactor/actors/guest"
+	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/storage"
@@ -91,6 +92,17 @@ type Config struct {
 	GuestSupervisor actor.SupervisorStrategy
 	// GuestOptions configure the guest actor (its quota and rate limit).
 	GuestOptions []guest.Option
+	// DeviceModels starts and adopts the device models (QEMU) of HVM
+	// domains: a start or resume runs one after plugging the devices and
+	// before the unpause, the teardown stops it, pause and unpause stop and
+	// continue it, and one that ends by itself crashes the domain (on_crash
+	// applies). Nil means no device model (PV guests, and the simulated
+	// host's default).
+	DeviceModels devicemodel.Launcher
+
+	// dms holds the running device model, shared by the incarnations of
+	// the actor.
+	dms *dmSlot
 
 	// wrapGuestStore, when set (by tests), wraps what the guest actor
 	// reads through.
@@ -146,6 +158,7 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Journal == nil {
 		cfg.Journal = NewJournal(Record{Spec: cfg.Spec, DomID: cfg.AdoptDomID}, nil)
 	}
+	cfg.dms = &dmSlot{}
 	var incarnations atomic.Int64
 	return actor.PropsFromProducer(func() actor.Actor {
 		c := cfg
@@ -176,6 +189,9 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
+		// The device model runs on with its domain, for the actor that
+		// adopts it next.
+		a.cfg.dms.release()
 	case *actor.Restarting:
 		a.st.closing = true
 		a.stopWatcher()
@@ -226,5 +242,7 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleOpDone(ctx, msg)
 	case *opCanceled:
 		a.handleOpCanceled(ctx, msg)
+	case *dmExited:
+		a.handleDMExited(ctx, msg)
 	}
 }
