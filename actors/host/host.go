@@ -32,9 +32,11 @@ import (
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/actors/watches"
+	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/statedir"
+	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/supervisors"
@@ -64,6 +66,12 @@ type Config struct {
 	// their children (device actors) by family and reason: the restarts
 	// the supervisors made.
 	Accounting *supervisors.Accounting
+	// Storage, if set, plugs the VBDs that name a VDI through their SR's
+	// plugin (vm.Config.Storage).
+	Storage *storage.Registry
+	// DeviceModels, if set, starts a device model for each HVM VM
+	// (vm.Config.DeviceModels).
+	DeviceModels devicemodel.Launcher
 }
 
 // Props returns the props of the host actor. Spawn one per daemon.
@@ -299,7 +307,7 @@ func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.
 	spec := e.journal.Record().Spec
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
-		HostEvents: true}
+		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels}
 	if h.cfg.Accounting != nil {
 		cfg.DeviceSupervisor = supervisors.New(supervisors.WithAccounting(h.cfg.Accounting))
 	}

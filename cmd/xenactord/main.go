@@ -29,6 +29,15 @@ func main() {
 		`"sim" (the embedded simulated host) or unix:<path> (an xenactor-simhost's hypervisor.sock)`)
 	flag.Uint64Var(&cfg.HostMemoryMiB, "host-memory", daemon.DefaultHostMemoryMiB,
 		"the embedded simulated host's memory in MiB")
+	flag.StringVar(&cfg.DeviceModel, "device-model", "",
+		`QEMU binary run as the device model of each HVM VM, e.g. qemu-system-x86_64; "" runs them without one`)
+	flag.Func("sr", "a storage repository: name=<plugin dir>,<uri>; repeatable", func(s string) error {
+		sr, err := daemon.ParseSR(s)
+		if err == nil {
+			cfg.SRs = append(cfg.SRs, sr)
+		}
+		return err
+	})
 	flag.Parse()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {

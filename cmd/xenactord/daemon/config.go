@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -43,6 +44,23 @@ type Config struct {
 	Logger *slog.Logger
 	// TuneVM, if set, adjusts each VM actor's config (timeouts, say).
 	TuneVM func(*vm.Config)
+	// DeviceModel is the QEMU binary started as the device model of each
+	// HVM VM (with -machine none on the simulated host); "" runs HVM VMs
+	// without one. Its files go to <run-dir>/dm.
+	DeviceModel string
+	// SRs are the storage repositories VBDs may name a VDI of.
+	SRs []storage.SR
+}
+
+// ParseSR parses an SR given as name=<plugin dir>,<uri>, as the -sr flag
+// takes it.
+func ParseSR(s string) (storage.SR, error) {
+	name, rest, ok := strings.Cut(s, "=")
+	dir, uri, ok2 := strings.Cut(rest, ",")
+	if !ok || !ok2 || name == "" || dir == "" || uri == "" {
+		return storage.SR{}, fmt.Errorf("%w: -sr %q: want name=<plugin dir>,<uri>", ErrUsage, s)
+	}
+	return storage.SR{Name: name, PluginDir: dir, URI: uri}, nil
 }
 
 // remoteHypervisor returns the socket of a remote hypervisor, "" for the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,12 +15,14 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/xenactor/xenactor/actors/host"
+	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
 	"github.com/xenactor/xenactor/hostio/sim"
 	"github.com/xenactor/xenactor/hostio/statedir"
+	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
 )
@@ -83,8 +86,12 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}))
-	pid, err := d.system.Root.SpawnNamed(host.Props(host.Config{StateDir: d.store, Hypervisor: be.hv,
-		Dial: be.dial, Hotplug: be.hp, TuneVM: cfg.TuneVM, Logger: log}), "host")
+	hc := host.Config{StateDir: d.store, Hypervisor: be.hv, Dial: be.dial, Hotplug: be.hp, TuneVM: cfg.TuneVM,
+		Logger: log}
+	if err := d.devices(cfg, &hc); err != nil {
+		return nil, err
+	}
+	pid, err := d.system.Root.SpawnNamed(host.Props(hc), "host")
 	if err != nil {
 		return nil, fmt.Errorf("daemon: spawning the host actor: %w", err)
 	}
@@ -191,4 +198,30 @@ func (d *Daemon) Stop() error {
 		d.stopErr = errors.Join(errs...)
 	})
 	return d.stopErr
+}
+
+// devices sets up what the VM actors plug besides PV devices: the SRs'
+// storage registry and the device models.
+func (d *Daemon) devices(cfg Config, hc *host.Config) error {
+	if len(cfg.SRs) > 0 {
+		reg := storage.NewRegistry()
+		for _, sr := range cfg.SRs {
+			if err := reg.Add(sr); err != nil {
+				return fmt.Errorf("%w: SR %s: %w", ErrUsage, sr.Name, err)
+			}
+		}
+		hc.Storage = reg
+	}
+	if cfg.DeviceModel != "" {
+		bin, err := exec.LookPath(cfg.DeviceModel)
+		if err != nil {
+			return fmt.Errorf("%w: device model %q: %w", ErrUsage, cfg.DeviceModel, err)
+		}
+		dir := filepath.Join(cfg.RunDir, "dm")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+		hc.DeviceModels = devicemodel.QEMU{Config: devicemodel.Config{RunDir: dir, Binary: bin}}
+	}
+	return nil
 }
