@@ -6,6 +6,8 @@
 // "simhost ready" once both listen; SIGINT or SIGTERM stop it and remove
 // the sockets. Point xenactord at it with
 // -hypervisor unix:<run-dir>/hypervisor.sock -xenstored <run-dir>/xenstored.sock.
+// With -switch ovs its VIFs go on a private Open vSwitch in user space in
+// <run-dir>/ovs, whose daemons it supervises.
 package main
 
 import (
@@ -15,27 +17,67 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/sim"
 )
 
 func main() {
 	runDir := flag.String("run-dir", "./run/simhost", "directory of the sockets (xenstored.sock, hypervisor.sock)")
 	hostMiB := flag.Uint64("host-memory", 16384, "the simulated host's memory in MiB")
+	swName := flag.String("switch", "sim",
+		`the host's switch: "sim" (in memory) or "ovs" (a private Open vSwitch in user space in <run-dir>/ovs)`)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *runDir, *hostMiB); err != nil {
+	if *swName != "sim" && *swName != "ovs" {
+		fmt.Fprintf(os.Stderr, "xenactor-simhost: -switch %q: want sim or ovs\n", *swName)
+		os.Exit(2)
+	}
+	if err := run(log, *runDir, *hostMiB, *swName == "ovs"); err != nil {
 		fmt.Fprintln(os.Stderr, "xenactor-simhost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, runDir string, hostMiB uint64) error {
+func run(log *slog.Logger, runDir string, hostMiB uint64, privateOVS bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	h, err := sim.New(sim.Config{Hypervisor: hvsim.Config{HostMemoryKiB: hostMiB << 10}, Logger: log})
+	var sw ovs.Switch
+	if privateOVS {
+		// The host's Open vSwitch, its daemons supervised by actors: they
+		// are restarted when they die, and stopped with the host.
+		system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return log.With("lib", "protoactor")
+		}))
+		defer system.Shutdown()
+		dir, err := filepath.Abs(filepath.Join(runDir, "ovs"))
+		if err != nil {
+			return err
+		}
+		s, clients, err := daemons.StartOVS(ctx, system, dir, func(st daemons.Status) {
+			log.Info("daemon", "name", st.Name, "state", st.State, "pid", st.Pid, "restarts", st.Restarts,
+				"err", st.LastErr)
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			for i := len(clients) - 1; i >= 0; i-- {
+				sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_ = clients[i].Stop(sctx)
+				cancel()
+			}
+		}()
+		sw = s
+	}
+	h, err := sim.New(sim.Config{Hypervisor: hvsim.Config{HostMemoryKiB: hostMiB << 10}, Logger: log, Switch: sw})
 	if err != nil {
 		return err
 	}

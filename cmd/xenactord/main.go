@@ -38,6 +38,8 @@ func main() {
 		}
 		return err
 	})
+	flag.StringVar(&cfg.Switch, "switch", daemon.SwitchSim,
+		`the embedded host's switch: "sim" (in memory) or "ovs" (a private Open vSwitch in user space in <run-dir>/ovs)`)
 	flag.Parse()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {

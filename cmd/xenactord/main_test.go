@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -186,4 +187,32 @@ func TestXenactord_UnknownHypervisorIsAUsageError(t *testing.T) {
 	require.ErrorAs(t, err, &ee, "%s", out)
 	require.Equal(t, 2, ee.ExitCode())
 	require.Contains(t, string(out), `"kvm"`)
+}
+
+func TestSimhost_PrivateOpenVSwitchUnderItsDaemons(t *testing.T) {
+	testenv.RequireExternal(t, "ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-appctl")
+	simhost := buildCmd(t, "../xenactor-simhost", "xenactor-simhost")
+	hostDir := shortDir(t)
+	host := startProc(t, simhost, "-run-dir", hostDir, "-host-memory", "1024", "-switch", "ovs")
+	host.waitLog(t, "simhost ready")
+	// Both daemons run with their pid files under the host's run directory.
+	var pids []int
+	for _, name := range []string{"ovsdb-server", "ovs-vswitchd"} {
+		b, err := os.ReadFile(filepath.Join(hostDir, "ovs", "daemons", name+".pid"))
+		require.NoError(t, err)
+		var rec struct{ Pid int }
+		require.NoError(t, json.Unmarshal(b, &rec), "%s", b)
+		require.NoError(t, syscall.Kill(rec.Pid, 0), "%s runs", name)
+		pids = append(pids, rec.Pid)
+	}
+	host.terminate(t)
+	for _, pid := range pids {
+		require.Error(t, syscall.Kill(pid, 0), "pid %d stops with the host", pid)
+	}
+
+	bad := exec.Command(simhost, "-run-dir", shortDir(t), "-switch", "bogus")
+	err := bad.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 2, exit.ExitCode())
 }

@@ -50,7 +50,16 @@ type Config struct {
 	DeviceModel string
 	// SRs are the storage repositories VBDs may name a VDI of.
 	SRs []storage.SR
+	// Switch is the embedded host's switch: SwitchSim ("" too) or
+	// SwitchOVS.
+	Switch string
 }
+
+// The switches of the embedded simulated host.
+const (
+	SwitchSim = "sim" // in memory (ovs.Sim)
+	SwitchOVS = "ovs" // a private Open vSwitch in user space, its daemons supervised
+)
 
 // ParseSR parses an SR given as name=<plugin dir>,<uri>, as the -sr flag
 // takes it.
@@ -74,6 +83,10 @@ func (c Config) remoteHypervisor() (string, error) {
 		}
 		return "", nil
 	case strings.HasPrefix(c.Hypervisor, unixPrefix):
+		if c.Switch != "" && c.Switch != SwitchSim {
+			return "", fmt.Errorf("%w: -switch %q: the switch of a simulated host in its own process is that "+
+				"host's", ErrUsage, c.Switch)
+		}
 		path := strings.TrimPrefix(c.Hypervisor, unixPrefix)
 		if path == "" {
 			return "", fmt.Errorf("%w: -hypervisor %q: no socket path", ErrUsage, c.Hypervisor)

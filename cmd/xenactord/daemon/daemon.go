@@ -14,12 +14,14 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/host"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/sim"
 	"github.com/xenactor/xenactor/hostio/statedir"
 	"github.com/xenactor/xenactor/hostio/storage"
@@ -39,6 +41,10 @@ type Daemon struct {
 	closers []func() error // run in reverse order by Stop
 	// Xenstored is the socket of the xenstored the daemon uses.
 	xsPath string
+
+	// daemons are the embedded host's daemon actors, stopped (with their
+	// processes) before the actor system.
+	daemons []daemons.Client
 
 	stopOnce sync.Once
 	stopErr  error
@@ -70,9 +76,12 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			_ = d.Stop()
 		}
 	}()
+	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return log.With("lib", "protoactor")
+	}))
 	var be backend
 	if remote == "" {
-		be, err = d.embedded(cfg)
+		be, err = d.embedded(ctx, cfg)
 	} else {
 		be, err = d.remote(ctx, remote, cfg.Xenstored)
 	}
@@ -83,9 +92,6 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, d.store.Close)
-	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return log.With("lib", "protoactor")
-	}))
 	hc := host.Config{StateDir: d.store, Hypervisor: be.hv, Dial: be.dial, Hotplug: be.hp, TuneVM: cfg.TuneVM,
 		Logger: log}
 	if err := d.devices(cfg, &hc); err != nil {
@@ -106,12 +112,16 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 
 // embedded starts the simulated host in the process and serves its
 // xenstored on <run-dir>/xenstored.sock.
-func (d *Daemon) embedded(cfg Config) (backend, error) {
+func (d *Daemon) embedded(ctx context.Context, cfg Config) (backend, error) {
 	mib := cfg.HostMemoryMiB
 	if mib == 0 {
 		mib = DefaultHostMemoryMiB
 	}
-	h, err := sim.New(sim.Config{Hypervisor: hvsim.Config{HostMemoryKiB: mib << 10}, Logger: d.log})
+	sw, err := d.hostSwitch(ctx, cfg)
+	if err != nil {
+		return backend{}, err
+	}
+	h, err := sim.New(sim.Config{Hypervisor: hvsim.Config{HostMemoryKiB: mib << 10}, Logger: d.log, Switch: sw})
 	if err != nil {
 		return backend{}, err
 	}
@@ -176,6 +186,10 @@ func (d *Daemon) Host() host.Client { return d.host }
 // System returns the daemon's actor system.
 func (d *Daemon) System() *actor.ActorSystem { return d.system }
 
+// Daemons returns the clients of the daemon actors of the embedded host
+// (its Open vSwitch's with -switch ovs), in start order.
+func (d *Daemon) Daemons() []daemons.Client { return d.daemons }
+
 // Xenstored returns the socket of the xenstored the daemon uses.
 func (d *Daemon) Xenstored() string { return d.xsPath }
 
@@ -189,6 +203,11 @@ func (d *Daemon) Stop() error {
 		if d.system != nil {
 			if pid := d.host.PID(); pid != nil {
 				errs = append(errs, d.system.Root.StopFuture(pid).Wait())
+			}
+			for i := len(d.daemons) - 1; i >= 0; i-- {
+				sctx, cancel := context.WithTimeout(context.Background(), daemonStopTimeout)
+				errs = append(errs, d.daemons[i].Stop(sctx))
+				cancel()
 			}
 			d.system.Shutdown()
 		}
@@ -224,4 +243,34 @@ func (d *Daemon) devices(cfg Config, hc *host.Config) error {
 		hc.DeviceModels = devicemodel.QEMU{Config: devicemodel.Config{RunDir: dir, Binary: bin}}
 	}
 	return nil
+}
+
+// daemonStopTimeout bounds the stop of one daemon actor and its process.
+const daemonStopTimeout = 30 * time.Second
+
+// hostSwitch returns the embedded host's switch: nil (the simulator's
+// in-memory one) for SwitchSim, or a private Open vSwitch in
+// <run-dir>/ovs whose ovsdb-server and ovs-vswitchd run under daemon
+// actors, which restart them when they die.
+func (d *Daemon) hostSwitch(ctx context.Context, cfg Config) (ovs.Switch, error) {
+	switch cfg.Switch {
+	case "", SwitchSim:
+		return nil, nil
+	case SwitchOVS:
+	default:
+		return nil, fmt.Errorf("%w: -switch %q: want %q or %q", ErrUsage, cfg.Switch, SwitchSim, SwitchOVS)
+	}
+	dir, err := filepath.Abs(filepath.Join(cfg.RunDir, "ovs"))
+	if err != nil {
+		return nil, err
+	}
+	sw, clients, err := daemons.StartOVS(ctx, d.system, dir, func(st daemons.Status) {
+		d.log.Info("daemon", "name", st.Name, "state", st.State, "pid", st.Pid, "restarts", st.Restarts,
+			"err", st.LastErr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.daemons = append(d.daemons, clients...)
+	return sw, nil
 }

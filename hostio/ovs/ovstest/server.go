@@ -15,7 +15,7 @@ import (
 )
 
 // Schema is Debian's Open vSwitch database schema.
-const Schema = "/usr/share/openvswitch/vswitch.ovsschema"
+const Schema = ovs.Schema
 
 // stopGrace is how long a daemon has to exit after SIGTERM before SIGKILL.
 const stopGrace = 5 * time.Second
