@@ -137,18 +137,11 @@ func (s *SR) removeFiles(key string) {
 
 // Resize grows volume key to sizeBytes; a smaller size is refused.
 func (s *SR) Resize(key string, sizeBytes uint64) (storage.Volume, error) {
-	if err := checkKey(key); err != nil {
-		return storage.Volume{}, err
-	}
-	unlock, err := s.lock(key, false)
+	m, unlock, err := s.open(key)
 	if err != nil {
 		return storage.Volume{}, err
 	}
 	defer unlock()
-	m, err := s.readMeta(key)
-	if err != nil {
-		return storage.Volume{}, err
-	}
 	if sizeBytes < m.VirtualSize {
 		return storage.Volume{}, fmt.Errorf("volume %s: shrinking from %d to %d bytes is refused: %w", key,
 			m.VirtualSize, sizeBytes, errdefs.ErrInvalid)
@@ -166,18 +159,11 @@ func (s *SR) Resize(key string, sizeBytes uint64) (storage.Volume, error) {
 // Copy makes a new volume with volume key's data: writable for a clone,
 // read-only for a snapshot.
 func (s *SR) Copy(key string, writable bool) (storage.Volume, error) {
-	if err := checkKey(key); err != nil {
-		return storage.Volume{}, err
-	}
-	unlock, err := s.lock(key, false)
+	m, unlock, err := s.open(key)
 	if err != nil {
 		return storage.Volume{}, err
 	}
 	defer unlock()
-	m, err := s.readMeta(key)
-	if err != nil {
-		return storage.Volume{}, err
-	}
 	nkey := newKey()
 	nunlock, err := s.lock(nkey, true)
 	if err != nil {
@@ -252,6 +238,24 @@ func (s *SR) stat(key string) (storage.Volume, error) {
 		v.Keys = map[string]string{storage.KeyAttachedDomain: a.Domain, storage.KeyActive: fmt.Sprint(a.Active)}
 	}
 	return v, nil
+}
+
+// open checks key, locks the volume (shared) and reads its metadata; the
+// caller unlocks it.
+func (s *SR) open(key string) (meta, func(), error) {
+	if err := checkKey(key); err != nil {
+		return meta{}, nil, err
+	}
+	unlock, err := s.lock(key, false)
+	if err != nil {
+		return meta{}, nil, err
+	}
+	m, err := s.readMeta(key)
+	if err != nil {
+		unlock()
+		return meta{}, nil, err
+	}
+	return m, unlock, nil
 }
 
 func (s *SR) readMeta(key string) (meta, error) {
