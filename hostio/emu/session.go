@@ -232,11 +232,13 @@ func (s *Session) stderrTail() string {
 func (s *Session) Send(cmd string) error {
 	_ = s.in.SetWriteDeadline(time.Now().Add(s.cfg.StepTimeout))
 	if _, err := io.WriteString(s.in, cmd+"\n"); err != nil {
-		kind := errdefs.ErrUnavailable
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			kind = errdefs.ErrTimeout
+			return fmt.Errorf("%s: did not read %q within %s: %w", s.name, cmd, s.cfg.StepTimeout, errdefs.ErrTimeout)
 		}
-		return fmt.Errorf("%s: write %q: %w: %w", s.name, cmd, err, kind)
+		if errors.Is(err, syscall.EPIPE) {
+			return s.ended(fmt.Sprintf("exited before it read %q", cmd))
+		}
+		return fmt.Errorf("%s: write %q: %w: %w", s.name, cmd, err, errdefs.ErrUnavailable)
 	}
 	return nil
 }

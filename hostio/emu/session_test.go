@@ -28,7 +28,10 @@ func start(t *testing.T, body string, onInfo func(emu.Message)) (*emu.Session, s
 		s.Close()
 		pid := emutest.ScriptPID(path)
 		require.NotZero(t, pid, "the script ran")
-		require.False(t, emutest.GroupAlive(pid), "a process of the helper's group is left")
+		// The group was sent SIGKILL; the kernel ends its processes soon
+		// after.
+		require.Eventually(t, func() bool { return !emutest.GroupAlive(pid) }, 5*time.Second,
+			5*time.Millisecond, "a process of the helper's group is left")
 	})
 	return s, dir
 }
@@ -151,4 +154,14 @@ func TestStart_Missing(t *testing.T) {
 	_, err := emu.Start(emu.Config{Path: filepath.Join(t.TempDir(), "none"), Args: emu.Args{Mode: emu.ModeSave}})
 	require.ErrorIs(t, err, errdefs.ErrNotFound)
 	require.True(t, strings.Contains(err.Error(), "none"))
+}
+
+// A command to a helper that exited says how it exited.
+func TestSession_SendAfterExit(t *testing.T) {
+	s, _ := start(t, "echo out of luck >&2; exit 5", nil)
+	_, err := s.Receive(context.Background())
+	require.ErrorIs(t, err, errdefs.ErrUnavailable)
+	err = s.Send(emu.CmdDone)
+	require.ErrorIs(t, err, errdefs.ErrUnavailable)
+	require.Contains(t, err.Error(), `exited before it read "done" (exit status 5): stderr: out of luck`)
 }
