@@ -26,7 +26,7 @@ var ErrUsage = fmt.Errorf("usage: %w", errdefs.ErrInvalid)
 // Config is what the daemon runs with.
 type Config struct {
 	// StateDir holds the persisted VM records; RunDir the runtime files
-	// (the embedded host's xenstored.sock).
+	// (the embedded host's xenstored.sock and hypervisor.sock).
 	StateDir string
 	RunDir   string
 	// Xenstored is the socket of an external xenstored; "" serves the
@@ -43,6 +43,10 @@ type Config struct {
 	Logger *slog.Logger
 	// TuneVM, if set, adjusts each VM actor's config (timeouts, say).
 	TuneVM func(*vm.Config)
+	// EmuManager, if set, is the save/restore helper's executable
+	// (xenactor-emu-manager) that suspend and resume run; it reaches the
+	// hypervisor on HypervisorSocket. "" saves and restores in the daemon.
+	EmuManager string
 }
 
 // remoteHypervisor returns the socket of a remote hypervisor, "" for the
