@@ -17,7 +17,7 @@ import (
 // xenopsd runs emu-manager (cmd/xenactor-emu-manager is the project's).
 // It is driven with the line protocol of hostio/emu, in its own process
 // group, and every step is bounded: a helper that exits without a
-// result, prints nothing within StepTimeout, or prints what is not the
+// result, makes no progress within StepTimeout, or prints what is not the
 // protocol fails the operation at once, and its process group is killed
 // and reaped.
 type EmuManager struct {
@@ -26,8 +26,9 @@ type EmuManager struct {
 	// Hypervisor is the hvremote socket the helper reaches the hypervisor
 	// on (sim.HypervisorSocket of the host).
 	Hypervisor string
-	// StepTimeout bounds each wait for a line of the helper (a progress
-	// line restarts it) and for its exit after its result; 0 means
+	// StepTimeout bounds each wait for a message of the helper (a line
+	// reporting more progress restarts it) and for its exit after its
+	// result; 0 means
 	// emu.DefaultStepTimeout. The wait for the guest to suspend is
 	// AckTimeout and SuspendTimeout, as without a helper.
 	StepTimeout time.Duration

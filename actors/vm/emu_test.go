@@ -81,10 +81,10 @@ func TestVMActor_Suspend_HostileHelper(t *testing.T) {
 		suspended bool
 	}{
 		"exits at once":  {"exit 1", "unavailable", "exited without a result (exit status 1)", false},
-		"never prints":   {"sleep 600 & wait", "timeout", "printed nothing within 300ms", false},
+		"never prints":   {"sleep 600 & wait", "timeout", "nor progress within 300ms", false},
 		"garbage":        {"echo garbage; exec sleep 600", "invalid", `not a protocol line: "garbage"`, false},
 		"error":          {"echo error:no space for the image; exit 1", "unavailable", "no space for the image", false},
-		"hangs at done":  {"echo suspend:; read x; exec sleep 600", "timeout", "printed nothing within 300ms", true},
+		"hangs at done":  {"echo suspend:; read x; exec sleep 600", "timeout", "nor progress within 300ms", true},
 		"error at done":  {"echo suspend:; read x; echo error:save failed; exit 1", "unavailable", "save failed", true},
 		"dies at done":   {"echo suspend:; read x; kill -9 $$", "unavailable", "exited without a result", true},
 		"garbage result": {"echo suspend:; read x; echo suspend:", "invalid", `printed "suspend:", expected result`, true},
@@ -178,13 +178,13 @@ func TestVMActor_Resume_HostileHelper(t *testing.T) {
 		body, kind, msg string
 	}{
 		"exits at once":    {"exit 1", "unavailable", "exited"},
-		"never prints":     {"sleep 600 & wait", "timeout", "printed nothing within 300ms"},
+		"never prints":     {"sleep 600 & wait", "timeout", "nor progress within 300ms"},
 		"garbage":          {"read x; echo '{}'", "invalid", "not a protocol line"},
 		"error":            {"read x; echo error:bad image; exit 1", "unavailable", "bad image"},
 		"bad result":       {"read x; echo result:xenguest 1 2; exit 0", "invalid", "want \"xenguest\""},
 		"hangs at result":  {"read x; echo result:xenguest 1 2 3 4; exec sleep 600", "timeout", "did not exit"},
 		"fails at result":  {"read x; echo result:xenguest 1 2 3 4; exit 3", "unavailable", "exit status 3"},
-		"ignores restore:": {"read x; exec sleep 600", "timeout", "printed nothing"},
+		"ignores restore:": {"read x; exec sleep 600", "timeout", "nor progress within"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)

@@ -35,8 +35,10 @@ type Config struct {
 	// Image, if set, is passed as descriptor ImageFD (Args.ImageFD is
 	// set to it).
 	Image *os.File
-	// StepTimeout bounds each wait for a line (an info line restarts it),
-	// for the exit after the result, and each write of a command.
+	// StepTimeout bounds each wait for a message (an info line that
+	// reports more progress than before restarts it, so a step takes at
+	// most 101 times StepTimeout), the exit after the result, and each
+	// write of a command.
 	StepTimeout time.Duration
 	// AbortGrace is how long Close waits for the helper to exit after
 	// abort before it kills the process group.
@@ -57,6 +59,8 @@ type Session struct {
 	exited chan struct{} // closed when the helper is reaped
 	stderr *tailBuffer
 	once   sync.Once
+	// progress is the highest progress the helper reported, -1 before any.
+	progress float64
 }
 
 // line is one line the reader read, or why it stopped.
@@ -89,7 +93,7 @@ func Start(cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("emu: pipe: %w: %w", err, errdefs.ErrUnavailable)
 	}
 	s := &Session{cfg: cfg, in: inW, out: outR, lines: make(chan line, 16), read: make(chan struct{}),
-		exited: make(chan struct{}), stderr: &tailBuffer{max: stderrTailBytes}}
+		exited: make(chan struct{}), stderr: &tailBuffer{max: stderrTailBytes}, progress: -1}
 	s.cmd = exec.Command(cfg.Path, args.Argv()...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = inR, outW, s.stderr
 	if cfg.Image != nil {
@@ -171,8 +175,8 @@ func waitExited(pid int) {
 }
 
 // Receive returns the helper's next message that is not info (info lines
-// go to OnInfo). A helper that prints nothing within StepTimeout is
-// errdefs.ErrTimeout; one that ends its output (exits) is
+// go to OnInfo). A helper that prints nothing but info lines that report
+// no new progress within StepTimeout is errdefs.ErrTimeout; one that ends its output (exits) is
 // errdefs.ErrUnavailable; a line that is not the protocol is
 // errdefs.ErrInvalid; an error: line is returned as a Message.
 func (s *Session) Receive(ctx context.Context) (Message, error) {
@@ -197,9 +201,14 @@ func (s *Session) Receive(ctx context.Context) (Message, error) {
 			if s.cfg.OnInfo != nil {
 				s.cfg.OnInfo(m)
 			}
-			timer.Reset(s.cfg.StepTimeout)
+			// Only progress restarts the timeout: a helper that chatters
+			// without advancing stalls all the same.
+			if p, ok := ProgressOf(m); ok && p > s.progress {
+				s.progress = p
+				timer.Reset(s.cfg.StepTimeout)
+			}
 		case <-timer.C:
-			return Message{}, fmt.Errorf("%s: printed nothing within %s: %w", s.name, s.cfg.StepTimeout,
+			return Message{}, fmt.Errorf("%s: printed neither a message nor progress within %s: %w", s.name, s.cfg.StepTimeout,
 				errdefs.ErrTimeout)
 		case <-ctx.Done():
 			return Message{}, ctx.Err()

@@ -45,9 +45,11 @@ func TestSession_HostileHelpers(t *testing.T) {
 	}{
 		"exits at once":  {"exit 3", errdefs.ErrUnavailable, "exited without a result (exit status 3)"},
 		"stderr":         {"echo out of memory >&2; exit 1", errdefs.ErrUnavailable, "stderr: out of memory"},
-		"never prints":   {"sleep 600 & wait", errdefs.ErrTimeout, "printed nothing within 300ms"},
+		"never prints":   {"sleep 600 & wait", errdefs.ErrTimeout, "nor progress within 300ms"},
 		"garbage":        {"echo hello; exec sleep 600", errdefs.ErrInvalid, `not a protocol line: "hello"`},
 		"unknown prefix": {"echo hello:x; exec sleep 600", errdefs.ErrInvalid, `unknown message "hello:x"`},
+		"chatters": {"while :; do echo info:working; echo info:progress 5; sleep 0.01; done", errdefs.ErrTimeout,
+			"nor progress within 300ms"},
 		"long line": {"head -c 10000 /dev/zero | tr '\\0' a; exec sleep 600", errdefs.ErrInvalid,
 			"a line longer than 4096 bytes"},
 	} {
