@@ -37,8 +37,9 @@ type helper struct {
 // run does what args say, speaking the protocol on in and out, and prints
 // result: or error: last. It returns the error it printed.
 func run(ctx context.Context, args emu.Args, in io.Reader, out io.Writer) error {
-	cmds := make(chan string)
-	go readCommands(in, cmds)
+	cmds, done := make(chan string), make(chan struct{})
+	defer close(done)
+	go readCommands(in, cmds, done)
 	h := &helper{args: args, cmds: cmds, out: out, last: -1}
 	res, err := h.do(ctx)
 	if err != nil {
@@ -49,16 +50,19 @@ func run(ctx context.Context, args emu.Args, in io.Reader, out io.Writer) error 
 	return nil
 }
 
-// readCommands sends the lines of in to cmds, and closes cmds at its end.
-func readCommands(in io.Reader, cmds chan<- string) {
+// readCommands sends the lines of in to cmds until in ends or done is
+// closed, and closes cmds at in's end.
+func readCommands(in io.Reader, cmds chan<- string, done <-chan struct{}) {
 	defer close(cmds)
 	r := bufio.NewReaderSize(in, emu.MaxLineBytes)
 	for {
 		b, err := r.ReadSlice('\n')
-		if len(b) > 0 && err == nil {
-			cmds <- strings.TrimSuffix(string(b), "\n")
-		}
 		if err != nil {
+			return
+		}
+		select {
+		case cmds <- strings.TrimSuffix(string(b), "\n"):
+		case <-done:
 			return
 		}
 	}

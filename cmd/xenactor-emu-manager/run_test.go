@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/hostio/emu"
+	"github.com/xenactor/xenactor/hostio/emu/emutest"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
@@ -237,4 +239,20 @@ func TestRun_BadDomainOrImage(t *testing.T) {
 			require.Error(t, s.result(t))
 		})
 	}
+}
+
+// The built command: bad arguments exit 2 and say so on the control
+// channel too.
+func TestMain_BadArguments(t *testing.T) {
+	bin := emutest.BuildHelper(t)
+	cmd := exec.Command(bin, "-mode", "save", "-domid", "0", "-fd", "3", "-hypervisor", "/none")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 2, exit.ExitCode())
+	require.True(t, strings.HasPrefix(stdout.String(), "error:emu: arguments: -domid 0: not a guest domain"),
+		stdout.String())
+	require.Contains(t, stderr.String(), "not a guest domain")
 }
