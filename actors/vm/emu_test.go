@@ -216,3 +216,25 @@ func TestVMActor_Resume_HostileHelper(t *testing.T) {
 		})
 	}
 }
+
+// An HVM guest's save and restore run the helper in the HVM modes, as
+// xenopsd runs emu-manager.
+func TestVMActor_SuspendResume_EmuManager_HVMModes(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	helper := emutest.BuildHelper(t)
+	wrapper := emutest.Script(t, dir, "emu-manager", `echo "$1 $2" >> modes; exec '`+helper+`' "$@"`)
+	spec := newSpec("sim:linux")
+	spec.Type = hypervisor.DomainTypeHVM
+	c, _ := e.suspendable(t, spec, e.withHelper(t, wrapper))
+	ctx := ctxFor(t)
+	suspend(t, e, c)
+	id, err := c.Resume(ctx, false)
+	e.succeed(t, id, err)
+	modes, err := os.ReadFile(filepath.Join(dir, "modes"))
+	require.NoError(t, err)
+	require.Equal(t, "-mode hvm_save\n-mode hvm_restore\n", string(modes))
+	id, err = c.Shutdown(ctx, true)
+	e.succeed(t, id, err)
+	e.requireNothingLeft(t)
+}
