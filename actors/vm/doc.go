@@ -35,7 +35,10 @@
 // restores the image instead of building, and runs the rest of a start;
 // it deletes the image on success and leaves the VM Suspended with it on
 // failure. A Suspended VM is not started (errdefs.ErrBusy); a DestroyVM
-// deletes its image.
+// deletes its image. With Config.EmuManager set, the save and the restore
+// run in a helper process (emu-manager) driven with the line protocol of
+// hostio/emu, every step bounded; a helper that fails leaves the VM as a
+// failed in-process save or restore does, and is killed with its group.
 //
 // Spec.Validate checks a spec; a start validates it. PCI, vGPU and VUSB
 // records are part of the spec and of StatVM, but a start or resume of a

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -40,7 +41,12 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 	if err != nil {
 		return &opDone{err: err}
 	}
-	res, err := hv.Restore(ctx, domid, bufio.NewReaderSize(f, imageBufferBytes))
+	var res hypervisor.BuildResult
+	if r.cfg.EmuManager != nil {
+		res, err = r.restoreWithHelper(ctx, domid, f)
+	} else {
+		res, err = hv.Restore(ctx, domid, bufio.NewReaderSize(f, imageBufferBytes))
+	}
 	if err != nil {
 		err = fmt.Errorf("vm %s: restore domain %d from %s: %w", spec.UUID, domid, r.image, err)
 	} else {

@@ -64,25 +64,18 @@ func (r *runner) suspend(ctx context.Context, msg *SuspendVM) *opDone {
 	if err != nil {
 		return fail(fmt.Errorf("vm %s: domain events: %w", uuid, err))
 	}
-	if err := r.askGuest(ctx, hypervisor.ShutdownSuspend); err != nil {
-		return fail(err)
-	}
-	if err := r.waitShutdown(ctx, evs, r.cfg.SuspendTimeout); err != nil {
-		// A guest that acknowledged may still suspend after a cancel; the
-		// check that follows its shutdown reports it.
-		return r.leftSuspended(ctx, err)
-	}
-	info, err = hv.DomainInfo(ctx, r.domid)
-	switch {
-	case err != nil:
-		return fail(fmt.Errorf("vm %s: suspend: domain %d: %w", uuid, r.domid, err))
-	case info.ShutdownReason != hypervisor.ShutdownSuspend:
-		// The check that follows applies the spec's action.
-		return fail(fmt.Errorf("vm %s: suspend: domain %d shut down for %s instead: %w", uuid, r.domid,
-			info.ShutdownReason, errdefs.ErrUnavailable))
-	}
-	if err := r.saveImage(ctx, path); err != nil {
-		return r.leftSuspended(ctx, err)
+	if r.cfg.EmuManager != nil {
+		// The helper asks for the suspend and saves (emu.go).
+		if done := r.suspendWithHelper(ctx, evs, path); done != nil {
+			return done
+		}
+	} else {
+		if done := r.suspendGuest(ctx, evs); done != nil {
+			return done
+		}
+		if err := r.saveImage(ctx, path); err != nil {
+			return r.leftSuspended(ctx, err)
+		}
 	}
 	if err := r.teardown(ctx, r.domid); err != nil {
 		return fail(fmt.Errorf("vm %s: suspended to %s, but the teardown of domain %d failed (the image is kept): %w",
@@ -92,6 +85,32 @@ func (r *runner) suspend(ctx context.Context, msg *SuspendVM) *opDone {
 		Image string `json:"image"`
 	}{path})
 	return &opDone{image: &path, result: result}
+}
+
+// suspendGuest asks the guest to suspend and waits until its domain shut
+// down for suspend. It returns nil then, and how the suspend ends
+// otherwise.
+func (r *runner) suspendGuest(ctx context.Context, evs <-chan struct{}) *opDone {
+	uuid, hv := r.cfg.Spec.UUID, r.cfg.Hypervisor
+	fail := func(err error) *opDone { return &opDone{hasDomain: true, err: err} }
+	if err := r.askGuest(ctx, hypervisor.ShutdownSuspend); err != nil {
+		return fail(err)
+	}
+	if err := r.waitShutdown(ctx, evs, r.cfg.SuspendTimeout); err != nil {
+		// A guest that acknowledged may still suspend after a cancel; the
+		// check that follows its shutdown reports it.
+		return r.leftSuspended(ctx, err)
+	}
+	info, err := hv.DomainInfo(ctx, r.domid)
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("vm %s: suspend: domain %d: %w", uuid, r.domid, err))
+	case info.ShutdownReason != hypervisor.ShutdownSuspend:
+		// The check that follows applies the spec's action.
+		return fail(fmt.Errorf("vm %s: suspend: domain %d shut down for %s instead: %w", uuid, r.domid,
+			info.ShutdownReason, errdefs.ErrUnavailable))
+	}
+	return nil
 }
 
 // leftSuspended ends a suspend that failed with err after the guest was
@@ -136,26 +155,42 @@ func checkImagePath(p string) (string, error) {
 // place. The temporary file is removed on failure or cancel.
 func (r *runner) saveImage(ctx context.Context, path string) (err error) {
 	uuid := r.cfg.Spec.UUID
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := r.createImage(path)
 	if err != nil {
-		return fmt.Errorf("vm %s: suspend: %w", uuid, fileError("image", path, err))
+		return err
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = os.Remove(f.Name())
 		}
 	}()
 	w := bufio.NewWriterSize(f, imageBufferBytes)
 	if err := r.cfg.Hypervisor.Save(ctx, r.domid, w, hypervisor.SaveOptions{}); err != nil {
 		return fmt.Errorf("vm %s: save domain %d to %s: %w", uuid, r.domid, path, err)
 	}
-	err = w.Flush()
-	if err == nil {
-		err = f.Sync()
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("vm %s: suspend: %w", uuid, fileError("image", f.Name(), err))
 	}
+	return r.placeImage(ctx, f, path)
+}
+
+// createImage creates the temporary file (0600) an image to go to path is
+// saved into, in the same directory.
+func (r *runner) createImage(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("vm %s: suspend: %w", r.cfg.Spec.UUID, fileError("image", path, err))
+	}
+	return f, nil
+}
+
+// placeImage syncs and closes the saved temporary file f and renames it
+// to path. On failure the caller removes f.
+func (r *runner) placeImage(ctx context.Context, f *os.File, path string) error {
+	uuid, tmp, dir := r.cfg.Spec.UUID, f.Name(), filepath.Dir(path)
+	err := f.Sync()
 	if err == nil {
 		err = f.Close()
 	}

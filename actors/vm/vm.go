@@ -99,6 +99,10 @@ type Config struct {
 	// applies). Nil means no device model (PV guests, and the simulated
 	// host's default).
 	DeviceModels devicemodel.Launcher
+	// EmuManager, if set, is the helper that suspend and resume run to
+	// save and restore the domain (emu.go); nil saves and restores in the
+	// daemon.
+	EmuManager *EmuManager
 
 	// dms holds the running device model, shared by the incarnations of
 	// the actor.

@@ -22,11 +22,13 @@ import (
 func main() {
 	var cfg daemon.Config
 	flag.StringVar(&cfg.StateDir, "state-dir", "./run/state", "directory of the persisted VM records")
-	flag.StringVar(&cfg.RunDir, "run-dir", "./run", "directory of the runtime files (xenstored.sock)")
+	flag.StringVar(&cfg.RunDir, "run-dir", "./run", "directory of the runtime files (xenstored.sock, hypervisor.sock)")
 	flag.StringVar(&cfg.Xenstored, "xenstored", "",
 		`xenstored socket; "" serves the embedded simulated host's own on <run-dir>/xenstored.sock`)
 	flag.StringVar(&cfg.Hypervisor, "hypervisor", daemon.HypervisorSim,
 		`"sim" (the embedded simulated host) or unix:<path> (an xenactor-simhost's hypervisor.sock)`)
+	flag.StringVar(&cfg.EmuManager, "emu-manager", "",
+		`the save/restore helper (xenactor-emu-manager) suspend and resume run; "" saves and restores in the daemon`)
 	flag.Uint64Var(&cfg.HostMemoryMiB, "host-memory", daemon.DefaultHostMemoryMiB,
 		"the embedded simulated host's memory in MiB")
 	flag.StringVar(&cfg.DeviceModel, "device-model", "",

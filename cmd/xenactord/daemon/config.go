@@ -27,7 +27,7 @@ var ErrUsage = fmt.Errorf("usage: %w", errdefs.ErrInvalid)
 // Config is what the daemon runs with.
 type Config struct {
 	// StateDir holds the persisted VM records; RunDir the runtime files
-	// (the embedded host's xenstored.sock).
+	// (the embedded host's xenstored.sock and hypervisor.sock).
 	StateDir string
 	RunDir   string
 	// Xenstored is the socket of an external xenstored; "" serves the
@@ -53,6 +53,10 @@ type Config struct {
 	// Switch is the embedded host's switch: SwitchSim ("" too) or
 	// SwitchOVS.
 	Switch string
+	// EmuManager, if set, is the save/restore helper's executable
+	// (xenactor-emu-manager) that suspend and resume run; it reaches the
+	// hypervisor on HypervisorSocket. "" saves and restores in the daemon.
+	EmuManager string
 }
 
 // The switches of the embedded simulated host.

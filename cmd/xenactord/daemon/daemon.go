@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/host"
+	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
@@ -26,7 +26,6 @@ import (
 	"github.com/xenactor/xenactor/hostio/statedir"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/xenstore"
-	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
 )
 
 // readyTimeout bounds how long Start waits for the host actor to answer.
@@ -39,8 +38,10 @@ type Daemon struct {
 	host    host.Client
 	store   *statedir.Store
 	closers []func() error // run in reverse order by Stop
-	// Xenstored is the socket of the xenstored the daemon uses.
+	// xsPath is the socket of the xenstored the daemon uses; hvPath the
+	// hypervisor's (hvremote).
 	xsPath string
+	hvPath string
 
 	// daemons are the embedded host's daemon actors, stopped (with their
 	// processes) before the actor system.
@@ -92,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.closers = append(d.closers, d.store.Close)
-	hc := host.Config{StateDir: d.store, Hypervisor: be.hv, Dial: be.dial, Hotplug: be.hp, TuneVM: cfg.TuneVM,
+	hc := host.Config{StateDir: d.store, Hypervisor: be.hv, Dial: be.dial, Hotplug: be.hp, TuneVM: d.tuneVM(cfg),
 		Logger: log}
 	if err := d.devices(cfg, &hc); err != nil {
 		return nil, err
@@ -111,7 +112,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 }
 
 // embedded starts the simulated host in the process and serves its
-// xenstored on <run-dir>/xenstored.sock.
+// xenstored on <run-dir>/xenstored.sock and its hypervisor (hvremote) on
+// <run-dir>/hypervisor.sock (0600), which the save/restore helper uses.
 func (d *Daemon) embedded(ctx context.Context, cfg Config) (backend, error) {
 	mib := cfg.HostMemoryMiB
 	if mib == 0 {
@@ -126,30 +128,12 @@ func (d *Daemon) embedded(ctx context.Context, cfg Config) (backend, error) {
 		return backend{}, err
 	}
 	d.closers = append(d.closers, h.Close)
-	socket := filepath.Join(cfg.RunDir, sim.XenstoredSocket)
-	l, err := xenstored.Listen(socket)
+	socks, err := h.ServeSockets(cfg.RunDir, d.log)
 	if err != nil {
 		return backend{}, err
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := h.Serve(l); err != nil {
-			d.log.Warn("serving xenstored", "err", err)
-		}
-	}()
-	d.closers = append(d.closers, func() error {
-		err := l.Close()
-		<-done
-		if rerr := os.Remove(socket); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = errors.Join(err, rerr)
-		}
-		if errors.Is(err, net.ErrClosed) {
-			err = nil
-		}
-		return err
-	})
-	d.xsPath = socket
+	d.closers = append(d.closers, socks.Close)
+	d.xsPath, d.hvPath = socks.Xenstored, socks.Hypervisor
 	dial := func(context.Context) (*xenstore.Client, error) {
 		nc, err := h.Xenstore().ConnectDomain(0)
 		if err != nil {
@@ -176,8 +160,23 @@ func (d *Daemon) remote(ctx context.Context, hvPath, xsPath string) (backend, er
 		return backend{}, fmt.Errorf("daemon: xenstored: %w", err)
 	}
 	_ = probe.Close()
-	d.xsPath = xsPath
+	d.xsPath, d.hvPath = xsPath, hvPath
 	return backend{hv: hv, hp: hv.Hotplug(), dial: dial}, nil
+}
+
+// tuneVM adds the save/restore helper, if configured, to cfg.TuneVM.
+func (d *Daemon) tuneVM(cfg Config) func(*vm.Config) {
+	if cfg.EmuManager == "" {
+		return cfg.TuneVM
+	}
+	em := vm.EmuManager{Path: cfg.EmuManager, Hypervisor: d.hvPath}
+	return func(c *vm.Config) {
+		e := em
+		c.EmuManager = &e
+		if cfg.TuneVM != nil {
+			cfg.TuneVM(c)
+		}
+	}
 }
 
 // Host returns a client of the host actor.
@@ -192,6 +191,11 @@ func (d *Daemon) Daemons() []daemons.Client { return d.daemons }
 
 // Xenstored returns the socket of the xenstored the daemon uses.
 func (d *Daemon) Xenstored() string { return d.xsPath }
+
+// HypervisorSocket returns the socket of the hypervisor the daemon uses
+// (hvremote): the embedded host's <run-dir>/hypervisor.sock, or the remote
+// host's.
+func (d *Daemon) HypervisorSocket() string { return d.hvPath }
 
 // Stop stops the host actor and its children, which leave the domains
 // running for the next daemon to adopt, then the actor system, and closes
