@@ -220,8 +220,11 @@ func TestVMActor_HVM_DeviceModelKilled(t *testing.T) {
 			second := l.last()
 			require.NotEqual(t, first.Pid(), second.Pid())
 			require.Equal(t, "running", dmStatus(t, second))
-			_, err = e.hv.DomainInfo(ctx, domid)
-			require.Error(t, err, "the crashed domain is gone")
+			// A destroyed domain may show as dying for a while.
+			require.Eventually(t, func() bool {
+				_, err := e.hv.DomainInfo(ctx, domid)
+				return err != nil
+			}, waitFor, tick, "the crashed domain is gone")
 
 			id, err = c.Shutdown(ctx, true)
 			e.succeed(t, id, err)
