@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +19,7 @@ import (
 // down what was made, as a failed start does, and leaves the VM Suspended
 // with its image.
 func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
-	spec, hv := r.cfg.Spec, r.cfg.Hypervisor
+	spec := r.cfg.Spec
 	switch {
 	case r.hasDomain:
 		return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: resume: VM has domain %d, it is not Suspended: %w",
@@ -40,7 +39,7 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 	if err != nil {
 		return &opDone{err: err}
 	}
-	res, err := hv.Restore(ctx, domid, bufio.NewReaderSize(f, imageBufferBytes))
+	res, err := r.restoreImage(ctx, domid, f)
 	if err != nil {
 		err = fmt.Errorf("vm %s: restore domain %d from %s: %w", spec.UUID, domid, r.image, err)
 	} else {

@@ -152,6 +152,9 @@ func (r *runner) saveImage(ctx context.Context, path string) (err error) {
 	if err := r.cfg.Hypervisor.Save(ctx, r.domid, w, hypervisor.SaveOptions{}); err != nil {
 		return fmt.Errorf("vm %s: save domain %d to %s: %w", uuid, r.domid, path, err)
 	}
+	if err := r.saveEmulators(ctx, w); err != nil {
+		return err
+	}
 	err = w.Flush()
 	if err == nil {
 		err = f.Sync()
