@@ -10,6 +10,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
@@ -107,6 +108,10 @@ type Config struct {
 	// domain. Nil refuses to create a domain for a VM with vGPUs
 	// (ErrNotImplemented).
 	VGPUs vgpu.Launcher
+	// PVSSwitch is the switch where the OpenFlow rules of VIFs with PVS
+	// settings go (pvs.go): installed once the VIF's port is up, removed
+	// with it. Nil refuses to plug such a VIF (ErrNotImplemented).
+	PVSSwitch ovs.FlowSwitch
 
 	// dms holds the running device model, shared by the incarnations of
 	// the actor.
