@@ -14,6 +14,7 @@ import (
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/vgpu/demu"
 	"github.com/xenactor/xenactor/hostio/vgpu/vgputest"
@@ -130,8 +131,28 @@ func TestVMActor_VGPU_DEMUStartsBeforeTheDeviceModel(t *testing.T) {
 }
 
 func TestVMActor_VGPU_StateTravelsInTheSuspendImage(t *testing.T) {
+	t.Run("local", func(t *testing.T) { testVGPUSuspendResume(t, false) })
+	// Over hvremote the restore streams its reader to the server: only
+	// the domain's image may go there, the emulator records stay behind.
+	t.Run("remote hypervisor", func(t *testing.T) { testVGPUSuspendResume(t, true) })
+}
+
+func testVGPUSuspendResume(t *testing.T, remote bool) {
 	v := newVGPUEnv(t, "sim:linux")
-	c := v.spawn(t, nil)
+	var tune func(*vm.Config)
+	if remote {
+		dir, err := os.MkdirTemp("", "h")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+		socks, err := v.h.ServeSockets(dir, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = socks.Close() })
+		hv, err := hvremote.Dial(ctxFor(t), socks.Hypervisor)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = hv.Close() })
+		tune = func(cfg *vm.Config) { cfg.Hypervisor = hv }
+	}
+	c := v.spawn(t, tune)
 	ctx := ctxFor(t)
 	domid := startRunning(t, v.env, c)
 	waitFeatureSuspend(t, v.env, domid)
