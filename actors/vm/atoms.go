@@ -10,6 +10,7 @@ import (
 
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -32,6 +33,13 @@ type runner struct {
 	root    *actor.RootContext
 	crashes []time.Time // the restarted crashes, for the crash-loop rule
 	image   string      // the suspend image of a Suspended VM
+
+	// vgpuDied reports the end of a vGPU emulator the operation started
+	// or adopted.
+	vgpuDied func(hypervisor.DomID, int, vgpu.Emulator)
+	// vgpuStates are the vGPU emulators' states a resume read from the
+	// image (restoreImage), by devid; nil for a fresh start.
+	vgpuStates map[int][]byte
 }
 
 // runRecovered runs the command and turns a panic of one of its atoms (a
@@ -217,6 +225,7 @@ func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepV
 		}
 	}
 	keep(r.stopDM(ctx, domid))
+	keep(r.stopVGPUs(ctx, domid))
 	keep(r.unplugAll(ctx, domid))
 	if err := hv.Destroy(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
 		keep(fmt.Errorf("vm %s: destroy domain %d: %w", r.cfg.Spec.UUID, domid, err))

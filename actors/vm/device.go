@@ -55,7 +55,10 @@ func (d device) writeTrees(ctx context.Context, tx *xenstore.Tx) error {
 	} else {
 		b.MAC, b.Bridge, b.VIFUUID, b.NetworkUUID = d.vif.MAC, d.vif.Bridge, d.vif.UUID, d.vif.Network
 	}
-	return xenbus.WriteTrees(ctx, tx, d.Device, b)
+	if err := xenbus.WriteTrees(ctx, tx, d.Device, b); err != nil {
+		return err
+	}
+	return writePVSKeys(ctx, tx, d) // pvs.go
 }
 
 func (d device) String() string { return d.Class + " " + strconv.Itoa(d.DevID) }
@@ -69,6 +72,9 @@ func (r worker) plug(ctx context.Context, d device) error {
 	d, serr := r.attachVDI(ctx, d) // storage.go
 	if serr != nil {
 		return serr
+	}
+	if _, _, err := r.pvs(d); err != nil { // pvs.go
+		return err
 	}
 	if err := xs.Update(ctx, d.writeTrees); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", r.cfg.Spec.UUID, d, err)
@@ -101,7 +107,7 @@ func (r worker) plug(ctx context.Context, d device) error {
 	if err != nil {
 		return r.waitError(ctx, d, "hotplug-status", err)
 	}
-	return nil
+	return r.addPVSRules(ctx, d) // pvs.go
 }
 
 func (r worker) hotplugError(d device, msg string) error {
@@ -156,10 +162,15 @@ func (r worker) unplug(ctx context.Context, d device) error {
 		return fmt.Errorf("vm %s: unplug %s: %w", r.cfg.Spec.UUID, d, err)
 	}
 	defer func() { _ = rmIfExists(ctx, xs, d.PrivatePath()) }() // after hotplug's remove, which may read it
+	// The PVS rules go first, with the port still there (pvs.go).
+	pvsErr := r.delPVSRules(ctx, d)
 	if err := r.cfg.Hotplug.Remove(ctx, d.Device); err != nil {
 		return fmt.Errorf("vm %s: hotplug remove %s: %w", r.cfg.Spec.UUID, d, err)
 	}
-	return r.detachVDI(ctx, d) // storage.go
+	if err := r.detachVDI(ctx, d); err != nil { // storage.go
+		return err
+	}
+	return pvsErr
 }
 
 // unplugAll unplugs every device of the spec in parallel, each through

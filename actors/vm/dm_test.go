@@ -206,7 +206,8 @@ func TestVMActor_HVM_DeviceModelKilled(t *testing.T) {
 			require.NoError(t, syscall.Kill(first.Pid(), syscall.SIGKILL))
 			requireDMGone(t, first)
 			if tc.onCrash == vm.ActionDestroy {
-				st = eventuallyDM(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted })
+				// The domain is gone before the crash's operation ends and records why.
+				st = eventuallyDM(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted && st.LastError != nil })
 				require.ErrorContains(t, st.LastError, "device model exited")
 				require.ErrorContains(t, st.LastError, "killed")
 				e.eventuallyNothingLeft(t)
@@ -214,7 +215,8 @@ func TestVMActor_HVM_DeviceModelKilled(t *testing.T) {
 				return
 			}
 			st = eventuallyDM(t, c, func(st *vm.VMStatus) bool {
-				return st.PowerState == vm.Running && st.DomID != domid && l.count() == 2
+				return st.PowerState == vm.Running && st.DomID != domid && l.count() == 2 &&
+					st.LastError != nil // set when the restart's operation ended
 			})
 			require.ErrorContains(t, st.LastError, "device model exited")
 			second := l.last()

@@ -148,3 +148,16 @@ func (r *runner) restoreWithHelper(ctx context.Context, domid hypervisor.DomID, 
 	}
 	return res, nil
 }
+
+// helperCarriesEmulators refuses a suspend or resume (what) through the
+// save/restore helper of a VM with vGPUs: the helper does not carry their
+// emulators' state yet (the prepare:/restore: exchange), and a vGPU that
+// lost its state is not one to resume. Without the helper, the daemon
+// saves it into the image.
+func (r *runner) helperCarriesEmulators(what string) error {
+	if r.cfg.EmuManager == nil || len(r.cfg.Spec.VGPUs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("vm %s: %s: the save/restore helper does not carry vGPU state yet (prepare:/restore:vgpu): %w",
+		r.cfg.Spec.UUID, what, errdefs.ErrNotImplemented)
+}

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -91,7 +92,9 @@ func (r *runner) adopt(ctx context.Context, m *adoptOp) *opDone {
 	if err := r.reconcileDevices(ctx); err != nil {
 		return &opDone{hasDomain: true, err: err}
 	}
-	if err := r.adoptDM(ctx, domid); err != nil {
+	// Both are adopted, so that the teardown of a crash stops what runs.
+	vgpuErr := r.adoptVGPUs(ctx, domid)
+	if err := cmp.Or(r.adoptDM(ctx, domid), vgpuErr); err != nil {
 		// The domain cannot run without its device model: it crashed.
 		return r.dmExited(ctx, &dmExitedOp{domid: domid, why: err})
 	}

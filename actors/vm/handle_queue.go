@@ -15,6 +15,7 @@ import (
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -113,6 +114,9 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) },
 		dmDied: func(id hypervisor.DomID, m devicemodel.Model) {
 			root.Send(self, &dmExited{domid: id, model: m})
+		},
+		vgpuDied: func(id hypervisor.DomID, devid int, e vgpu.Emulator) {
+			root.Send(self, &vgpuExited{domid: id, devid: devid, emu: e})
 		}}
 	go func() {
 		var done *opDone

@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +20,7 @@ import (
 // down what was made, as a failed start does, and leaves the VM Suspended
 // with its image.
 func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
-	spec, hv := r.cfg.Spec, r.cfg.Hypervisor
+	spec := r.cfg.Spec
 	switch {
 	case r.hasDomain:
 		return &opDone{hasDomain: true, err: fmt.Errorf("vm %s: resume: VM has domain %d, it is not Suspended: %w",
@@ -30,6 +29,9 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 		return &opDone{err: fmt.Errorf("vm %s: resume: VM is Halted, not Suspended: %w", spec.UUID, errdefs.ErrInvalid)}
 	}
 	if err := r.canCreate("resume"); err != nil {
+		return &opDone{err: err}
+	}
+	if err := r.helperCarriesEmulators("resume"); err != nil {
 		return &opDone{err: err}
 	}
 	f, err := os.Open(r.image)
@@ -45,7 +47,7 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 	if r.cfg.EmuManager != nil {
 		res, err = r.restoreWithHelper(ctx, domid, f)
 	} else {
-		res, err = hv.Restore(ctx, domid, bufio.NewReaderSize(f, imageBufferBytes))
+		res, err = r.restoreImage(ctx, domid, f)
 	}
 	if err != nil {
 		err = fmt.Errorf("vm %s: restore domain %d from %s: %w", spec.UUID, domid, r.image, err)

@@ -72,7 +72,7 @@ func (r *runner) canCreate(what string) error {
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("%s: invalid spec: %w", what, err)
 	}
-	return passthroughMissing(spec)
+	return passthroughMissing(spec, r.cfg.VGPUs != nil)
 }
 
 // boot builds the domain and runs the atoms after the build.
@@ -100,6 +100,9 @@ func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hyperv
 		return fmt.Errorf("vm %s: introduce domain %d: %w", spec.UUID, domid, err)
 	}
 	if err := r.plugAll(ctx, domid); err != nil {
+		return err
+	}
+	if err := r.startVGPUs(ctx, domid); err != nil {
 		return err
 	}
 	if err := r.startDM(ctx, domid, paused); err != nil {

@@ -54,6 +54,9 @@ func (r *runner) suspend(ctx context.Context, msg *SuspendVM) *opDone {
 	if p := powerState(info); p != Running {
 		return fail(fmt.Errorf("vm %s: suspend: VM is %s, not Running: %w", uuid, p, errdefs.ErrInvalid))
 	}
+	if err := r.helperCarriesEmulators("suspend"); err != nil {
+		return fail(err)
+	}
 	if readString(ctx, xs, homePath(r.domid)+"/control/feature-suspend") != "1" {
 		return fail(fmt.Errorf("vm %s: suspend: the guest cannot suspend (no control/feature-suspend: no PV drivers): %w",
 			uuid, errdefs.ErrNotImplemented))
@@ -168,6 +171,9 @@ func (r *runner) saveImage(ctx context.Context, path string) (err error) {
 	w := bufio.NewWriterSize(f, imageBufferBytes)
 	if err := r.cfg.Hypervisor.Save(ctx, r.domid, w, hypervisor.SaveOptions{}); err != nil {
 		return fmt.Errorf("vm %s: save domain %d to %s: %w", uuid, r.domid, path, err)
+	}
+	if err := r.saveEmulators(ctx, w); err != nil {
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("vm %s: suspend: %w", uuid, fileError("image", f.Name(), err))

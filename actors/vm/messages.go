@@ -92,6 +92,10 @@ type VIF struct {
 	// hotplug step tags the VIF's switch port with them.
 	UUID    string
 	Network string
+	// PVS, when set, has the VIF served by the PVS proxy (pvs.go): its
+	// keys are written to the private directory and OpenFlow rules steer
+	// its PVS traffic to the proxy's port (Config.PVSSwitch).
+	PVS *PVSProxy
 }
 
 // StartVM creates, builds and plugs the VM's domain, and unpauses it

@@ -137,14 +137,15 @@ func (u VUSB) location() (string, error) {
 }
 
 // passthroughMissing is errdefs.ErrNotImplemented naming what the VM's
-// PCI, vGPU and VUSB records need, or nil when it has none.
-func passthroughMissing(spec Spec) error {
+// PCI, vGPU and VUSB records need, or nil when it has none; vGPUs are
+// provided when haveVGPU (Config.VGPUs is set).
+func passthroughMissing(spec Spec, haveVGPU bool) error {
 	var missing []string
 	if len(spec.PCIs) > 0 {
 		missing = append(missing, "PCI passthrough needs the device-model daemon, not available yet")
 	}
-	if len(spec.VGPUs) > 0 {
-		missing = append(missing, "vGPUs need the device-model and vGPU (DEMU) daemons, not available yet")
+	if len(spec.VGPUs) > 0 && !haveVGPU {
+		missing = append(missing, "vGPUs need the vGPU emulator (DEMU), not configured (Config.VGPUs)")
 	}
 	if len(spec.VUSBs) > 0 {
 		missing = append(missing, "USB passthrough needs the device-model daemon, not available yet")

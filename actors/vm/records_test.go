@@ -103,7 +103,7 @@ func TestVMActor_Start_RefusesPassthrough(t *testing.T) {
 		msg    string
 	}{
 		"pci":  {func(s *vm.Spec) { s.VGPUs, s.VUSBs = nil, nil }, "PCI passthrough needs the device-model daemon, not available yet"},
-		"vgpu": {func(s *vm.Spec) { s.PCIs, s.VUSBs = nil, nil }, "vGPUs need the device-model and vGPU (DEMU) daemons"},
+		"vgpu": {func(s *vm.Spec) { s.PCIs, s.VUSBs = nil, nil }, "vGPUs need the vGPU emulator (DEMU), not configured"},
 		"vusb": {func(s *vm.Spec) { s.PCIs, s.VGPUs = nil, nil }, "USB passthrough needs the device-model daemon"},
 	} {
 		t.Run(name, func(t *testing.T) {

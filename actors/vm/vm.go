@@ -10,7 +10,9 @@ import (
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/storage"
+	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/supervisors"
 )
@@ -103,10 +105,23 @@ type Config struct {
 	// save and restore the domain (emu.go); nil saves and restores in the
 	// daemon.
 	EmuManager *EmuManager
+	// VGPUs starts and adopts the emulators (DEMU) of the vGPUs of HVM
+	// domains (vgpu.go): one per vGPU, started before the device model;
+	// the teardown stops them after it; suspend saves their state into the
+	// image and resume restores it; one that ends by itself crashes the
+	// domain. Nil refuses to create a domain for a VM with vGPUs
+	// (ErrNotImplemented).
+	VGPUs vgpu.Launcher
+	// PVSSwitch is the switch where the OpenFlow rules of VIFs with PVS
+	// settings go (pvs.go): installed once the VIF's port is up, removed
+	// with it. Nil refuses to plug such a VIF (ErrNotImplemented).
+	PVSSwitch ovs.FlowSwitch
 
 	// dms holds the running device model, shared by the incarnations of
 	// the actor.
 	dms *dmSlot
+	// vgpus holds the running vGPU emulators, shared likewise.
+	vgpus *vgpuSlot
 
 	// wrapGuestStore, when set (by tests), wraps what the guest actor
 	// reads through.
@@ -163,6 +178,7 @@ func Props(cfg Config) *actor.Props {
 		cfg.Journal = NewJournal(Record{Spec: cfg.Spec, DomID: cfg.AdoptDomID}, nil)
 	}
 	cfg.dms = &dmSlot{}
+	cfg.vgpus = &vgpuSlot{}
 	var incarnations atomic.Int64
 	return actor.PropsFromProducer(func() actor.Actor {
 		c := cfg
@@ -196,6 +212,7 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		// The device model runs on with its domain, for the actor that
 		// adopts it next.
 		a.cfg.dms.release()
+		a.cfg.vgpus.release()
 	case *actor.Restarting:
 		a.st.closing = true
 		a.stopWatcher()
@@ -248,5 +265,7 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleOpCanceled(ctx, msg)
 	case *dmExited:
 		a.handleDMExited(ctx, msg)
+	case *vgpuExited:
+		a.handleVGPUExited(ctx, msg)
 	}
 }

@@ -39,6 +39,8 @@ func (t RecordType) String() string {
 		return "vcpu-context"
 	case RecordEnd:
 		return "end"
+	case RecordEmulatorState:
+		return "emulator-state"
 	}
 	return "RecordType(" + strconv.FormatUint(uint64(t), 10) + ")"
 }

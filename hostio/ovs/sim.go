@@ -18,6 +18,7 @@ type Sim struct {
 	mu      sync.Mutex
 	bridges map[string]map[string]bool // bridge -> its ports
 	ports   map[string]simPort
+	flows   map[string][]Flow // bridge -> its OpenFlow rules (sim_flows.go)
 }
 
 type simPort struct {
@@ -70,6 +71,7 @@ func (s *Sim) DelBridge(ctx context.Context, name string) error {
 		delete(s.ports, p)
 	}
 	delete(s.bridges, name)
+	delete(s.flows, name)
 	return nil
 }
 

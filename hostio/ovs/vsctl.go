@@ -37,6 +37,13 @@ type VsctlConfig struct {
 	// NoWait makes changes return once the database holds them, without
 	// waiting for ovs-vswitchd to apply them (ovs-vsctl --no-wait).
 	NoWait bool
+	// Ofctl is the ovs-ofctl executable the flow methods run; "" means
+	// "ovs-ofctl" in PATH.
+	Ofctl string
+	// OfctlRunDir is where ovs-vswitchd puts the bridges' management
+	// sockets (<bridge>.mgmt, its OVS_RUNDIR); "" means ovs-ofctl's
+	// default (the system's /var/run/openvswitch).
+	OfctlRunDir string
 }
 
 // Vsctl is a Switch driving a real Open vSwitch with ovs-vsctl, one

@@ -102,7 +102,7 @@ func Start(t testing.TB) *Server {
 // datapath_type=netdev and waits for ovs-vswitchd to apply changes.
 func (s *Server) Switch() *ovs.Vsctl {
 	return ovs.NewVsctl(ovs.VsctlConfig{Program: s.progs["ovs-vsctl"], DB: s.DB, DatapathType: "netdev",
-		Timeout: 10 * time.Second})
+		Timeout: 10 * time.Second, OfctlRunDir: s.Dir})
 }
 
 // StartVswitchd starts ovs-vswitchd and waits until it has applied the
