@@ -35,8 +35,10 @@ import (
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/statedir"
 	"github.com/xenactor/xenactor/hostio/storage"
+	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/supervisors"
@@ -72,6 +74,11 @@ type Config struct {
 	// DeviceModels, if set, starts a device model for each HVM VM
 	// (vm.Config.DeviceModels).
 	DeviceModels devicemodel.Launcher
+	// VGPUs, if set, runs the vGPUs' emulators (vm.Config.VGPUs);
+	// PVSSwitch, if set, takes the OpenFlow rules of VIFs with PVS
+	// settings (vm.Config.PVSSwitch).
+	VGPUs     vgpu.Launcher
+	PVSSwitch ovs.FlowSwitch
 }
 
 // Props returns the props of the host actor. Spawn one per daemon.
@@ -307,7 +314,8 @@ func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.
 	spec := e.journal.Record().Spec
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
-		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels}
+		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels, VGPUs: h.cfg.VGPUs,
+		PVSSwitch: h.cfg.PVSSwitch}
 	if h.cfg.Accounting != nil {
 		cfg.DeviceSupervisor = supervisors.New(supervisors.WithAccounting(h.cfg.Accounting))
 	}

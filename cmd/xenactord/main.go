@@ -33,6 +33,8 @@ func main() {
 		"the embedded simulated host's memory in MiB")
 	flag.StringVar(&cfg.DeviceModel, "device-model", "",
 		`QEMU binary run as the device model of each HVM VM, e.g. qemu-system-x86_64; "" runs them without one`)
+	flag.StringVar(&cfg.DEMU, "demu", "",
+		`the vGPU emulator (xenactor-demu) started for each vGPU of a VM; "" refuses VMs with vGPUs`)
 	flag.Func("sr", "a storage repository: name=<plugin dir>,<uri>; repeatable", func(s string) error {
 		sr, err := daemon.ParseSR(s)
 		if err == nil {

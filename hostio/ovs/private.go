@@ -31,7 +31,7 @@ type Private struct {
 }
 
 // The programs a Private needs.
-var privatePrograms = []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-appctl"}
+var privatePrograms = []string{"ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-appctl", "ovs-ofctl"}
 
 // NewPrivate returns the private switch in dir, creating dir. The programs
 // are looked up in PATH: a missing one is errdefs.ErrUnavailable.
@@ -116,8 +116,9 @@ func (p *Private) run(ctx context.Context, prog string, args ...string) error {
 }
 
 // Switch is the switch on this Open vSwitch: bridges with
-// datapath_type=netdev.
+// datapath_type=netdev, and OpenFlow rules through the bridges' management
+// sockets in the directory.
 func (p *Private) Switch() *Vsctl {
 	return NewVsctl(VsctlConfig{Program: p.progs["ovs-vsctl"], DB: p.DB(), DatapathType: "netdev",
-		Timeout: 10 * time.Second})
+		Timeout: 10 * time.Second, Ofctl: p.progs["ovs-ofctl"], OfctlRunDir: p.Dir})
 }

@@ -41,6 +41,7 @@ var debianPackages = map[string]string{
 	"ovsdb-server":                     "openvswitch-switch",
 	"ovsdb-tool":                       "openvswitch-switch",
 	"ovs-appctl":                       "openvswitch-switch",
+	"ovs-ofctl":                        "openvswitch-switch",
 	"stunnel4":                         "stunnel4",
 	"prometheus":                       "prometheus",
 	"etcd":                             "etcd-server",

@@ -48,6 +48,10 @@ type Config struct {
 	// HVM VM (with -machine none on the simulated host); "" runs HVM VMs
 	// without one. Its files go to <run-dir>/dm.
 	DeviceModel string
+	// DEMU is the vGPU emulator's executable (xenactor-demu), started for
+	// each vGPU of a VM before its device model; "" refuses VMs with vGPUs.
+	// Its files go to <run-dir>/demu.
+	DEMU string
 	// SRs are the storage repositories VBDs may name a VDI of.
 	SRs []storage.SR
 	// Switch is the embedded host's switch: SwitchSim ("" too) or

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/host"
+	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
@@ -25,6 +26,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/sim"
 	"github.com/xenactor/xenactor/hostio/statedir"
 	"github.com/xenactor/xenactor/hostio/storage"
+	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
@@ -43,6 +45,8 @@ type Daemon struct {
 	xsPath string
 	hvPath string
 
+	// embeddedHost is set when the simulated host runs in the daemon.
+	embeddedHost bool
 	// daemons are the embedded host's daemon actors, stopped (with their
 	// processes) before the actor system.
 	daemons []daemons.Client
@@ -56,6 +60,9 @@ type backend struct {
 	hv   hypervisor.Hypervisor
 	hp   hotplug.Hotplug
 	dial func(context.Context) (*xenstore.Client, error)
+	// sw is the host's switch when the daemon reaches it (the embedded
+	// host's), for the PVS proxy's OpenFlow rules.
+	sw ovs.Switch
 }
 
 // Start brings the daemon up: the host (embedded or remote), the state
@@ -95,6 +102,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.closers = append(d.closers, d.store.Close)
 	hc := host.Config{StateDir: d.store, Hypervisor: be.hv, Dial: be.dial, Hotplug: be.hp, TuneVM: d.tuneVM(cfg),
 		Logger: log}
+	if fs, ok := be.sw.(ovs.FlowSwitch); ok {
+		hc.PVSSwitch = fs
+	}
 	if err := d.devices(cfg, &hc); err != nil {
 		return nil, err
 	}
@@ -119,6 +129,7 @@ func (d *Daemon) embedded(ctx context.Context, cfg Config) (backend, error) {
 	if mib == 0 {
 		mib = DefaultHostMemoryMiB
 	}
+	d.embeddedHost = true
 	sw, err := d.hostSwitch(ctx, cfg)
 	if err != nil {
 		return backend{}, err
@@ -141,7 +152,7 @@ func (d *Daemon) embedded(ctx context.Context, cfg Config) (backend, error) {
 		}
 		return xenstore.NewClient(nc), nil
 	}
-	return backend{hv: h.Hypervisor(), hp: h.Hotplug().Device(), dial: dial}, nil
+	return backend{hv: h.Hypervisor(), hp: h.Hotplug().Device(), dial: dial, sw: h.Switch()}, nil
 }
 
 // remote connects to a simulated host in another process: its hypervisor
@@ -200,11 +211,16 @@ func (d *Daemon) HypervisorSocket() string { return d.hvPath }
 // Stop stops the host actor and its children, which leave the domains
 // running for the next daemon to adopt, then the actor system, and closes
 // the state directory and the host connections. An embedded simulated host
-// stops with the daemon and its socket is removed. Stop is idempotent.
+// stops with the daemon and its socket is removed: its domains cannot
+// outlive it, so its VMs are shut down hard first, which stops their device
+// models and emulators and detaches their volumes. Stop is idempotent.
 func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() {
 		var errs []error
 		if d.system != nil {
+			if pid := d.host.PID(); pid != nil && d.embeddedHost {
+				errs = append(errs, d.shutdownAll())
+			}
 			if pid := d.host.PID(); pid != nil {
 				errs = append(errs, d.system.Root.StopFuture(pid).Wait())
 			}
@@ -246,6 +262,17 @@ func (d *Daemon) devices(cfg Config, hc *host.Config) error {
 		}
 		hc.DeviceModels = devicemodel.QEMU{Config: devicemodel.Config{RunDir: dir, Binary: bin}}
 	}
+	if cfg.DEMU != "" {
+		bin, err := exec.LookPath(cfg.DEMU)
+		if err != nil {
+			return fmt.Errorf("%w: DEMU %q: %w", ErrUsage, cfg.DEMU, err)
+		}
+		dir := filepath.Join(cfg.RunDir, "demu")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+		hc.VGPUs = vgpu.DEMU{Config: vgpu.Config{RunDir: dir, Binary: bin}}
+	}
 	return nil
 }
 
@@ -277,4 +304,49 @@ func (d *Daemon) hostSwitch(ctx context.Context, cfg Config) (ovs.Switch, error)
 	}
 	d.daemons = append(d.daemons, clients...)
 	return sw, nil
+}
+
+// shutdownTimeout bounds the hard shutdown of the embedded host's VMs.
+const shutdownTimeout = 60 * time.Second
+
+// shutdownAll shuts every VM with a domain down hard, concurrently, and
+// waits for the tasks.
+func (d *Daemon) shutdownAll() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	list, err := d.host.ListVMs(ctx)
+	if err != nil {
+		return fmt.Errorf("daemon: shutting the VMs down: %w", err)
+	}
+	tpid, err := d.host.Tasks(ctx)
+	if err != nil {
+		return fmt.Errorf("daemon: shutting the VMs down: %w", err)
+	}
+	tc := tasks.NewClient(d.system, tpid)
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	for i, info := range list {
+		if !info.PowerState.HasDomain() {
+			continue
+		}
+		wg.Go(func() {
+			c, err := d.host.VM(ctx, info.Spec.UUID)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			id, err := c.Shutdown(ctx, true)
+			if err == nil {
+				var task tasks.Task
+				if task, err = tc.Wait(ctx, id); err == nil && task.State != tasks.Completed {
+					err = fmt.Errorf("%s", task.Error)
+				}
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("daemon: shut VM %s down: %w", info.Spec.UUID, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
