@@ -61,9 +61,13 @@ func Lookup(ctx context.Context, xs Store, domid uint32) (Info, error) {
 	return info, nil
 }
 
-// Domains lists the domains under /local/domain, dom0 left out.
+// Domains lists the domains under /local/domain, dom0 left out; none when
+// there is no /local/domain.
 func Domains(ctx context.Context, xs Store) ([]uint32, error) {
 	names, err := xs.Directory(ctx, "/local/domain")
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("console: listing domains: %w", err)
 	}
