@@ -13,7 +13,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/console"
 	"github.com/xenactor/xenactor/actors/host"
+	cons "github.com/xenactor/xenactor/hostio/console"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
@@ -23,6 +25,10 @@ import (
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/hostio/xenstore/xenstored"
 )
+
+// ConsoleDir is where, under the run directory, the console daemon keeps
+// the guests' logs (guest-<domid>.log).
+const ConsoleDir = "console"
 
 // readyTimeout bounds how long Start waits for the host actor to answer.
 const readyTimeout = 30 * time.Second
@@ -35,7 +41,8 @@ type Daemon struct {
 	store   *statedir.Store
 	closers []func() error // run in reverse order by Stop
 	// Xenstored is the socket of the xenstored the daemon uses.
-	xsPath string
+	xsPath  string
+	console *actor.PID // the console daemon's actor; nil if none
 
 	stopOnce sync.Once
 	stopErr  error
@@ -94,7 +101,21 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if _, err := d.host.ListVMs(rctx); err != nil {
 		return nil, fmt.Errorf("daemon: the host actor does not answer: %w", err)
 	}
+	d.startConsole(cfg, be)
 	return d, nil
+}
+
+// startConsole starts the console daemon's actor, which logs the guests'
+// consoles in <run-dir>/console, when the hypervisor gives page access to
+// the guests' memory (the simulated host, embedded or remote).
+func (d *Daemon) startConsole(cfg Config, be backend) {
+	pages, ok := be.hv.(cons.Pages)
+	if !ok {
+		d.log.Info("no console daemon: the hypervisor gives no page access")
+		return
+	}
+	d.console = d.system.Root.Spawn(console.Props(console.Config{Dial: be.dial, Pages: pages,
+		LogDir: filepath.Join(cfg.RunDir, ConsoleDir), Logger: d.log}))
 }
 
 // embedded starts the simulated host in the process and serves its
@@ -172,7 +193,8 @@ func (d *Daemon) System() *actor.ActorSystem { return d.system }
 // Xenstored returns the socket of the xenstored the daemon uses.
 func (d *Daemon) Xenstored() string { return d.xsPath }
 
-// Stop stops the host actor and its children, which leave the domains
+// Stop stops the console daemon's actor, which frees the ptys, and the host
+// actor and its children, which leave the domains
 // running for the next daemon to adopt, then the actor system, and closes
 // the state directory and the host connections. An embedded simulated host
 // stops with the daemon and its socket is removed. Stop is idempotent.
@@ -180,6 +202,9 @@ func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() {
 		var errs []error
 		if d.system != nil {
+			if d.console != nil {
+				errs = append(errs, d.system.Root.StopFuture(d.console).Wait())
+			}
 			if pid := d.host.PID(); pid != nil {
 				errs = append(errs, d.system.Root.StopFuture(pid).Wait())
 			}
