@@ -50,8 +50,9 @@ type Console struct {
 	outCorrupt, inCorrupt, logFailing bool
 }
 
-// Open opens domain cfg.DomID's log and allocates its pty. It does not
-// read the ring: Poll does.
+// Open opens domain cfg.DomID's log and allocates its pty. A pty that
+// cannot be allocated (no /dev/ptmx) is logged, and the console is only
+// logged: TTY is "". Open does not read the ring: Poll does.
 func Open(cfg Config) (_ *Console, err error) {
 	c := &Console{cfg: cfg, log: cfg.Logger, input: make(chan []byte, 1), done: make(chan struct{})}
 	if c.log == nil {
@@ -65,8 +66,9 @@ func Open(cfg Config) (_ *Console, err error) {
 		return c, nil
 	}
 	if c.pty, err = OpenPTY(); err != nil {
-		_ = c.out.Close()
-		return nil, err
+		// The log matters most: serve it without a pty.
+		c.log.Warn("console: no pty; the console is only logged", "err", err)
+		return c, nil
 	}
 	c.wg.Add(1)
 	go c.readPTY()

@@ -194,10 +194,10 @@ func (d *Daemon) System() *actor.ActorSystem { return d.system }
 func (d *Daemon) Xenstored() string { return d.xsPath }
 
 // Stop stops the console daemon's actor, which frees the ptys, and the host
-// actor and its children, which leave the domains
-// running for the next daemon to adopt, then the actor system, and closes
-// the state directory and the host connections. An embedded simulated host
-// stops with the daemon and its socket is removed. Stop is idempotent.
+// actor and its children, which leave the domains running for the next
+// daemon to adopt, then the actor system, and closes the state directory
+// and the host connections. An embedded simulated host stops with the
+// daemon and its socket is removed. Stop is idempotent.
 func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() {
 		var errs []error
