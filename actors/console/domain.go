@@ -105,6 +105,9 @@ func (d *domain) handlePollDue(ctx actor.Context) {
 		d.next()
 		d.next = nil
 	}
+	if d.c == nil {
+		return
+	}
 	pctx, cancel := context.WithTimeout(context.Background(), DefaultIOTimeout)
 	moved, err := d.c.Poll(pctx)
 	cancel()
