@@ -67,8 +67,8 @@ func (d *domain) handleStarted(ctx actor.Context) {
 	if tty := c.TTY(); tty != "" {
 		wctx, cancel := context.WithTimeout(context.Background(), DefaultIOTimeout)
 		defer cancel()
-		if err := cons.WriteTTY(wctx, d.xs, d.info.DomID, tty); err != nil {
-			d.log.Warn("console: writing console/tty failed", "err", err)
+		if err := cons.WriteTTY(wctx, d.xs, d.info, tty); err != nil {
+			d.log.Debug("console: console/tty not written", "err", err)
 		}
 		ctx.Send(ctx.Parent(), &ttyOpened{DomID: d.info.DomID, TTY: tty})
 	}

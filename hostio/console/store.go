@@ -20,6 +20,7 @@ type Store interface {
 	Read(ctx context.Context, path string) ([]byte, error)
 	Write(ctx context.Context, path string, value []byte) error
 	Directory(ctx context.Context, path string) ([]string, error)
+	Update(ctx context.Context, fn func(ctx context.Context, tx *xenstore.Tx) error) error
 }
 
 // Info is what a domain's console/ keys say.
@@ -80,10 +81,25 @@ func Domains(ctx context.Context, xs Store) ([]uint32, error) {
 	return out, nil
 }
 
-// WriteTTY writes the pty's path to domain domid's console/tty.
-func WriteTTY(ctx context.Context, xs Store, domid uint32, path string) error {
-	if err := xs.Write(ctx, ConsolePath(domid)+"/tty", []byte(path)); err != nil {
-		return fmt.Errorf("console: domain %d: writing console/tty: %w", domid, err)
+// WriteTTY writes the pty's path to domain info.DomID's console/tty, in a
+// transaction that first checks console/ring-ref still names info's ring:
+// a domain torn down meanwhile (its home removed) is not given back a half
+// home, and that is errdefs.ErrNotFound.
+func WriteTTY(ctx context.Context, xs Store, info Info, path string) error {
+	dir := ConsolePath(info.DomID)
+	want := strconv.FormatUint(info.RingRef, 10)
+	err := xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
+		v, err := tx.Read(ctx, dir+"/ring-ref")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(v)) != want {
+			return fmt.Errorf("ring-ref is %q now: %w", v, errdefs.ErrNotFound)
+		}
+		return tx.Write(ctx, dir+"/tty", []byte(path))
+	})
+	if err != nil {
+		return fmt.Errorf("console: domain %d: writing console/tty: %w", info.DomID, err)
 	}
 	return nil
 }
