@@ -134,7 +134,7 @@ func vmPath(uuid string) string              { return "/vm/" + uuid }
 // writeHome writes the domain's home and /vm/<uuid> as the reference's
 // domain creation does: the home dom0's and readable by the guest, with
 // guest-writable device, control, data, attr, drivers and feature
-// directories, then the domain's id, memory and store ring.
+// directories, then the domain's id, memory, store ring and console ring.
 func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spec Spec, res hypervisor.BuildResult) error {
 	d := uint32(domid)
 	guestRead := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: d, Access: xenstore.AccessRead}}
@@ -151,7 +151,11 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 	if err := writeKeys(ctx, tx, home, [][2]string{{"domid", domid.String()}, {"name", spec.Name},
 		{"vm", vmPath(spec.UUID)}, {"memory/target", kib}, {"memory/static-max", kib},
 		{"store/port", strconv.FormatUint(uint64(res.StorePort), 10)},
-		{"store/ring-ref", strconv.FormatUint(res.StoreGFN, 10)}}); err != nil {
+		{"store/ring-ref", strconv.FormatUint(res.StoreGFN, 10)},
+		// The console daemon serves the ring; limit is the bytes it may buffer.
+		{"console/ring-ref", strconv.FormatUint(res.ConsoleGFN, 10)},
+		{"console/port", strconv.FormatUint(uint64(res.ConsolePort), 10)},
+		{"console/limit", "1048576"}, {"console/type", "xenconsoled"}}); err != nil {
 		return err
 	}
 	if err := mkdirPerms(ctx, tx, home+"/cpu", guestRead); err != nil {

@@ -65,6 +65,10 @@ func (g *guest) setState(ctx context.Context, k DeviceKey, fe string, s xenbus.S
 		delete(g.devs, k)
 		return
 	}
+	if err == nil && s == xenbus.StateConnected && g.devs[k] != xenbus.StateConnected {
+		g.print(frontendLines(k, !g.drivers[k.Class]))
+		g.drivers[k.Class] = true
+	}
 	g.devs[k] = s
 }
 

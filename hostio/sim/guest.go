@@ -19,6 +19,9 @@ type guestHooks struct {
 	shutdown func(reason string)
 	// balloon sets the guest's memory after it followed memory/target.
 	balloon func(kib uint64)
+	// print writes to the guest's PV console (console.go); nil prints
+	// nothing.
+	print func(text string)
 }
 
 // guest is one simulated guest kernel running on its own domain
@@ -38,6 +41,7 @@ type guest struct {
 
 	// Owned by the event loop.
 	devs    map[DeviceKey]xenbus.State // frontend state this kernel last wrote
+	drivers map[DeviceClass]bool       // frontend drivers that said hello on the console
 	gref    int
 	acked   bool
 	timers  []*time.Timer
@@ -84,7 +88,8 @@ var shutdownReasons = map[string]string{"poweroff": "poweroff", "halt": "powerof
 
 func startGuest(domid uint32, p Profile, xs *xenstore.Client, hooks guestHooks, faults *Faults, log *slog.Logger) (*guest, error) {
 	g := &guest{domid: domid, home: xenstore.DomainPath(domid), p: p, xs: xs, hooks: hooks, faults: faults,
-		log: log.With("domid", domid, "profile", p.Name), stopped: make(chan struct{}), devs: make(map[DeviceKey]xenbus.State)}
+		log: log.With("domid", domid, "profile", p.Name), stopped: make(chan struct{}), devs: make(map[DeviceKey]xenbus.State),
+		drivers: make(map[DeviceClass]bool)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if p.PVDrivers {
@@ -191,6 +196,13 @@ func (g *guest) interval() time.Duration {
 		return g.p.AgentInterval
 	}
 	return 60 * time.Second
+}
+
+// print writes text to the guest's console.
+func (g *guest) print(text string) {
+	if g.hooks.print != nil && text != "" {
+		g.hooks.print(text)
+	}
 }
 
 func (g *guest) ignore(err error) {

@@ -55,6 +55,8 @@ type Host struct {
 	images map[hypervisor.DomID]string
 	guests map[hypervisor.DomID]*guest
 	gone   map[hypervisor.DomID]bool // shut down: @releaseDomain told
+	// restored domains' kernels resume rather than boot.
+	restored map[hypervisor.DomID]bool
 }
 
 // New starts a simulated host.
@@ -65,6 +67,7 @@ func New(cfg Config) (*Host, error) {
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		images: make(map[hypervisor.DomID]string), guests: make(map[hypervisor.DomID]*guest),
 		gone: make(map[hypervisor.DomID]bool), dirty: make(map[hypervisor.DomID]bool),
+		restored: make(map[hypervisor.DomID]bool),
 	}
 	if h.log == nil {
 		h.log = slog.Default()

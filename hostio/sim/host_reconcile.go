@@ -69,6 +69,7 @@ func (h *Host) reconcile(id hypervisor.DomID) {
 		_, known := h.images[id]
 		delete(h.images, id)
 		delete(h.gone, id)
+		delete(h.restored, id)
 		h.mu.Unlock()
 		if known {
 			h.xs.DomainDestroyed(uint32(id))
@@ -110,7 +111,9 @@ func (h *Host) startGuest(id hypervisor.DomID, image string) {
 		h.log.Warn("simulated guest could not connect to xenstore", "domid", uint32(id), "err", err)
 		return
 	}
-	hooks := guestHooks{shutdown: func(reason string) {
+	cons := newGuestConsole(h.hv, id, h.log)
+	hooks := guestHooks{print: cons.print, shutdown: func(reason string) {
+		cons.print(shutdownLine(reason))
 		r := map[string]hypervisor.ShutdownReason{"poweroff": hypervisor.ShutdownPoweroff,
 			"reboot": hypervisor.ShutdownReboot, "suspend": hypervisor.ShutdownSuspend,
 			"crash": hypervisor.ShutdownCrash}[reason]
@@ -118,7 +121,14 @@ func (h *Host) startGuest(id hypervisor.DomID, image string) {
 			h.log.Debug("simulated guest shutdown failed", "domid", uint32(id), "err", err)
 		}
 	}}
-	g, err := startGuest(uint32(id), h.profile(image), xs, hooks, h.faults, h.log)
+	p := h.profile(image)
+	h.mu.Lock()
+	resumed := h.restored[id]
+	h.mu.Unlock()
+	if p.PVDrivers {
+		cons.print(bootBanner(p, uint32(id), resumed))
+	}
+	g, err := startGuest(uint32(id), p, xs, hooks, h.faults, h.log)
 	if err != nil {
 		xs.Close()
 		h.log.Warn("simulated guest kernel did not start", "domid", uint32(id), "err", err)

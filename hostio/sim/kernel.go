@@ -65,6 +65,7 @@ func (v hostHV) Restore(ctx context.Context, id hypervisor.DomID, r io.Reader) (
 	image := v.kernelImage(ctx, id, res)
 	v.h.mu.Lock()
 	v.h.images[id] = image
+	v.h.restored[id] = true
 	v.h.mu.Unlock()
 	return res, nil
 }

@@ -33,6 +33,21 @@ func WriteHome(ctx context.Context, tx *xenstore.Tx, domid uint32, targetKiB uin
 	})
 }
 
+// ConsoleLimit is console/limit as the reference's domain creation writes
+// it: the bytes xenconsoled may buffer for the domain.
+const ConsoleLimit = 1048576
+
+// WriteConsole writes the domain's console keys as a toolstack does at
+// domain creation, in its home (dom0's, readable by the guest): the ring's
+// page and event channel from the build, console/limit and
+// console/type=xenconsoled, which the console daemon serves.
+func WriteConsole(ctx context.Context, tx *xenstore.Tx, domid uint32, consoleGFN uint64, consolePort uint32) error {
+	return writeKeys(ctx, tx, xenstore.DomainPath(domid)+"/console", map[string]string{
+		"ring-ref": strconv.FormatUint(consoleGFN, 10), "port": strconv.FormatUint(uint64(consolePort), 10),
+		"limit": strconv.Itoa(ConsoleLimit), "type": "xenconsoled",
+	})
+}
+
 // WriteDevice writes a VBD's or VIF's backend and frontend trees with the
 // reference's keys and permissions, both in state Initialising: each
 // directory made with its permissions first so that the keys inherit them.

@@ -13,10 +13,12 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/console"
 	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/host"
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
+	cons "github.com/xenactor/xenactor/hostio/console"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
@@ -29,6 +31,10 @@ import (
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
+
+// ConsoleDir is where, under the run directory, the console daemon keeps
+// the guests' logs (guest-<domid>.log).
+const ConsoleDir = "console"
 
 // readyTimeout bounds how long Start waits for the host actor to answer.
 const readyTimeout = 30 * time.Second
@@ -50,6 +56,7 @@ type Daemon struct {
 	// daemons are the embedded host's daemon actors, stopped (with their
 	// processes) before the actor system.
 	daemons []daemons.Client
+	console *actor.PID // the console daemon's actor; nil if none
 
 	stopOnce sync.Once
 	stopErr  error
@@ -118,7 +125,21 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if _, err := d.host.ListVMs(rctx); err != nil {
 		return nil, fmt.Errorf("daemon: the host actor does not answer: %w", err)
 	}
+	d.startConsole(cfg, be)
 	return d, nil
+}
+
+// startConsole starts the console daemon's actor, which logs the guests'
+// consoles in <run-dir>/console, when the hypervisor gives page access to
+// the guests' memory (the simulated host, embedded or remote).
+func (d *Daemon) startConsole(cfg Config, be backend) {
+	pages, ok := be.hv.(cons.Pages)
+	if !ok {
+		d.log.Info("no console daemon: the hypervisor gives no page access")
+		return
+	}
+	d.console = d.system.Root.Spawn(console.Props(console.Config{Dial: be.dial, Pages: pages,
+		LogDir: filepath.Join(cfg.RunDir, ConsoleDir), Logger: d.log}))
 }
 
 // embedded starts the simulated host in the process and serves its
@@ -208,18 +229,22 @@ func (d *Daemon) Xenstored() string { return d.xsPath }
 // host's.
 func (d *Daemon) HypervisorSocket() string { return d.hvPath }
 
-// Stop stops the host actor and its children, which leave the domains
-// running for the next daemon to adopt, then the actor system, and closes
-// the state directory and the host connections. An embedded simulated host
-// stops with the daemon and its socket is removed: its domains cannot
-// outlive it, so its VMs are shut down hard first, which stops their device
-// models and emulators and detaches their volumes. Stop is idempotent.
+// Stop stops the console daemon's actor, which frees the ptys, and the host
+// actor and its children, which leave the domains running for the next
+// daemon to adopt, then the actor system, and closes the state directory
+// and the host connections. An embedded simulated host stops with the
+// daemon and its socket is removed: its domains cannot outlive it, so its
+// VMs are shut down hard first, which stops their device models and
+// emulators and detaches their volumes. Stop is idempotent.
 func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() {
 		var errs []error
 		if d.system != nil {
 			if pid := d.host.PID(); pid != nil && d.embeddedHost {
 				errs = append(errs, d.shutdownAll())
+			}
+			if d.console != nil {
+				errs = append(errs, d.system.Root.StopFuture(d.console).Wait())
 			}
 			if pid := d.host.PID(); pid != nil {
 				errs = append(errs, d.system.Root.StopFuture(pid).Wait())

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func runChild(raw string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d, err := daemon.Start(ctx, daemon.Config{StateDir: cfg.StateDir, RunDir: os.TempDir(),
+	d, err := daemon.Start(ctx, daemon.Config{StateDir: cfg.StateDir, RunDir: filepath.Dir(cfg.StateDir),
 		Xenstored: cfg.Xenstored, Hypervisor: cfg.Hypervisor, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err

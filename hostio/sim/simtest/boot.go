@@ -83,6 +83,9 @@ func (b *Booter) BootVM(ctx context.Context, image string, vm VM) (hypervisor.Do
 		if err := sim.WriteHome(ctx, tx, domid, GuestMemoryKiB, res.StoreGFN, res.StorePort); err != nil {
 			return err
 		}
+		if err := sim.WriteConsole(ctx, tx, domid, res.ConsoleGFN, res.ConsolePort); err != nil {
+			return err
+		}
 		if vm.UUID == "" {
 			return nil
 		}
