@@ -124,6 +124,14 @@ func (c *Client) WritePage(ctx context.Context, id hypervisor.DomID, pfn uint64,
 	return err
 }
 
+// WritePageAt writes data into a guest page at offset, leaving the rest of
+// the page as the guest has it (a console daemon advancing a ring index
+// does not undo what the guest wrote meanwhile).
+func (c *Client) WritePageAt(ctx context.Context, id hypervisor.DomID, pfn uint64, offset int, data []byte) error {
+	_, err := c.call(ctx, &request{Method: mWritePageAt, ID: id, PFN: pfn, Offset: offset, Data: data})
+	return err
+}
+
 // ReadPage returns a copy of a guest page (hypervisortest.PageAccess).
 func (c *Client) ReadPage(ctx context.Context, id hypervisor.DomID, pfn uint64) ([]byte, error) {
 	rep, err := c.call(ctx, &request{Method: mReadPage, ID: id, PFN: pfn})

@@ -389,3 +389,27 @@ func TestClient_PoolsConnections(t *testing.T) {
 	_, err = hvremote.Listen(path)
 	require.True(t, errdefs.IsExists(err), "a live socket is not replaced: %v", err)
 }
+
+func TestClient_WritePageAtLeavesTheRestOfThePage(t *testing.T) {
+	path, _ := serve(t, hvsim.New(hvsim.Config{HostMemoryKiB: 64 << 10}), nil)
+	c := dial(t, path)
+	ctx := t.Context()
+	id, err := c.Create(ctx, pvConfig())
+	require.NoError(t, err)
+	_, err = c.Build(ctx, id, hypervisor.BuildConfig{Kernel: "k", MemoryKiB: 16 << 10})
+	require.NoError(t, err)
+
+	page := make([]byte, 4096)
+	for i := range page {
+		page[i] = 'g'
+	}
+	require.NoError(t, c.WritePage(ctx, id, 9, page))
+	require.NoError(t, c.WritePageAt(ctx, id, 9, 100, []byte("dom0")))
+	got, err := c.ReadPage(ctx, id, 9)
+	require.NoError(t, err)
+	copy(page[100:], "dom0")
+	require.Equal(t, page, got)
+
+	require.True(t, errdefs.IsInvalid(c.WritePageAt(ctx, id, 9, 4094, []byte("too long"))),
+		"a write past the page fails")
+}

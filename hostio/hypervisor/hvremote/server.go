@@ -209,7 +209,7 @@ func (s *Server) unary(ctx context.Context, req *request) *reply {
 		err = s.hv.DisableDirtyLog(ctx, req.ID)
 	case mReadDirtyLog:
 		rep.PFNs, err = s.hv.ReadDirtyLog(ctx, req.ID, req.Clear)
-	case mWritePage, mReadPage, mMemoryChecksum:
+	case mWritePage, mWritePageAt, mReadPage, mMemoryChecksum:
 		err = s.pageAccess(ctx, req, &rep)
 	case mHotplugAdd, mHotplugRemove:
 		switch {
@@ -246,6 +246,15 @@ func (s *Server) pageAccess(ctx context.Context, req *request, rep *reply) error
 	switch req.Method {
 	case mWritePage:
 		err = pa.WritePage(ctx, req.ID, req.PFN, req.Data)
+	case mWritePageAt:
+		at, ok := s.hv.(interface {
+			WritePageAt(ctx context.Context, id hypervisor.DomID, pfn uint64, offset int, data []byte) error
+		})
+		if !ok {
+			return fmt.Errorf("hvremote: %s: the hypervisor cannot write part of a page: %w", req.Method,
+				errdefs.ErrNotImplemented)
+		}
+		err = at.WritePageAt(ctx, req.ID, req.PFN, req.Offset, req.Data)
 	case mReadPage:
 		rep.Data, err = pa.ReadPage(ctx, req.ID, req.PFN)
 	case mMemoryChecksum:

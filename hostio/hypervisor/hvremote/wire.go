@@ -47,6 +47,7 @@ const (
 	mReadDirtyLog    = "ReadDirtyLog"
 	mReadPages       = "ReadPages"
 	mWritePage       = "WritePage"
+	mWritePageAt     = "WritePageAt"
 	mReadPage        = "ReadPage"
 	mMemoryChecksum  = "MemoryChecksum"
 	mHotplugAdd      = "HotplugAdd"
@@ -65,6 +66,7 @@ type request struct {
 	Save   hypervisor.SaveOptions    `json:"save,omitzero"`
 	Clear  bool                      `json:"clear,omitempty"`
 	PFN    uint64                    `json:"pfn,omitempty"`
+	Offset int                       `json:"offset,omitempty"`
 	PFNs   []uint64                  `json:"pfns,omitempty"`
 	Data   []byte                    `json:"data,omitempty"`
 	Device *hotplug.Device           `json:"device,omitempty"`
@@ -179,8 +181,8 @@ func knownMethod(m string) bool {
 	switch m {
 	case mCreate, mSetMaxMem, mSetMaxVCPUs, mPause, mUnpause, mShutdown, mDestroy, mDomainInfo,
 		mListDomains, mBuild, mSetMemoryTarget, mEvents, mSave, mRestore, mEnableDirtyLog,
-		mDisableDirtyLog, mReadDirtyLog, mReadPages, mWritePage, mReadPage, mMemoryChecksum,
-		mHotplugAdd, mHotplugRemove:
+		mDisableDirtyLog, mReadDirtyLog, mReadPages, mWritePage, mWritePageAt, mReadPage,
+		mMemoryChecksum, mHotplugAdd, mHotplugRemove:
 		return true
 	}
 	return false
