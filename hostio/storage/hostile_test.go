@@ -66,7 +66,10 @@ func TestClient_HostilePlugins(t *testing.T) {
 				require.Contains(t, err.Error(), s)
 			}
 			pgid := storagetest.ReadPID(t, pidFile(pids))
-			require.Empty(t, storagetest.GroupMembers(t, pgid), "processes of the plugin's group left")
+			// The group was sent SIGKILL before the call returned; a member
+			// can take a moment to leave the process table.
+			require.Eventually(t, func() bool { return len(storagetest.GroupMembers(t, pgid)) == 0 },
+				2*time.Second, 5*time.Millisecond, "processes of the plugin's group left")
 		})
 	}
 }
@@ -101,5 +104,7 @@ func TestClient_MissingCallAndCancel(t *testing.T) {
 	}()
 	_, err = c.List(ctx)
 	require.True(t, errdefs.IsCanceled(err), "%v", err)
-	require.Empty(t, storagetest.GroupMembers(t, storagetest.ReadPID(t, pidFile)))
+	pgid := storagetest.ReadPID(t, pidFile)
+	require.Eventually(t, func() bool { return len(storagetest.GroupMembers(t, pgid)) == 0 },
+		2*time.Second, 5*time.Millisecond, "processes of the plugin's group left")
 }
