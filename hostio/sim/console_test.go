@@ -59,8 +59,17 @@ func shutdown(t *testing.T, h *sim.Host, xs *xenstore.Client, id hypervisor.DomI
 	}, 5*time.Second, time.Millisecond)
 }
 
+// waitConnected waits until the guest printed that its VIF is up, the last
+// line of its boot: its frontends connect after the boot returned.
+func waitConnected(t *testing.T, h *sim.Host, id hypervisor.DomID, pfn uint64) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(ringText(t, h, id, pfn), "eth0 up\n") },
+		10*time.Second, 5*time.Millisecond)
+}
+
 func TestGuestConsole_BannerFrontendsAndShutdown(t *testing.T) {
 	h, xs, id, pfn := bootOne(t, "sim:linux")
+	waitConnected(t, h, id, pfn)
 	text := ringText(t, h, id, pfn)
 	require.Contains(t, text, "Linux version")
 	require.Contains(t, text, "(xenactor simulated guest)")
@@ -95,6 +104,7 @@ func TestGuestConsole_FullRingDropsOutput(t *testing.T) {
 func TestGuestConsole_RepairsAClobberedRing(t *testing.T) {
 	h, xs, id, pfn := bootOne(t, "sim:linux")
 	ctx := context.Background()
+	waitConnected(t, h, id, pfn)
 	before := ringText(t, h, id, pfn)
 	require.NoError(t, h.Sim().WritePage(ctx, id, pfn, nil))
 
