@@ -1,20 +1,16 @@
 package devicemodel
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/internal/emuproc"
 	"github.com/xenactor/xenactor/hostio/qmp"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -46,13 +42,13 @@ func Start(ctx context.Context, cfg Config) (*DM, error) {
 	}
 	files := cfg.Files()
 	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
-		return nil, fmt.Errorf("devicemodel: domain %d: run directory: %w", cfg.DomID, fileErr(err))
+		return nil, fmt.Errorf("devicemodel: domain %d: run directory: %w", cfg.DomID, emuproc.FileErr(err))
 	}
 	// What a device model of an earlier domain with this id left.
 	removeFiles(files, false)
 	logf, err := os.OpenFile(files.Log, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("devicemodel: domain %d: log: %w", cfg.DomID, fileErr(err))
+		return nil, fmt.Errorf("devicemodel: domain %d: log: %w", cfg.DomID, emuproc.FileErr(err))
 	}
 	defer logf.Close()
 	cmd := exec.Command(cfg.Binary, append(cfg.Args(cfg, files), cfg.ExtraArgs...)...)
@@ -72,7 +68,7 @@ func Start(ctx context.Context, cfg Config) (*DM, error) {
 		}
 		d.exited(err)
 	}()
-	if err := writePidFile(files.PidFile, d.pid); err != nil {
+	if err := emuproc.WritePidFile(files.PidFile, d.pid); err != nil {
 		d.kill()
 		return nil, fmt.Errorf("devicemodel: domain %d: %w", cfg.DomID, err)
 	}
@@ -101,7 +97,7 @@ func (d *DM) connect(parent context.Context) error {
 		select {
 		case <-d.done:
 			return fmt.Errorf("devicemodel: domain %d: QEMU %s before QMP was ready: %v: %w", d.cfg.DomID,
-				d.Err(), tail(d.files.Log), errdefs.ErrUnavailable)
+				d.Err(), emuproc.Tail(d.files.Log), errdefs.ErrUnavailable)
 		case <-ctx.Done():
 			if err := parent.Err(); err != nil {
 				return fmt.Errorf("devicemodel: domain %d: waiting for QMP: %w", d.cfg.DomID, err)
@@ -123,11 +119,11 @@ func Adopt(ctx context.Context, cfg Config) (*DM, error) {
 		return nil, err
 	}
 	files := cfg.Files()
-	pid, err := readPidFile(files.PidFile)
+	pid, err := emuproc.ReadPidFile(files.PidFile)
 	if err != nil {
 		return nil, fmt.Errorf("devicemodel: adopt domain %d: %w", cfg.DomID, err)
 	}
-	if err := checkProcess(pid, cfg.Binary, files.QMP); err != nil {
+	if err := emuproc.CheckProcess(pid, cfg.Binary, []byte(files.QMP), "the device model with socket "+files.QMP); err != nil {
 		return nil, fmt.Errorf("devicemodel: adopt domain %d: %w", cfg.DomID, err)
 	}
 	d := &DM{cfg: cfg, files: files, pid: pid, done: make(chan struct{}), released: make(chan struct{})}
@@ -149,7 +145,7 @@ func Adopt(ctx context.Context, cfg Config) (*DM, error) {
 		}
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
-		for alive(pid) {
+		for emuproc.Alive(pid) {
 			<-tick.C
 		}
 		d.exited(errors.New("exited"))
@@ -234,28 +230,12 @@ func (d *DM) Stop(ctx context.Context) error {
 
 // waitDone waits at most grace for the process to end.
 func (d *DM) waitDone(ctx context.Context, grace time.Duration) bool {
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-d.done:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return false
+	return emuproc.WaitDone(ctx, d.done, grace)
 }
 
 // signal sends sig to the process unless it ended.
 func (d *DM) signal(sig syscall.Signal) {
-	select {
-	case <-d.done:
-		return
-	default:
-	}
-	// QEMU leads its own session (Setsid): its group is its children too.
-	if err := syscall.Kill(-d.pid, sig); err != nil {
-		_ = syscall.Kill(d.pid, sig)
-	}
+	emuproc.Signal(d.pid, d.done, sig)
 }
 
 // kill ends a device model that failed to start and waits for it.
@@ -290,92 +270,4 @@ func removeFiles(f Files, withLog bool) {
 	if withLog {
 		_ = os.Remove(f.Log)
 	}
-}
-
-// writePidFile writes pid to path atomically.
-func writePidFile(path string, pid int) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("pid file: %w", fileErr(err))
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("pid file: %w", fileErr(err))
-	}
-	return nil
-}
-
-func readPidFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("pid file: %w", fileErr(err))
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s: %q is not a pid: %w", path, bytes.TrimSpace(b), errdefs.ErrInvalid)
-	}
-	return pid, nil
-}
-
-// checkProcess checks that pid is alive, runs binary and has sock on its
-// command line.
-func checkProcess(pid int, binary, sock string) error {
-	if !alive(pid) {
-		return fmt.Errorf("pid %d is gone: %w", pid, errdefs.ErrNotFound)
-	}
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		return fmt.Errorf("pid %d: %w", pid, fileErr(err))
-	}
-	exe = strings.TrimSuffix(exe, " (deleted)") // upgraded under it
-	want, err := exec.LookPath(binary)
-	if err == nil {
-		if w, err := filepath.EvalSymlinks(want); err == nil {
-			want = w
-		}
-	}
-	if err != nil || (exe != want && filepath.Base(exe) != filepath.Base(want)) {
-		return fmt.Errorf("pid %d runs %s, not %s: %w", pid, exe, binary, errdefs.ErrNotFound)
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return fmt.Errorf("pid %d: %w", pid, fileErr(err))
-	}
-	if !bytes.Contains(cmdline, []byte(sock)) {
-		return fmt.Errorf("pid %d is not the device model with socket %s: %w", pid, sock, errdefs.ErrNotFound)
-	}
-	return nil
-}
-
-// alive reports whether pid runs (exists and is not a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
-}
-
-// tail returns the end of the log, for an error message.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil || len(bytes.TrimSpace(b)) == 0 {
-		return "no output"
-	}
-	b = bytes.TrimSpace(b)
-	if len(b) > 300 {
-		b = b[len(b)-300:]
-	}
-	return fmt.Sprintf("its output: %q", b)
-}
-
-func fileErr(err error) error {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%v: %w", err, errdefs.ErrNotFound)
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%v: %w", err, errdefs.ErrPermission)
-	}
-	return fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
 }

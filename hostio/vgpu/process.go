@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/internal/emuproc"
 	"github.com/xenactor/xenactor/hostio/qmp"
 	"github.com/xenactor/xenactor/hostio/vgpu/demu"
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -45,23 +46,23 @@ func Start(ctx context.Context, cfg Config, dev Device, state []byte) (*Process,
 	}
 	files := cfg.Files(dev)
 	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
-		return nil, fmt.Errorf("vgpu: domain %d: run directory: %w", dev.DomID, fileErr(err))
+		return nil, fmt.Errorf("vgpu: domain %d: run directory: %w", dev.DomID, emuproc.FileErr(err))
 	}
 	// What a DEMU of an earlier domain with this id left.
 	removeFiles(files, true)
 	if err := os.WriteFile(files.Config, configFile(dev), 0o600); err != nil {
-		return nil, fmt.Errorf("vgpu: domain %d vGPU %d: config: %w", dev.DomID, dev.DevID, fileErr(err))
+		return nil, fmt.Errorf("vgpu: domain %d vGPU %d: config: %w", dev.DomID, dev.DevID, emuproc.FileErr(err))
 	}
 	if state != nil {
 		if err := os.WriteFile(files.State, state, 0o600); err != nil {
 			removeFiles(files, true)
-			return nil, fmt.Errorf("vgpu: domain %d vGPU %d: state: %w", dev.DomID, dev.DevID, fileErr(err))
+			return nil, fmt.Errorf("vgpu: domain %d vGPU %d: state: %w", dev.DomID, dev.DevID, emuproc.FileErr(err))
 		}
 	}
 	logf, err := os.OpenFile(files.Log, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		removeFiles(files, true)
-		return nil, fmt.Errorf("vgpu: domain %d vGPU %d: log: %w", dev.DomID, dev.DevID, fileErr(err))
+		return nil, fmt.Errorf("vgpu: domain %d vGPU %d: log: %w", dev.DomID, dev.DevID, emuproc.FileErr(err))
 	}
 	defer logf.Close()
 	cmd := exec.Command(cfg.Binary, cfg.Args(dev, files, state != nil)...)
@@ -85,7 +86,7 @@ func Start(ctx context.Context, cfg Config, dev Device, state []byte) (*Process,
 		}
 		p.exited(err)
 	}()
-	if err := writePidFile(files.PidFile, p.pid); err != nil {
+	if err := emuproc.WritePidFile(files.PidFile, p.pid); err != nil {
 		p.kill()
 		return nil, fmt.Errorf("vgpu: domain %d vGPU %d: %w", dev.DomID, dev.DevID, err)
 	}
@@ -116,7 +117,7 @@ func (p *Process) connect(parent context.Context) error {
 		select {
 		case <-p.done:
 			return fmt.Errorf("vgpu: domain %d vGPU %d: DEMU %s before its socket was ready: %v: %w", p.dev.DomID,
-				p.dev.DevID, p.Err(), tail(p.files.Log), errdefs.ErrUnavailable)
+				p.dev.DevID, p.Err(), emuproc.Tail(p.files.Log), errdefs.ErrUnavailable)
 		case <-ctx.Done():
 			if err := parent.Err(); err != nil {
 				return fmt.Errorf("vgpu: domain %d vGPU %d: waiting for DEMU: %w", p.dev.DomID, p.dev.DevID, err)
@@ -138,11 +139,11 @@ func Adopt(ctx context.Context, cfg Config, dev Device) (*Process, error) {
 		return nil, err
 	}
 	files := cfg.Files(dev)
-	pid, err := readPidFile(files.PidFile)
+	pid, err := emuproc.ReadPidFile(files.PidFile)
 	if err != nil {
 		return nil, fmt.Errorf("vgpu: adopt domain %d vGPU %d: %w", dev.DomID, dev.DevID, err)
 	}
-	if err := checkProcess(pid, cfg.Binary, files.Control); err != nil {
+	if err := emuproc.CheckProcess(pid, cfg.Binary, []byte("--control="+files.Control+"\x00"), "the DEMU with socket "+files.Control); err != nil {
 		return nil, fmt.Errorf("vgpu: adopt domain %d vGPU %d: %w", dev.DomID, dev.DevID, err)
 	}
 	p := &Process{cfg: cfg, dev: dev, files: files, pid: pid, done: make(chan struct{}), released: make(chan struct{})}
@@ -164,7 +165,7 @@ func Adopt(ctx context.Context, cfg Config, dev Device) (*Process, error) {
 		}
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
-		for alive(pid) {
+		for emuproc.Alive(pid) {
 			<-tick.C
 		}
 		p.exited(errors.New("exited"))
@@ -223,7 +224,7 @@ func (p *Process) Save(ctx context.Context) ([]byte, error) {
 	}
 	b, err := os.ReadFile(p.files.State)
 	if err != nil {
-		return nil, fmt.Errorf("vgpu: save domain %d vGPU %d: %w", p.dev.DomID, p.dev.DevID, fileErr(err))
+		return nil, fmt.Errorf("vgpu: save domain %d vGPU %d: %w", p.dev.DomID, p.dev.DevID, emuproc.FileErr(err))
 	}
 	_ = os.Remove(p.files.State)
 	if !json.Valid(b) {
@@ -270,27 +271,12 @@ func (p *Process) Stop(ctx context.Context) error {
 
 // waitDone waits at most grace for the process to end.
 func (p *Process) waitDone(ctx context.Context, grace time.Duration) bool {
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-p.done:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return false
+	return emuproc.WaitDone(ctx, p.done, grace)
 }
 
 // signal sends sig to the process (its session) unless it ended.
 func (p *Process) signal(sig syscall.Signal) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	if err := syscall.Kill(-p.pid, sig); err != nil {
-		_ = syscall.Kill(p.pid, sig)
-	}
+	emuproc.Signal(p.pid, p.done, sig)
 }
 
 // kill ends a DEMU that failed to start and waits for it.
