@@ -207,30 +207,10 @@ func (d *DM) Release() {
 // by ctx). Its files are removed. Stopping one that ended is not an error.
 func (d *DM) Stop(ctx context.Context) error {
 	defer removeFiles(d.files, true)
-	if d.qmp != nil {
-		qctx, cancel := context.WithTimeout(ctx, d.cfg.StopGrace)
-		_, _ = d.qmp.Execute(qctx, "quit", nil)
-		cancel()
+	if err := emuproc.Stop(ctx, d.qmp, d.pid, d.done, d.cfg.StopGrace); err != nil {
+		return fmt.Errorf("devicemodel: stop domain %d (pid %d): %w", d.cfg.DomID, d.pid, err)
 	}
-	if d.waitDone(ctx, d.cfg.StopGrace) {
-		return nil
-	}
-	d.signal(syscall.SIGTERM)
-	if d.waitDone(ctx, d.cfg.StopGrace) {
-		return nil
-	}
-	d.signal(syscall.SIGKILL)
-	select {
-	case <-d.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("devicemodel: stop domain %d (pid %d): %w", d.cfg.DomID, d.pid, ctx.Err())
-	}
-}
-
-// waitDone waits at most grace for the process to end.
-func (d *DM) waitDone(ctx context.Context, grace time.Duration) bool {
-	return emuproc.WaitDone(ctx, d.done, grace)
+	return nil
 }
 
 // signal sends sig to the process unless it ended.

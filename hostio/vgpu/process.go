@@ -248,30 +248,10 @@ func (p *Process) Release() {
 // Stopping one that ended is not an error.
 func (p *Process) Stop(ctx context.Context) error {
 	defer removeFiles(p.files, true)
-	if p.qmp != nil {
-		qctx, cancel := context.WithTimeout(ctx, p.cfg.StopGrace)
-		_, _ = p.qmp.Execute(qctx, "quit", nil)
-		cancel()
+	if err := emuproc.Stop(ctx, p.qmp, p.pid, p.done, p.cfg.StopGrace); err != nil {
+		return fmt.Errorf("vgpu: stop domain %d vGPU %d (pid %d): %w", p.dev.DomID, p.dev.DevID, p.pid, err)
 	}
-	if p.waitDone(ctx, p.cfg.StopGrace) {
-		return nil
-	}
-	p.signal(syscall.SIGTERM)
-	if p.waitDone(ctx, p.cfg.StopGrace) {
-		return nil
-	}
-	p.signal(syscall.SIGKILL)
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("vgpu: stop domain %d vGPU %d (pid %d): %w", p.dev.DomID, p.dev.DevID, p.pid, ctx.Err())
-	}
-}
-
-// waitDone waits at most grace for the process to end.
-func (p *Process) waitDone(ctx context.Context, grace time.Duration) bool {
-	return emuproc.WaitDone(ctx, p.done, grace)
+	return nil
 }
 
 // signal sends sig to the process (its session) unless it ended.

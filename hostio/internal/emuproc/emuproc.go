@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/qmp"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -138,4 +139,30 @@ func WaitDone(ctx context.Context, done <-chan struct{}, grace time.Duration) bo
 	case <-ctx.Done():
 	}
 	return false
+}
+
+// Stop ends the emulator pid: QMP quit on q (if not nil), then SIGTERM to
+// its session after grace, then SIGKILL after another, and waits for done
+// (bounded by ctx, whose error it returns). One that ended already is not
+// an error.
+func Stop(ctx context.Context, q *qmp.Client, pid int, done <-chan struct{}, grace time.Duration) error {
+	if q != nil {
+		qctx, cancel := context.WithTimeout(ctx, grace)
+		_, _ = q.Execute(qctx, "quit", nil)
+		cancel()
+	}
+	if WaitDone(ctx, done, grace) {
+		return nil
+	}
+	Signal(pid, done, syscall.SIGTERM)
+	if WaitDone(ctx, done, grace) {
+		return nil
+	}
+	Signal(pid, done, syscall.SIGKILL)
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
