@@ -89,6 +89,22 @@ func (s *sink) waitFor(t *testing.T, what string, ok func(NeedsAttention) bool) 
 	}
 }
 
+// poll reports whether a notification of domid with reason why comes
+// within d, dropping the others.
+func (s *sink) poll(domid uint32, why string, d time.Duration) bool {
+	timeout := time.After(d)
+	for {
+		select {
+		case n := <-s.ch:
+			if n.DomID == domid && n.Has(why) {
+				return true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+}
+
 // waitDomain waits for a notification of domid with reason why.
 func (s *sink) waitDomain(t *testing.T, domid uint32, why string) NeedsAttention {
 	t.Helper()

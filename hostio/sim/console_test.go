@@ -86,6 +86,7 @@ func TestGuestConsole_BannerFrontendsAndShutdown(t *testing.T) {
 func TestGuestConsole_FullRingDropsOutput(t *testing.T) {
 	h, xs, id, pfn := bootOne(t, "sim:linux")
 	ctx := context.Background()
+	waitConnected(t, h, id, pfn)
 	page, err := h.Sim().ReadPage(ctx, id, pfn)
 	require.NoError(t, err)
 	ix := console.ReadIndexes(page)
