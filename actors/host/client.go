@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/internal/request"
 	"github.com/xenactor/xenactor/actors/vm"
 )
@@ -46,6 +47,16 @@ func (c Client) ListVMs(ctx context.Context) ([]VMInfo, error) {
 		return nil, err
 	}
 	return reply.VMs, nil
+}
+
+// Daemons returns the latest status of every daemon the host was told of,
+// sorted by name.
+func (c Client) Daemons(ctx context.Context) ([]daemons.Status, error) {
+	reply, err := request.Ask[*ListDaemonsReply](ctx, c.system.Root, c.pid, &ListDaemons{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return reply.Daemons, nil
 }
 
 // PIDs returns the PIDs of the host's service actors.

@@ -28,6 +28,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/events"
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
@@ -112,6 +113,8 @@ type hostActor struct {
 	cancel  context.CancelFunc
 	// life ends when the host stops.
 	life context.Context
+	// daemons holds the latest status of each daemon, by name.
+	daemons map[string]daemons.Status
 	// seen is the last listing of the domains (spare the map of the one
 	// before, reused); unseen the domains the host learned of (from a
 	// VM's status) that it did not hold. listing is set while a listing is
@@ -158,6 +161,10 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleList(ctx)
 	case *GetPIDs:
 		ctx.Respond(&PIDs{Tasks: h.tasks, Events: h.events, Watches: h.watches, Domains: h.domains})
+	case *DaemonChanged:
+		h.handleDaemonChanged(ctx, msg)
+	case *ListDaemons:
+		h.handleListDaemons(ctx)
 	case *vmChanged:
 		h.stat(ctx, msg.uuid)
 	case *vmStatted:

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -54,8 +55,10 @@ type Daemon struct {
 	// embeddedHost is set when the simulated host runs in the daemon.
 	embeddedHost bool
 	// daemons are the embedded host's daemon actors, stopped (with their
-	// processes) before the actor system.
+	// processes) before the actor system. Their statuses go to the host
+	// actor, at hostPID once it runs.
 	daemons []daemons.Client
+	hostPID atomic.Pointer[actor.PID]
 	console *actor.PID // the console daemon's actor; nil if none
 
 	stopOnce sync.Once
@@ -120,8 +123,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("daemon: spawning the host actor: %w", err)
 	}
 	d.host = host.NewClient(d.system, pid)
+	d.hostPID.Store(pid)
 	rctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	for _, c := range d.daemons {
+		if st, err := c.Status(rctx); err == nil {
+			d.system.Root.Send(pid, &host.DaemonChanged{Status: st})
+		}
+	}
 	if _, err := d.host.ListVMs(rctx); err != nil {
 		return nil, fmt.Errorf("daemon: the host actor does not answer: %w", err)
 	}
@@ -320,10 +329,7 @@ func (d *Daemon) hostSwitch(ctx context.Context, cfg Config) (ovs.Switch, error)
 	if err != nil {
 		return nil, err
 	}
-	sw, clients, err := daemons.StartOVS(ctx, d.system, dir, func(st daemons.Status) {
-		d.log.Info("daemon", "name", st.Name, "state", st.State, "pid", st.Pid, "restarts", st.Restarts,
-			"err", st.LastErr)
-	})
+	sw, clients, err := daemons.StartOVS(ctx, d.system, dir, d.daemonChanged)
 	if err != nil {
 		return nil, err
 	}
@@ -374,4 +380,14 @@ func (d *Daemon) shutdownAll() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// daemonChanged logs a daemon's new status and hands it to the host actor,
+// which keeps it for clients (host.Client.Daemons) and announces it.
+func (d *Daemon) daemonChanged(st daemons.Status) {
+	d.log.Info("daemon", "name", st.Name, "state", st.State, "pid", st.Pid, "restarts", st.Restarts,
+		"err", st.LastErr)
+	if pid := d.hostPID.Load(); pid != nil {
+		d.system.Root.Send(pid, &host.DaemonChanged{Status: st})
+	}
 }

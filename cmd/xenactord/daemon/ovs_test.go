@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,15 @@ func TestDaemon_EmbeddedHostOnAPrivateOpenVSwitch(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st, err := vs.Status(ctxFor(t))
 		return err == nil && st.State == daemons.StateRunning && st.Pid != before.Pid && st.Restarts == 1
+	}, waitFor, tick)
+	// The host actor knows: a client sees the restart.
+	require.Eventually(t, func() bool {
+		list, err := d.Host().Daemons(ctxFor(t))
+		if err != nil || len(list) != 2 {
+			return false
+		}
+		i := slices.IndexFunc(list, func(s daemons.Status) bool { return s.Name == "ovs-vswitchd" })
+		return i >= 0 && list[i].Restarts == 1 && list[i].State == daemons.StateRunning
 	}, waitFor, tick)
 	b := newSpec(1)
 	domB := startVM(t, d, b)
