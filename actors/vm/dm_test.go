@@ -356,3 +356,25 @@ func TestVMActor_HVM_HardRebootGetsANewDeviceModel(t *testing.T) {
 	requireDMGone(t, second)
 	e.requireNothingLeft(t)
 }
+
+// A domain gone while no VM actor looked after it leaves its device model
+// running; the adoption's clean-up stops it.
+func TestVMActor_HVM_DeviceModelOfAVanishedDomainIsStopped(t *testing.T) {
+	e := newEnv(t)
+	l := newLauncher(t)
+	spec := hvmSpec()
+	c := e.spawnVM(t, spec, func(cfg *vm.Config) { cfg.DeviceModels = l })
+	id, err := c.Start(ctxFor(t), false)
+	e.succeed(t, id, err)
+	first := l.last()
+	st, err := c.Stat(ctxFor(t))
+	require.NoError(t, err)
+	e.stopVM(t, c)
+	require.NoError(t, e.hv.Destroy(ctxFor(t), st.DomID))
+	require.True(t, processAlive(first.Pid()))
+
+	c = e.spawnVM(t, spec, func(cfg *vm.Config) { cfg.DeviceModels = l; cfg.AdoptDomID = st.DomID })
+	eventuallyDM(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Halted })
+	requireDMGone(t, first)
+	e.eventuallyNothingLeft(t)
+}

@@ -155,6 +155,14 @@ func (r *runner) watchDM(domid hypervisor.DomID, m devicemodel.Model) {
 // slot first, so that its end is not taken for a crash.
 func (r *runner) stopDM(ctx context.Context, domid hypervisor.DomID) error {
 	m := r.cfg.dms.take(domid)
+	if m == nil && r.needsDM() {
+		// A device model this actor holds no handle of: one a previous
+		// daemon started for a domain torn down now (a stray, or one gone
+		// before its adoption). Adopt verifies it is that domain's.
+		if a, err := r.cfg.DeviceModels.Adopt(ctx, domid, r.cfg.Spec.UUID); err == nil {
+			m = a
+		}
+	}
 	if m == nil {
 		return nil
 	}

@@ -177,6 +177,21 @@ func (r *runner) watchVGPU(domid hypervisor.DomID, devid int, e vgpu.Emulator) {
 // that their end is not taken for a crash.
 func (r *runner) stopVGPUs(ctx context.Context, domid hypervisor.DomID) error {
 	emus := r.cfg.vgpus.take(domid)
+	if r.cfg.VGPUs != nil {
+		// Emulators this actor holds no handle of: ones a previous daemon
+		// started for a domain torn down now. Adopt verifies them.
+		for _, g := range r.vgpus() {
+			if emus[g.DevID] != nil {
+				continue
+			}
+			if e, err := r.cfg.VGPUs.Adopt(ctx, r.vgpuDevice(domid, g)); err == nil {
+				if emus == nil {
+					emus = make(map[int]vgpu.Emulator)
+				}
+				emus[g.DevID] = e
+			}
+		}
+	}
 	var errs []error
 	for _, devid := range slices.Sorted(maps.Keys(emus)) {
 		if err := emus[devid].Stop(ctx); err != nil {
