@@ -119,11 +119,11 @@ func Adopt(ctx context.Context, cfg Config) (*DM, error) {
 		return nil, err
 	}
 	files := cfg.Files()
-	pid, err := emuproc.ReadPidFile(files.PidFile)
+	pid, start, err := emuproc.ReadPidFile(files.PidFile)
 	if err != nil {
 		return nil, fmt.Errorf("devicemodel: adopt domain %d: %w", cfg.DomID, err)
 	}
-	if err := emuproc.CheckProcess(pid, cfg.Binary, []byte(files.QMP), "the device model with socket "+files.QMP); err != nil {
+	if err := emuproc.CheckProcess(pid, start, cfg.Binary, []byte(files.QMP), "the device model with socket "+files.QMP); err != nil {
 		return nil, fmt.Errorf("devicemodel: adopt domain %d: %w", cfg.DomID, err)
 	}
 	d := &DM{cfg: cfg, files: files, pid: pid, done: make(chan struct{}), released: make(chan struct{})}

@@ -66,3 +66,14 @@ func readArgs(pid int) ([]string, error) {
 	args := strings.Split(string(data), "\x00")
 	return args[1:], nil
 }
+
+// StartTime returns when pid started, in clock ticks after boot (field 22
+// of /proc/<pid>/stat): with the pid, it names one process across pid
+// reuse. A pid that is gone is errdefs.ErrNotFound.
+func StartTime(pid int) (uint64, error) {
+	st, err := readStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return st.StartTime, nil
+}

@@ -139,11 +139,11 @@ func Adopt(ctx context.Context, cfg Config, dev Device) (*Process, error) {
 		return nil, err
 	}
 	files := cfg.Files(dev)
-	pid, err := emuproc.ReadPidFile(files.PidFile)
+	pid, start, err := emuproc.ReadPidFile(files.PidFile)
 	if err != nil {
 		return nil, fmt.Errorf("vgpu: adopt domain %d vGPU %d: %w", dev.DomID, dev.DevID, err)
 	}
-	if err := emuproc.CheckProcess(pid, cfg.Binary, []byte("--control="+files.Control+"\x00"), "the DEMU with socket "+files.Control); err != nil {
+	if err := emuproc.CheckProcess(pid, start, cfg.Binary, []byte("--control="+files.Control+"\x00"), "the DEMU with socket "+files.Control); err != nil {
 		return nil, fmt.Errorf("vgpu: adopt domain %d vGPU %d: %w", dev.DomID, dev.DevID, err)
 	}
 	p := &Process{cfg: cfg, dev: dev, files: files, pid: pid, done: make(chan struct{}), released: make(chan struct{})}

@@ -26,7 +26,7 @@ func dmPid(t *testing.T, runDir string, domid hypervisor.DomID) int {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(runDir, "dm", "dm-"+domid.String()+".pid"))
 	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := strconv.Atoi(strings.Fields(string(b))[0]) // the pid, then its start time
 	require.NoError(t, err, "pid file %q", b)
 	return pid
 }

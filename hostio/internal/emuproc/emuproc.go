@@ -18,14 +18,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/process"
 	"github.com/xenactor/xenactor/hostio/qmp"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-// WritePidFile writes pid to path atomically.
+// WritePidFile writes pid and its start time (process.StartTime) to path
+// atomically, so that an adoption can tell the process from a later one
+// that got the same pid.
 func WritePidFile(path string, pid int) error {
+	start, err := process.StartTime(pid)
+	if err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+	line := strconv.Itoa(pid) + " " + strconv.FormatUint(start, 10) + "\n"
+	if err := os.WriteFile(tmp, []byte(line), 0o600); err != nil {
 		return fmt.Errorf("pid file: %w", FileErr(err))
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -35,25 +43,40 @@ func WritePidFile(path string, pid int) error {
 	return nil
 }
 
-// ReadPidFile reads the pid WritePidFile wrote.
-func ReadPidFile(path string) (int, error) {
+// ReadPidFile reads the pid and start time WritePidFile wrote; a file
+// with a pid alone gives start time 0 (not checked).
+func ReadPidFile(path string) (pid int, start uint64, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("pid file: %w", FileErr(err))
+		return 0, 0, fmt.Errorf("pid file: %w", FileErr(err))
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s: %q is not a pid: %w", path, bytes.TrimSpace(b), errdefs.ErrInvalid)
+	fields := strings.Fields(string(b))
+	bad := fmt.Errorf("pid file %s: %q is not a pid and a start time: %w", path, bytes.TrimSpace(b), errdefs.ErrInvalid)
+	if len(fields) == 0 || len(fields) > 2 {
+		return 0, 0, bad
 	}
-	return pid, nil
+	if pid, err = strconv.Atoi(fields[0]); err != nil || pid <= 0 {
+		return 0, 0, bad
+	}
+	if len(fields) == 2 {
+		if start, err = strconv.ParseUint(fields[1], 10, 64); err != nil {
+			return 0, 0, bad
+		}
+	}
+	return pid, start, nil
 }
 
-// CheckProcess checks that pid is alive, runs binary and has arg in its
-// command line (its control socket's argument): what names it in errors.
-// A pid that fails is errdefs.ErrNotFound, never to be signalled.
-func CheckProcess(pid int, binary string, arg []byte, what string) error {
+// CheckProcess checks that pid is alive, started at start (unless 0),
+// runs binary and has arg in its command line (its control socket's
+// argument): what names it in errors. A pid that fails is
+// errdefs.ErrNotFound, never to be signalled.
+func CheckProcess(pid int, start uint64, binary string, arg []byte, what string) error {
 	if !Alive(pid) {
 		return fmt.Errorf("pid %d is gone: %w", pid, errdefs.ErrNotFound)
+	}
+	if now, err := process.StartTime(pid); err != nil || (start != 0 && now != start) {
+		return fmt.Errorf("pid %d is another process than the one recorded (started at %d, not %d): %w", pid, now,
+			start, errdefs.ErrNotFound)
 	}
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
