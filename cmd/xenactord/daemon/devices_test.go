@@ -65,6 +65,7 @@ func TestDaemon_HVMVMWithADeviceModelAndAVolume(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(params), srDir)
 	pid := dmPid(t, cfg.RunDir, domid)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) }) // should the test fail before it does
 	require.True(t, alive(pid))
 
 	// A daemon restarted leaves the device model running and adopts it.
