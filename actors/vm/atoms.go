@@ -139,16 +139,16 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 	d := uint32(domid)
 	guestRead := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: d, Access: xenstore.AccessRead}}
 	home := homePath(domid)
-	if err := mkdirPerms(ctx, tx, home, guestRead); err != nil {
+	if err := tx.MkdirPerms(ctx, home, guestRead); err != nil {
 		return err
 	}
 	for _, sub := range []string{"device", "control", "data", "attr", "drivers", "feature"} {
-		if err := mkdirPerms(ctx, tx, home+"/"+sub, []xenstore.Perm{{Domid: d, Access: xenstore.AccessNone}}); err != nil {
+		if err := tx.MkdirPerms(ctx, home+"/"+sub, []xenstore.Perm{{Domid: d, Access: xenstore.AccessNone}}); err != nil {
 			return err
 		}
 	}
 	kib := strconv.FormatUint(spec.MemoryKiB, 10)
-	if err := writeKeys(ctx, tx, home, [][2]string{{"domid", domid.String()}, {"name", spec.Name},
+	if err := tx.WriteKeys(ctx, home, [][2]string{{"domid", domid.String()}, {"name", spec.Name},
 		{"vm", vmPath(spec.UUID)}, {"memory/target", kib}, {"memory/static-max", kib},
 		{"store/port", strconv.FormatUint(uint64(res.StorePort), 10)},
 		{"store/ring-ref", strconv.FormatUint(res.StoreGFN, 10)},
@@ -158,33 +158,17 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 		{"console/limit", "1048576"}, {"console/type", "xenconsoled"}}); err != nil {
 		return err
 	}
-	if err := mkdirPerms(ctx, tx, home+"/cpu", guestRead); err != nil {
+	if err := tx.MkdirPerms(ctx, home+"/cpu", guestRead); err != nil {
 		return err
 	}
 	if err := writeVCPUs(ctx, tx, domid, spec.VCPUs, spec.VCPUs); err != nil {
 		return err
 	}
 	vm := vmPath(spec.UUID)
-	if err := mkdirPerms(ctx, tx, vm, guestRead); err != nil {
+	if err := tx.MkdirPerms(ctx, vm, guestRead); err != nil {
 		return err
 	}
-	return writeKeys(ctx, tx, vm, [][2]string{{"uuid", spec.UUID}, {"name", spec.Name}})
-}
-
-func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {
-	if err := tx.Mkdir(ctx, path); err != nil {
-		return err
-	}
-	return tx.SetPerms(ctx, path, perms)
-}
-
-func writeKeys(ctx context.Context, tx *xenstore.Tx, dir string, keys [][2]string) error {
-	for _, kv := range keys {
-		if err := tx.Write(ctx, dir+"/"+kv[0], []byte(kv[1])); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.WriteKeys(ctx, vm, [][2]string{{"uuid", spec.UUID}, {"name", spec.Name}})
 }
 
 // rmIfExists removes path; a missing path is not an error.

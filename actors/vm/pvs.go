@@ -65,7 +65,7 @@ func writePVSKeys(ctx context.Context, tx *xenstore.Tx, d device) error {
 		return nil
 	}
 	keys := append(d.vif.PVS.settings().Keys(), [2]string{"mac", d.vif.MAC}, [2]string{"bridge", d.vif.Bridge})
-	return writeKeys(ctx, tx, d.PrivatePath(), keys)
+	return tx.WriteKeys(ctx, d.PrivatePath(), keys)
 }
 
 // addPVSRules installs the OpenFlow rules that steer the VIF's PVS

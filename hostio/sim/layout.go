@@ -18,18 +18,18 @@ import (
 func WriteHome(ctx context.Context, tx *xenstore.Tx, domid uint32, targetKiB uint64, storeGFN uint64, storePort uint32) error {
 	home := xenstore.DomainPath(domid)
 	guestRead := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: domid, Access: xenstore.AccessRead}}
-	if err := mkdirPerms(ctx, tx, home, guestRead); err != nil {
+	if err := tx.MkdirPerms(ctx, home, guestRead); err != nil {
 		return err
 	}
 	for _, d := range []string{"device", "control", "data", "attr", "drivers", "feature"} {
-		if err := mkdirPerms(ctx, tx, home+"/"+d, []xenstore.Perm{{Domid: domid, Access: xenstore.AccessNone}}); err != nil {
+		if err := tx.MkdirPerms(ctx, home+"/"+d, []xenstore.Perm{{Domid: domid, Access: xenstore.AccessNone}}); err != nil {
 			return err
 		}
 	}
-	return writeKeys(ctx, tx, home, map[string]string{
-		"domid": strconv.FormatUint(uint64(domid), 10), "memory/target": strconv.FormatUint(targetKiB, 10),
-		"memory/static-max": strconv.FormatUint(targetKiB, 10), "store/port": strconv.FormatUint(uint64(storePort), 10),
-		"store/ring-ref": strconv.FormatUint(storeGFN, 10),
+	return tx.WriteKeys(ctx, home, [][2]string{
+		{"domid", strconv.FormatUint(uint64(domid), 10)}, {"memory/target", strconv.FormatUint(targetKiB, 10)},
+		{"memory/static-max", strconv.FormatUint(targetKiB, 10)},
+		{"store/port", strconv.FormatUint(uint64(storePort), 10)}, {"store/ring-ref", strconv.FormatUint(storeGFN, 10)},
 	})
 }
 
@@ -42,9 +42,9 @@ const ConsoleLimit = 1048576
 // page and event channel from the build, console/limit and
 // console/type=xenconsoled, which the console daemon serves.
 func WriteConsole(ctx context.Context, tx *xenstore.Tx, domid uint32, consoleGFN uint64, consolePort uint32) error {
-	return writeKeys(ctx, tx, xenstore.DomainPath(domid)+"/console", map[string]string{
-		"ring-ref": strconv.FormatUint(consoleGFN, 10), "port": strconv.FormatUint(uint64(consolePort), 10),
-		"limit": strconv.Itoa(ConsoleLimit), "type": "xenconsoled",
+	return tx.WriteKeys(ctx, xenstore.DomainPath(domid)+"/console", [][2]string{
+		{"ring-ref", strconv.FormatUint(consoleGFN, 10)}, {"port", strconv.FormatUint(uint64(consolePort), 10)},
+		{"limit", strconv.Itoa(ConsoleLimit)}, {"type", "xenconsoled"},
 	})
 }
 
@@ -58,20 +58,4 @@ func WriteDevice(ctx context.Context, tx *xenstore.Tx, k DeviceKey, params strin
 		b = xenbus.Backing{Bridge: params}
 	}
 	return xenbus.WriteTrees(ctx, tx, k.Device(), b)
-}
-
-func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {
-	if err := tx.Mkdir(ctx, path); err != nil {
-		return err
-	}
-	return tx.SetPerms(ctx, path, perms)
-}
-
-func writeKeys(ctx context.Context, tx *xenstore.Tx, dir string, keys map[string]string) error {
-	for k, v := range keys {
-		if err := tx.Write(ctx, dir+"/"+k, []byte(v)); err != nil {
-			return err
-		}
-	}
-	return nil
 }

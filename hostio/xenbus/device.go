@@ -90,18 +90,18 @@ func WriteTrees(ctx context.Context, tx *xenstore.Tx, d Device, b Backing) error
 			[2]string{"handle", handle}, [2]string{"bridge", b.Bridge})
 		feKeys = append(feKeys, [2]string{"handle", handle}, [2]string{"mac", mac}, [2]string{"disconnect", "0"})
 	}
-	if err := mkdirPerms(ctx, tx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
+	if err := tx.MkdirPerms(ctx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},
 		{Domid: d.Frontend, Access: xenstore.AccessRead}}); err != nil {
 		return err
 	}
-	if err := writeKeys(ctx, tx, be, beKeys); err != nil {
+	if err := tx.WriteKeys(ctx, be, beKeys); err != nil {
 		return err
 	}
-	if err := mkdirPerms(ctx, tx, fe, []xenstore.Perm{{Domid: d.Frontend, Access: xenstore.AccessNone},
+	if err := tx.MkdirPerms(ctx, fe, []xenstore.Perm{{Domid: d.Frontend, Access: xenstore.AccessNone},
 		{Domid: 0, Access: xenstore.AccessRead}}); err != nil {
 		return err
 	}
-	if err := writeKeys(ctx, tx, fe, feKeys); err != nil {
+	if err := tx.WriteKeys(ctx, fe, feKeys); err != nil {
 		return err
 	}
 	var priv [][2]string
@@ -114,7 +114,7 @@ func WriteTrees(ctx context.Context, tx *xenstore.Tx, d Device, b Backing) error
 	if len(priv) == 0 {
 		return nil
 	}
-	return writeKeys(ctx, tx, d.PrivatePath(), priv)
+	return tx.WriteKeys(ctx, d.PrivatePath(), priv)
 }
 
 // vbdName is the Linux name of a xvd device id (51712 is xvda).
@@ -123,20 +123,4 @@ func vbdName(devid int) string {
 		return "xvd" + string(rune('a'+(devid>>4)&0xf))
 	}
 	return strconv.Itoa(devid)
-}
-
-func mkdirPerms(ctx context.Context, tx *xenstore.Tx, path string, perms []xenstore.Perm) error {
-	if err := tx.Mkdir(ctx, path); err != nil {
-		return err
-	}
-	return tx.SetPerms(ctx, path, perms)
-}
-
-func writeKeys(ctx context.Context, tx *xenstore.Tx, dir string, keys [][2]string) error {
-	for _, kv := range keys {
-		if err := tx.Write(ctx, dir+"/"+kv[0], []byte(kv[1])); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -289,3 +289,22 @@ func IsQuotaError(err error) bool {
 	var en Errno
 	return errors.As(err, &en) && en.IsQuota()
 }
+
+// MkdirPerms makes the directory path and sets its permissions, so that
+// the keys written under it inherit them.
+func (h Handle) MkdirPerms(ctx context.Context, path string, perms []Perm) error {
+	if err := h.Mkdir(ctx, path); err != nil {
+		return err
+	}
+	return h.SetPerms(ctx, path, perms)
+}
+
+// WriteKeys writes each key-value pair of keys under dir, in order.
+func (h Handle) WriteKeys(ctx context.Context, dir string, keys [][2]string) error {
+	for _, kv := range keys {
+		if err := h.Write(ctx, dir+"/"+kv[0], []byte(kv[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
