@@ -33,16 +33,28 @@ func NewSim() *Sim {
 	return &Sim{bridges: make(map[string]map[string]bool), ports: make(map[string]simPort)}
 }
 
-// AddBridge creates the bridge unless it exists.
-func (s *Sim) AddBridge(ctx context.Context, name string) error {
-	if err := ValidateName("bridge", name); err != nil {
-		return err
+// enter checks the names, given as what-name pairs, and ctx, then locks
+// the switch; the caller calls unlock.
+func (s *Sim) enter(ctx context.Context, names ...string) (unlock func(), err error) {
+	for i := 0; i+1 < len(names); i += 2 {
+		if err := ValidateName(names[i], names[i+1]); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.mu.Unlock, nil
+}
+
+// AddBridge creates the bridge unless it exists.
+func (s *Sim) AddBridge(ctx context.Context, name string) error {
+	unlock, err := s.enter(ctx, "bridge", name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, ok := s.bridges[name]; ok {
 		return nil
 	}
@@ -55,14 +67,11 @@ func (s *Sim) AddBridge(ctx context.Context, name string) error {
 
 // DelBridge deletes the bridge and its ports.
 func (s *Sim) DelBridge(ctx context.Context, name string) error {
-	if err := ValidateName("bridge", name); err != nil {
+	unlock, err := s.enter(ctx, "bridge", name)
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	ports, ok := s.bridges[name]
 	if !ok {
 		return fmt.Errorf("ovs: no bridge named %s: %w", name, errdefs.ErrNotFound)
@@ -78,20 +87,14 @@ func (s *Sim) DelBridge(ctx context.Context, name string) error {
 // AddPort puts port on bridge with externalIDs, replacing a port of that
 // name.
 func (s *Sim) AddPort(ctx context.Context, bridge, port string, externalIDs map[string]string) error {
-	if err := ValidateName("bridge", bridge); err != nil {
-		return err
-	}
-	if err := ValidateName("port", port); err != nil {
-		return err
-	}
 	if err := ValidateExternalIDs(externalIDs); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	unlock, err := s.enter(ctx, "bridge", bridge, "port", port)
+	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	ports, ok := s.bridges[bridge]
 	if !ok {
 		return fmt.Errorf("ovs: add port %s: no bridge named %s: %w", port, bridge, errdefs.ErrNotFound)
@@ -109,14 +112,11 @@ func (s *Sim) AddPort(ctx context.Context, bridge, port string, externalIDs map[
 
 // DelPort deletes the port.
 func (s *Sim) DelPort(ctx context.Context, port string) error {
-	if err := ValidateName("port", port); err != nil {
+	unlock, err := s.enter(ctx, "port", port)
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	if _, ok := s.bridges[port]; ok {
 		return fmt.Errorf("ovs: delete port %s: it is the local port of bridge %s: %w", port, port, errdefs.ErrInvalid)
 	}
@@ -131,14 +131,11 @@ func (s *Sim) DelPort(ctx context.Context, port string) error {
 
 // ListPorts returns bridge's ports, sorted.
 func (s *Sim) ListPorts(ctx context.Context, bridge string) ([]string, error) {
-	if err := ValidateName("bridge", bridge); err != nil {
+	unlock, err := s.enter(ctx, "bridge", bridge)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	ports, ok := s.bridges[bridge]
 	if !ok {
 		return nil, fmt.Errorf("ovs: no bridge named %s: %w", bridge, errdefs.ErrNotFound)
@@ -153,14 +150,11 @@ func (s *Sim) ListPorts(ctx context.Context, bridge string) ([]string, error) {
 // PortExternalIDs returns a copy of the port's external-ids; a bridge's
 // local port has none.
 func (s *Sim) PortExternalIDs(ctx context.Context, port string) (map[string]string, error) {
-	if err := ValidateName("port", port); err != nil {
+	unlock, err := s.enter(ctx, "port", port)
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	if _, ok := s.bridges[port]; ok {
 		return map[string]string{}, nil
 	}

@@ -13,16 +13,16 @@ var _ FlowSwitch = (*Sim)(nil)
 // AddFlows records the flows of bridge, all or none: a flow with the same
 // table, priority and match as a recorded one replaces it.
 func (s *Sim) AddFlows(ctx context.Context, bridge string, flows []Flow) error {
-	if err := s.flowBridge(ctx, bridge); err != nil {
-		return err
-	}
 	for _, f := range flows {
 		if err := f.Validate(); err != nil {
 			return err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	unlock, err := s.flowBridge(ctx, bridge)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if s.flows == nil {
 		s.flows = make(map[string][]Flow)
 	}
@@ -41,11 +41,11 @@ func (s *Sim) AddFlows(ctx context.Context, bridge string, flows []Flow) error {
 
 // DelFlows forgets the flows of bridge with cookie.
 func (s *Sim) DelFlows(ctx context.Context, bridge string, cookie uint64) error {
-	if err := s.flowBridge(ctx, bridge); err != nil {
+	unlock, err := s.flowBridge(ctx, bridge)
+	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	s.flows[bridge] = slices.DeleteFunc(s.flows[bridge], func(f Flow) bool { return f.Cookie == cookie })
 	return nil
 }
@@ -53,11 +53,11 @@ func (s *Sim) DelFlows(ctx context.Context, bridge string, cookie uint64) error 
 // Flows returns the recorded flows of bridge with cookie, in the order
 // they were added.
 func (s *Sim) Flows(ctx context.Context, bridge string, cookie uint64) ([]Flow, error) {
-	if err := s.flowBridge(ctx, bridge); err != nil {
+	unlock, err := s.flowBridge(ctx, bridge)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer unlock()
 	var out []Flow
 	for _, f := range s.flows[bridge] {
 		if f.Cookie == cookie {
@@ -67,18 +67,17 @@ func (s *Sim) Flows(ctx context.Context, bridge string, cookie uint64) ([]Flow, 
 	return out, nil
 }
 
-// flowBridge checks ctx, the bridge's name and that it exists.
-func (s *Sim) flowBridge(ctx context.Context, bridge string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("ovs: flows of %s: %w", bridge, err)
+// flowBridge checks ctx and the bridge's name, locks the switch and checks
+// that the bridge exists; the caller calls unlock. The check and the
+// change are under one lock, so a bridge deleted meanwhile gets no flows.
+func (s *Sim) flowBridge(ctx context.Context, bridge string) (unlock func(), err error) {
+	unlock, err = s.enter(ctx, "bridge", bridge)
+	if err != nil {
+		return nil, fmt.Errorf("ovs: flows of %s: %w", bridge, err)
 	}
-	if err := ValidateName("bridge", bridge); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.bridges[bridge]; !ok {
-		return fmt.Errorf("ovs: no bridge named %s: %w", bridge, errdefs.ErrNotFound)
+		unlock()
+		return nil, fmt.Errorf("ovs: no bridge named %s: %w", bridge, errdefs.ErrNotFound)
 	}
-	return nil
+	return unlock, nil
 }
