@@ -45,7 +45,7 @@ ifeq ($(PROTOS),)
 	@echo "no .proto files yet"
 else
 	@command -v protoc >/dev/null || { echo "proto: protoc missing (apt-get install protobuf-compiler)" >&2; exit 1; }
-	@command -v protoc-gen-go >/dev/null || { echo "proto: protoc-gen-go missing (go install google.golang.org/protobuf/cmd/protoc-gen-go@latest)" >&2; exit 1; }
+	@command -v protoc-gen-go >/dev/null || { echo "proto: protoc-gen-go missing (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.33.0)" >&2; exit 1; }
 	protoc --proto_path=messages --go_out=messages --go_opt=paths=source_relative $(PROTOS)
 endif
 
