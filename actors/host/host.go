@@ -80,6 +80,11 @@ type Config struct {
 	// settings (vm.Config.PVSSwitch).
 	VGPUs     vgpu.Launcher
 	PVSSwitch ovs.FlowSwitch
+	// DaemonAffects says whether the VM of spec depends on the daemon: when
+	// the daemon is given up on (DaemonChanged with daemons.StateFailed),
+	// such a VM's status lists it (vm.VMStatus.DaemonFaults) until it runs
+	// again. Nil makes every daemon affect every VM.
+	DaemonAffects func(daemon string, spec vm.Spec) bool
 }
 
 // Props returns the props of the host actor. Spawn one per daemon.
@@ -87,7 +92,9 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &hostActor{cfg: cfg} })
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &hostActor{cfg: cfg, faults: newDaemonFaults(cfg.DaemonAffects)}
+	})
 }
 
 // entry is one registered VM.
@@ -113,8 +120,10 @@ type hostActor struct {
 	cancel  context.CancelFunc
 	// life ends when the host stops.
 	life context.Context
-	// daemons holds the latest status of each daemon, by name.
+	// daemons holds the latest status of each daemon, by name; faults
+	// those given up on, which the VM actors read for their statuses.
 	daemons map[string]daemons.Status
+	faults  *daemonFaults
 	// seen is the last listing of the domains (spare the map of the one
 	// before, reused); unseen the domains the host learned of (from a
 	// VM's status) that it did not hold. listing is set while a listing is
@@ -322,7 +331,7 @@ func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
 		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels, VGPUs: h.cfg.VGPUs,
-		PVSSwitch: h.cfg.PVSSwitch}
+		PVSSwitch: h.cfg.PVSSwitch, DaemonFaults: h.faults.of}
 	if h.cfg.Accounting != nil {
 		cfg.DeviceSupervisor = supervisors.New(supervisors.WithAccounting(h.cfg.Accounting))
 	}

@@ -28,6 +28,10 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 	cfgCopy := a.cfg
 	cfg, domid, has := &cfgCopy, a.st.domid, a.st.hasDomain
 	lastErr, loop, image := a.st.lastErr, a.st.crashLoop, a.st.suspendImage
+	var faults []DaemonFault
+	if a.cfg.DaemonFaults != nil {
+		faults = a.cfg.DaemonFaults(a.cfg.Spec)
+	}
 	var metrics *guest.GuestMetrics
 	if m := a.st.guestMetrics; m != nil && has {
 		c := m.Clone()
@@ -37,7 +41,7 @@ func (a *vmActor) handleStat(ctx actor.Context) {
 		rctx, cancel := context.WithTimeout(context.Background(), statTimeout)
 		defer cancel()
 		st := readStatus(rctx, cfg, domid, has)
-		st.LastError, st.CrashLoop, st.Guest = lastErr, loop, metrics
+		st.LastError, st.CrashLoop, st.Guest, st.DaemonFaults = lastErr, loop, metrics, faults
 		if !has && image != "" {
 			st.PowerState, st.SuspendImage = Suspended, image
 		}

@@ -237,6 +237,9 @@ type VMStatus struct {
 	Guest *guest.GuestMetrics
 	// SuspendImage is the image file of a Suspended VM.
 	SuspendImage string
+	// DaemonFaults are the host daemons the VM depends on that were given
+	// up on (DaemonFailed), sorted by name; nil when there are none.
+	DaemonFaults []DaemonFault
 	// PCIs, VGPUs and VUSBs are the spec's passed-through devices.
 	PCIs  []PCI
 	VGPUs []VGPU

@@ -132,6 +132,10 @@ type Config struct {
 	// events to this actor as CheckState, only when its domain changed:
 	// the actor does not subscribe to Hypervisor.Events itself.
 	HostEvents bool
+	// DaemonFaults, if set, returns the host daemons given up on that the
+	// VM of spec depends on, for its status (VMStatus.DaemonFaults). It is
+	// called in the actor and must return at once.
+	DaemonFaults func(spec Spec) []DaemonFault
 }
 
 func (c *Config) defaults() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,7 +112,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.closers = append(d.closers, d.store.Close)
 	hc := host.Config{StateDir: d.store, Hypervisor: be.hv, Dial: be.dial, Hotplug: be.hp, TuneVM: d.tuneVM(cfg),
-		Logger: log}
+		Logger: log, DaemonAffects: daemonAffects}
 	if fs, ok := be.sw.(ovs.FlowSwitch); ok {
 		hc.PVSSwitch = fs
 	}
@@ -380,6 +381,13 @@ func (d *Daemon) shutdownAll() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// daemonAffects says which VMs a host daemon given up on leaves degraded:
+// the switch's daemons (ovsdb-server, ovs-vswitchd) those with VIFs; the
+// others (stunnel in front of the API) no VM.
+func daemonAffects(daemon string, spec vm.Spec) bool {
+	return strings.HasPrefix(daemon, "ovs") && len(spec.VIFs) > 0
 }
 
 // daemonChanged logs a daemon's new status and hands it to the host actor,
