@@ -66,13 +66,14 @@ func (s *server) waitTask(ctx context.Context, req *messages.WaitTaskRequest) (*
 	if req.GetTimeoutMillis() < 0 {
 		return nil, fmt.Errorf("%w: negative timeout", errdefs.ErrInvalid)
 	}
-	ctx, cancel := s.withTimeout(ctx)
+	wait := s.waitFor(req.GetTimeoutMillis())
+	ctx, cancel := context.WithTimeout(ctx, wait+s.cfg.Timeout)
 	defer cancel()
 	tc, err := s.tasks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	wctx, wcancel := context.WithTimeout(ctx, s.waitFor(req.GetTimeoutMillis()))
+	wctx, wcancel := context.WithTimeout(ctx, wait)
 	defer wcancel()
 	t, err := tc.Wait(wctx, req.GetId())
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
