@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/xenactor/xenactor/actors/api"
 	"github.com/xenactor/xenactor/actors/daemons"
@@ -148,6 +149,7 @@ func TestAPI_VMLifecycle(t *testing.T) {
 	succeed(t)(e.c.StartVM(ctx, uuid, false))
 	st := e.eventually(t, uuid, connected(messages.PowerState_POWER_STATE_RUNNING, "vbd/51712", "vif/0"))
 	require.NotZero(t, st.Domid)
+	require.True(t, proto.Equal(spec, st.Spec), "the spec in the status: %v", st.Spec)
 
 	info, err := e.c.HostInfo(ctx)
 	require.NoError(t, err)
@@ -163,7 +165,10 @@ func TestAPI_VMLifecycle(t *testing.T) {
 	// Devices, plugged and unplugged.
 	succeed(t)(e.c.PlugVBD(ctx, uuid, &messages.VBD{Devid: 51728, Params: "/dev/loop1"}))
 	succeed(t)(e.c.PlugVIF(ctx, uuid, &messages.VIF{Devid: 1, Mac: "00:16:3e:00:00:02", Bridge: "xenbr0"}))
-	e.eventually(t, uuid, connected(messages.PowerState_POWER_STATE_RUNNING, "vbd/51712", "vbd/51728", "vif/0", "vif/1"))
+	st = e.eventually(t, uuid, connected(messages.PowerState_POWER_STATE_RUNNING, "vbd/51712", "vbd/51728", "vif/0",
+		"vif/1"))
+	require.Len(t, st.Spec.Vbds, 2, "the spec holds the plugged VBD")
+	require.Len(t, st.Spec.Vifs, 2, "the spec holds the plugged VIF")
 	succeed(t)(e.c.UnplugVBD(ctx, uuid, 51728, false))
 	succeed(t)(e.c.UnplugVIF(ctx, uuid, 1, true))
 	e.eventually(t, uuid, connected(messages.PowerState_POWER_STATE_RUNNING, "vbd/51712", "vif/0"))

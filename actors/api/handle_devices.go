@@ -16,7 +16,7 @@ func (s *server) plugVBD(ctx context.Context, req *messages.PlugVBDRequest) (*me
 	if err := vbd.Validate(); err != nil {
 		return nil, err
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.PlugVBD(ctx, vbd)
 	})
 }
@@ -26,7 +26,7 @@ func (s *server) unplugVBD(ctx context.Context, req *messages.UnplugVBDRequest) 
 	if err := checkDevID(req.GetDevid()); err != nil {
 		return nil, err
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.UnplugVBD(ctx, int(req.GetDevid()), req.GetForce())
 	})
 }
@@ -40,7 +40,7 @@ func (s *server) plugVIF(ctx context.Context, req *messages.PlugVIFRequest) (*me
 	if err := vif.Validate(); err != nil {
 		return nil, err
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.PlugVIF(ctx, vif)
 	})
 }
@@ -50,7 +50,7 @@ func (s *server) unplugVIF(ctx context.Context, req *messages.UnplugVIFRequest) 
 	if err := checkDevID(req.GetDevid()); err != nil {
 		return nil, err
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.UnplugVIF(ctx, int(req.GetDevid()), req.GetForce())
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/xenactor/xenactor/actors/host"
+	"github.com/xenactor/xenactor/actors/internal/request"
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
@@ -37,17 +39,26 @@ func (s *server) removeVM(ctx context.Context, req *messages.RemoveVMRequest) (*
 	return empty(), nil
 }
 
-// statVM answers StatVM.
+// statVM answers StatVM, with the spec the host's journal holds.
 func (s *server) statVM(ctx context.Context, req *messages.StatVMRequest) (*messages.Response, error) {
-	c, err := s.vm(ctx, req.GetUuid())
+	if err := checkUUID(req.GetUuid()); err != nil {
+		return nil, err
+	}
+	reply, err := request.Ask[*host.VMReply](ctx, s.system().Root, s.cfg.Host.PID(), &host.VM{UUID: req.GetUuid()},
+		nil)
+	if err == nil {
+		err = reply.Err
+	}
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Stat(ctx)
+	st, err := vm.NewClient(s.system(), reply.PID).Stat(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &messages.Response{Result: &messages.Response_Vm{Vm: StatusToProto(st)}}, nil
+	p := StatusToProto(st)
+	p.Spec = SpecToProto(reply.Spec)
+	return &messages.Response{Result: &messages.Response_Vm{Vm: p}}, nil
 }
 
 // vm checks uuid and returns a client of its VM actor.
@@ -61,12 +72,12 @@ func (s *server) vm(ctx context.Context, uuid string) (vm.Client, error) {
 // operation runs one VM operation, op, on the VM uuid and answers with its
 // task.
 func (s *server) operation(ctx context.Context, uuid string,
-	op func(vm.Client, context.Context) (string, error)) (*messages.Response, error) {
+	op func(context.Context, vm.Client) (string, error)) (*messages.Response, error) {
 	c, err := s.vm(ctx, uuid)
 	if err != nil {
 		return nil, err
 	}
-	id, err := op(c, ctx)
+	id, err := op(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -75,33 +86,37 @@ func (s *server) operation(ctx context.Context, uuid string,
 
 // startVM answers StartVM.
 func (s *server) startVM(ctx context.Context, req *messages.StartVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.Start(ctx, req.GetPaused())
 	})
 }
 
 // shutdownVM answers ShutdownVM.
 func (s *server) shutdownVM(ctx context.Context, req *messages.ShutdownVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.Shutdown(ctx, req.GetHard())
 	})
 }
 
 // rebootVM answers RebootVM.
 func (s *server) rebootVM(ctx context.Context, req *messages.RebootVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.Reboot(ctx, req.GetHard())
 	})
 }
 
 // pauseVM answers PauseVM.
 func (s *server) pauseVM(ctx context.Context, req *messages.PauseVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), vm.Client.Pause)
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
+		return c.Pause(ctx)
+	})
 }
 
 // unpauseVM answers UnpauseVM.
 func (s *server) unpauseVM(ctx context.Context, req *messages.UnpauseVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), vm.Client.Unpause)
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
+		return c.Unpause(ctx)
+	})
 }
 
 // suspendVM answers SuspendVM. Without a path, the image goes to
@@ -123,21 +138,23 @@ func (s *server) suspendVM(ctx context.Context, req *messages.SuspendVMRequest) 
 	case !filepath.IsAbs(path):
 		return nil, fmt.Errorf("%w: suspend image path %q is not absolute", errdefs.ErrInvalid, path)
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.Suspend(ctx, path)
 	})
 }
 
 // resumeVM answers ResumeVM.
 func (s *server) resumeVM(ctx context.Context, req *messages.ResumeVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.Resume(ctx, req.GetPaused())
 	})
 }
 
 // destroyVM answers DestroyVM.
 func (s *server) destroyVM(ctx context.Context, req *messages.DestroyVMRequest) (*messages.Response, error) {
-	return s.operation(ctx, req.GetUuid(), vm.Client.Destroy)
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
+		return c.Destroy(ctx)
+	})
 }
 
 // setMemoryTarget answers SetMemoryTarget.
@@ -145,7 +162,7 @@ func (s *server) setMemoryTarget(ctx context.Context, req *messages.SetMemoryTar
 	if req.GetKib() == 0 {
 		return nil, fmt.Errorf("%w: memory target 0", errdefs.ErrInvalid)
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.SetMemoryTarget(ctx, req.GetKib())
 	})
 }
@@ -155,7 +172,7 @@ func (s *server) setVCPUs(ctx context.Context, req *messages.SetVCPUsRequest) (*
 	if req.GetVcpus() < 1 {
 		return nil, fmt.Errorf("%w: %d vCPUs", errdefs.ErrInvalid, req.GetVcpus())
 	}
-	return s.operation(ctx, req.GetUuid(), func(c vm.Client, ctx context.Context) (string, error) {
+	return s.operation(ctx, req.GetUuid(), func(ctx context.Context, c vm.Client) (string, error) {
 		return c.SetVCPUs(ctx, int(req.GetVcpus()))
 	})
 }
