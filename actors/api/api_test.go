@@ -181,6 +181,19 @@ func TestAPI_VMLifecycle(t *testing.T) {
 	succeed(t)(e.c.UnpauseVM(ctx, uuid))
 	e.eventually(t, uuid, connected(messages.PowerState_POWER_STATE_RUNNING, "vbd/51712", "vif/0"))
 
+	// Memory target and vCPUs.
+	require.Eventually(t, func() bool {
+		st, err := e.c.StatVM(ctx, uuid)
+		return err == nil && st.Guest != nil && slices.Contains(st.Guest.Features, "balloon")
+	}, waitFor, tick, "the guest advertises a balloon")
+	succeed(t)(e.c.SetMemoryTarget(ctx, uuid, 48<<10))
+	succeed(t)(e.c.SetVCPUs(ctx, uuid, 1))
+	// Beyond the spec's maximum, the task fails with the VM actor's kind.
+	tooMany, err := e.c.SetVCPUs(ctx, uuid, 3)
+	require.NoError(t, err)
+	_, err = tooMany.Wait(ctx, nil)
+	require.True(t, errdefs.IsInvalid(err), "%v", err)
+
 	// Suspend to the daemon's directory, then resume.
 	domid := st.Domid
 	require.Eventually(t, func() bool {
@@ -226,7 +239,9 @@ func TestAPI_VMLifecycle(t *testing.T) {
 	var kinds []string
 	for _, task := range ts {
 		kinds = append(kinds, task.Kind)
-		require.Equal(t, messages.TaskState_TASK_STATE_COMPLETED, task.State)
+		if task.Id != tooMany.ID {
+			require.Equal(t, messages.TaskState_TASK_STATE_COMPLETED, task.State, task.Kind)
+		}
 	}
 	require.Contains(t, kinds, "VM.start")
 	require.Contains(t, kinds, "VM.suspend")
