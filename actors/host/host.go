@@ -165,7 +165,7 @@ func (h *hostActor) Receive(ctx actor.Context) {
 				errdefs.ErrUnavailable)})
 			return
 		}
-		ctx.Respond(&VMReply{PID: e.pid})
+		ctx.Respond(&VMReply{PID: e.pid, Spec: e.journal.Record().Spec})
 	case *ListVMs:
 		h.handleList(ctx)
 	case *GetPIDs:

@@ -21,10 +21,12 @@ type RemoveVM struct{ UUID string }
 // The reply is a VMReply; an unknown uuid fails errdefs.ErrNotFound.
 type VM struct{ UUID string }
 
-// VMReply answers AddVM, RemoveVM and VM.
+// VMReply answers AddVM, RemoveVM and VM. Spec, in the reply to VM, is the
+// VM's spec as its journal holds it (hot-plugged devices included).
 type VMReply struct {
-	PID *actor.PID
-	Err error
+	PID  *actor.PID
+	Spec vm.Spec
+	Err  error
 }
 
 // ListVMs asks for every VM with its power state; the reply is a

@@ -167,3 +167,9 @@ func validateVIF(v VIF) error {
 	}
 	return nil
 }
+
+// Validate checks the VBD as Spec.Validate checks each of a spec's VBDs.
+func (v VBD) Validate() error { return validateVBD(v) }
+
+// Validate checks the VIF as Spec.Validate checks each of a spec's VIFs.
+func (v VIF) Validate() error { return validateVIF(v) }

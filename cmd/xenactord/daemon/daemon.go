@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/api"
 	"github.com/xenactor/xenactor/actors/console"
 	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/host"
@@ -46,6 +47,7 @@ type Daemon struct {
 	log     *slog.Logger
 	system  *actor.ActorSystem
 	host    host.Client
+	api     *actor.PID // the api actor, "api" at the root
 	store   *statedir.Store
 	closers []func() error // run in reverse order by Stop
 	// xsPath is the socket of the xenstored the daemon uses; hvPath the
@@ -90,6 +92,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{log: log}
+	started := time.Now()
 	defer func() {
 		if err != nil {
 			_ = d.Stop()
@@ -135,8 +138,49 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if _, err := d.host.ListVMs(rctx); err != nil {
 		return nil, fmt.Errorf("daemon: the host actor does not answer: %w", err)
 	}
+	if err := d.startAPI(cfg, be, remote, started); err != nil {
+		return nil, err
+	}
 	d.startConsole(cfg, be)
 	return d, nil
+}
+
+// startAPI spawns the api actor, "api" at the root, the entry point of the
+// RPC API. Suspend images without a path go to <state-dir>/suspend.
+func (d *Daemon) startAPI(cfg Config, be backend, remote string, started time.Time) error {
+	ac := api.Config{Host: d.host, Hypervisor: "sim", Started: started,
+		SuspendDir: filepath.Join(cfg.StateDir, "suspend")}
+	if remote != "" {
+		ac.Hypervisor = "unix:" + remote
+	} else {
+		mib := cfg.HostMemoryMiB
+		if mib == 0 {
+			mib = DefaultHostMemoryMiB
+		}
+		ac.HostMemory = hostMemory(be.hv, mib<<10)
+	}
+	pid, err := d.system.Root.SpawnNamed(api.Props(ac), api.Name)
+	if err != nil {
+		return fmt.Errorf("daemon: spawning the api actor: %w", err)
+	}
+	d.api = pid
+	return nil
+}
+
+// hostMemory returns the HostInfo memory of a host of totalKiB: free is what
+// its domains, dom0 included, do not hold.
+func hostMemory(hv hypervisor.Hypervisor, totalKiB uint64) func(context.Context) (uint64, uint64, error) {
+	return func(ctx context.Context) (uint64, uint64, error) {
+		doms, err := hv.ListDomains(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		var used uint64
+		for _, dom := range doms {
+			used += dom.MemoryKiB
+		}
+		return totalKiB, totalKiB - min(used, totalKiB), nil
+	}
 }
 
 // startConsole starts the console daemon's actor, which logs the guests'
@@ -224,6 +268,10 @@ func (d *Daemon) tuneVM(cfg Config) func(*vm.Config) {
 // Host returns a client of the host actor.
 func (d *Daemon) Host() host.Client { return d.host }
 
+// API returns the PID of the api actor, the RPC API's entry point
+// (client.InProcess calls it in the same process).
+func (d *Daemon) API() *actor.PID { return d.api }
+
 // System returns the daemon's actor system.
 func (d *Daemon) System() *actor.ActorSystem { return d.system }
 
@@ -250,6 +298,9 @@ func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() {
 		var errs []error
 		if d.system != nil {
+			if d.api != nil {
+				errs = append(errs, d.system.Root.StopFuture(d.api).Wait())
+			}
 			if pid := d.host.PID(); pid != nil && d.embeddedHost {
 				errs = append(errs, d.shutdownAll())
 			}
