@@ -203,6 +203,9 @@ func StatusToProto(st *vm.VMStatus) *messages.VMStatus {
 	if st.Guest != nil {
 		p.Guest = GuestToProto(*st.Guest)
 	}
+	for _, f := range st.DaemonFaults {
+		p.DaemonFaults = append(p.DaemonFaults, &messages.DaemonFault{Name: f.Name, Error: f.Err})
+	}
 	if len(st.PCIs)+len(st.VGPUs)+len(st.VUSBs) > 0 {
 		p.Spec = &messages.VMSpec{Uuid: st.UUID, Pcis: pcisToProto(st.PCIs), Vgpus: vgpusToProto(st.VGPUs),
 			Vusbs: vusbsToProto(st.VUSBs)}

@@ -100,7 +100,8 @@ func TestConvert_Status(t *testing.T) {
 			Memory:    guest.Memory{TotalKiB: 100, FreeKiB: 50, TargetKiB: 90},
 			Networks:  map[int]guest.Network{0: {IPv4: []string{"10.0.0.5"}, IPv6: []string{"fe80::1"}}},
 			Other:     map[string]string{"data/x": "y"}, Updated: time.Unix(0, 99)},
-		PCIs: []vm.PCI{{DevID: 1, Address: "03:00.0"}}}
+		PCIs:         []vm.PCI{{DevID: 1, Address: "03:00.0"}},
+		DaemonFaults: []vm.DaemonFault{{Name: "ovs-vswitchd", Err: "exited 1"}}}
 	p := api.StatusToProto(st)
 	want := &messages.VMStatus{Uuid: "u", PowerState: messages.PowerState_POWER_STATE_SUSPENDED, Domid: 7,
 		SuspendImage: "/s.img", Error: &messages.Error{Kind: "timeout", Message: "read: timed out"},
@@ -112,7 +113,8 @@ func TestConvert_Status(t *testing.T) {
 			MemoryTotalKib: 100, MemoryFreeKib: 50, MemoryTargetKib: 90,
 			Networks: map[int32]*messages.GuestNetwork{0: {Ipv4: []string{"10.0.0.5"}, Ipv6: []string{"fe80::1"}}},
 			Other:    map[string]string{"data/x": "y"}, UpdatedUnixNano: 99},
-		Spec: &messages.VMSpec{Uuid: "u", Pcis: []*messages.PCI{{Devid: 1, Address: "03:00.0"}}}}
+		Spec:         &messages.VMSpec{Uuid: "u", Pcis: []*messages.PCI{{Devid: 1, Address: "03:00.0"}}},
+		DaemonFaults: []*messages.DaemonFault{{Name: "ovs-vswitchd", Error: "exited 1"}}}
 	require.True(t, proto.Equal(want, p), "got %v", p)
 }
 
