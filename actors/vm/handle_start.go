@@ -47,7 +47,7 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 		return &opDone{err: err}
 	}
 	if err := r.boot(ctx, domid, msg.Paused); err != nil {
-		if terr := atom(ctx, "teardown", func(ctx context.Context) error { return r.teardown(ctx, domid) }); terr != nil {
+		if terr := r.teardown(ctx, domid); terr != nil {
 			return &opDone{hasDomain: true, err: fmt.Errorf("%w (and the teardown failed: %v)", err, terr)}
 		}
 		return &opDone{err: err}

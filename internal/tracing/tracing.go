@@ -16,6 +16,10 @@ import (
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
+// queueSize is how many finished spans the reporter holds before it sends
+// them; more are dropped.
+const queueSize = 10000
+
 // ServiceName is the name the daemon's spans are reported under.
 const ServiceName = "xenactord"
 
@@ -96,7 +100,9 @@ func Setup(cfg Config) (opentracing.Tracer, io.Closer, error) {
 			}
 			sender = udp
 		}
-		var ropts []jaeger.ReporterOption
+		// A VM start makes a few hundred spans in a few milliseconds:
+		// the client's default queue (100) would drop most of them.
+		ropts := []jaeger.ReporterOption{jaeger.ReporterOptions.QueueSize(queueSize)}
 		if cfg.FlushInterval > 0 {
 			ropts = append(ropts, jaeger.ReporterOptions.BufferFlushInterval(cfg.FlushInterval))
 		}

@@ -38,8 +38,9 @@ func useTracer(t *testing.T, tracer opentracing.Tracer, closer io.Closer) {
 }
 
 // startVM starts a VM with a disk and a network interface on a simulated
-// host, from ctx, and waits for the start's task; it returns the task id.
-func startVM(t *testing.T, ctx context.Context) string {
+// host, from ctx, and waits for the start's task; it returns the task id
+// and the clients of the VM and of the task registry.
+func startVM(t *testing.T, ctx context.Context) (string, vm.Client, tasks.Client) {
 	t.Helper()
 	h := simtest.NewHost(t)
 	xs := simtest.Dom0(t, h)
@@ -55,12 +56,18 @@ func startVM(t *testing.T, ctx context.Context) string {
 	machine := vm.NewClient(system, pid)
 	id, err := machine.Start(ctx, false)
 	require.NoError(t, err)
+	wait(t, registry, id)
+	return id, machine, registry
+}
+
+// wait waits for the task id to complete.
+func wait(t *testing.T, registry tasks.Client, id string) {
+	t.Helper()
 	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	task, err := registry.Wait(wctx, id)
 	require.NoError(t, err)
-	require.Equal(t, tasks.Completed, task.State, "start: %v", task.Err)
-	return id
+	require.Equal(t, tasks.Completed, task.State, "task %s: %v", id, task.Err)
 }
 
 func TestVMStartSpanTree(t *testing.T) {
@@ -70,7 +77,7 @@ func TestVMStartSpanTree(t *testing.T) {
 	useTracer(t, tracer, closer)
 
 	root := tracer.StartSpan("test.root")
-	taskID := startVM(t, opentracing.ContextWithSpan(context.Background(), root))
+	taskID, _, _ := startVM(t, opentracing.ContextWithSpan(context.Background(), root))
 	root.Finish()
 
 	rootCtx := root.(*jaeger.Span).SpanContext()
@@ -184,7 +191,7 @@ func TestCollectorReceivesSpans(t *testing.T) {
 	useTracer(t, tracer, closer)
 
 	root := tracer.StartSpan("test.root")
-	startVM(t, opentracing.ContextWithSpan(context.Background(), root))
+	_, _, _ = startVM(t, opentracing.ContextWithSpan(context.Background(), root))
 	root.Finish()
 	require.NoError(t, closer.Close()) // flushes
 
@@ -197,4 +204,44 @@ func TestCollectorReceivesSpans(t *testing.T) {
 	for _, n := range []string{"test.root", "VM.start", "atom.build", "hypervisor.build", "xenstore.write"} {
 		require.True(t, names[n], "span %s not received", n)
 	}
+}
+
+func TestVMDestroySpans(t *testing.T) {
+	reporter := jaeger.NewInMemoryReporter()
+	tracer, closer, err := tracing.Setup(tracing.Config{Reporter: reporter})
+	require.NoError(t, err)
+	useTracer(t, tracer, closer)
+	_, machine, registry := startVM(t, context.Background()) // its own trace: tracing is on
+	started := reporter.SpansSubmitted()
+	require.NotZero(t, started)
+
+	root := tracer.StartSpan("test.root")
+	id, err := machine.Destroy(opentracing.ContextWithSpan(context.Background(), root))
+	require.NoError(t, err)
+	wait(t, registry, id)
+	root.Finish()
+
+	byName := map[string]*jaeger.Span{}
+	for _, s := range reporter.GetSpans()[started:] {
+		js := s.(*jaeger.Span)
+		require.Equal(t, root.(*jaeger.Span).SpanContext().TraceID(), js.SpanContext().TraceID(), js.OperationName())
+		byName[js.OperationName()] = js
+	}
+	parent := func(name string) string {
+		t.Helper()
+		s := byName[name]
+		require.NotNil(t, s, "no span %s", name)
+		for n, p := range byName {
+			if p.SpanContext().SpanID() == s.SpanContext().ParentID() {
+				return n
+			}
+		}
+		return ""
+	}
+	require.Equal(t, "test.root", parent("VM.destroy"))
+	require.Equal(t, id, byName["VM.destroy"].Tags()["task"])
+	require.Equal(t, "VM.destroy", parent("atom.teardown"))
+	require.Equal(t, "atom.teardown", parent("atom.unplug"))
+	require.Equal(t, "atom.teardown", parent("hypervisor.destroy"))
+	require.Equal(t, "atom.teardown", parent("xenstore.rm"))
 }
