@@ -42,6 +42,14 @@ func useTracer(t *testing.T, tracer opentracing.Tracer, closer io.Closer) {
 // and the clients of the VM and of the task registry.
 func startVM(t *testing.T, ctx context.Context) (string, vm.Client, tasks.Client) {
 	t.Helper()
+	return startVMOn(t, ctx, nil)
+}
+
+// startVMOn is startVM with the simulated host's hypervisor wrapped by wrap,
+// if not nil.
+func startVMOn(t *testing.T, ctx context.Context, wrap func(hypervisor.Hypervisor) hypervisor.Hypervisor) (
+	string, vm.Client, tasks.Client) {
+	t.Helper()
 	h := simtest.NewHost(t)
 	xs := simtest.Dom0(t, h)
 	system := actortest.System(t)
@@ -50,7 +58,11 @@ func startVM(t *testing.T, ctx context.Context) (string, vm.Client, tasks.Client
 		VCPUs: 1, MemoryKiB: 64 << 10, Kernel: "sim:linux",
 		VBDs: []vm.VBD{{DevID: 51712, Params: "/dev/loop0"}},
 		VIFs: []vm.VIF{{DevID: 0, MAC: "00:16:3e:00:00:01", Bridge: "xenbr0"}}}
-	pid, err := system.Root.SpawnNamed(vm.Props(vm.Config{Spec: spec, Hypervisor: h.Hypervisor(), Xenstore: xs,
+	var hv hypervisor.Hypervisor = h.Hypervisor()
+	if wrap != nil {
+		hv = wrap(hv)
+	}
+	pid, err := system.Root.SpawnNamed(vm.Props(vm.Config{Spec: spec, Hypervisor: hv, Xenstore: xs,
 		Hotplug: h.Hotplug().Device(), Tasks: registry.PID()}), vm.Name(spec.UUID))
 	require.NoError(t, err)
 	machine := vm.NewClient(system, pid)
@@ -244,4 +256,71 @@ func TestVMDestroySpans(t *testing.T) {
 	require.Equal(t, "atom.teardown", parent("atom.unplug"))
 	require.Equal(t, "atom.teardown", parent("hypervisor.destroy"))
 	require.Equal(t, "atom.teardown", parent("xenstore.rm"))
+}
+
+// spanSpy records whether the contexts of the hypervisor calls carry a span.
+type spanSpy struct {
+	hypervisor.Hypervisor
+	mu    sync.Mutex
+	calls int
+	spans int
+}
+
+func (s *spanSpy) saw(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if opentracing.SpanFromContext(ctx) != nil {
+		s.spans++
+	}
+}
+
+func (s *spanSpy) Create(ctx context.Context, cfg hypervisor.CreateConfig) (hypervisor.DomID, error) {
+	s.saw(ctx)
+	return s.Hypervisor.Create(ctx, cfg)
+}
+
+func (s *spanSpy) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.BuildConfig) (hypervisor.BuildResult, error) {
+	s.saw(ctx)
+	return s.Hypervisor.Build(ctx, id, cfg)
+}
+
+func (s *spanSpy) Unpause(ctx context.Context, id hypervisor.DomID) error {
+	s.saw(ctx)
+	return s.Hypervisor.Unpause(ctx, id)
+}
+
+// TestVMStartOff checks that with tracing off (the NoopTracer global, no
+// span from the caller) a VM start puts no span, not even a no-op one, in
+// the contexts of its calls: the instrumented code below then starts none.
+func TestVMStartOff(t *testing.T) {
+	require.IsType(t, opentracing.NoopTracer{}, opentracing.GlobalTracer())
+	spy := &spanSpy{}
+	startVMOn(t, context.Background(), func(h hypervisor.Hypervisor) hypervisor.Hypervisor {
+		spy.Hypervisor = h
+		return spy
+	})
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	require.Equal(t, 3, spy.calls)
+	require.Zero(t, spy.spans)
+}
+
+// TestVMStartOnSpy is TestVMStartOff's control: with a span from the
+// caller, the calls' contexts carry one.
+func TestVMStartOnSpy(t *testing.T) {
+	reporter := jaeger.NewInMemoryReporter()
+	tracer, closer, err := tracing.Setup(tracing.Config{Reporter: reporter})
+	require.NoError(t, err)
+	useTracer(t, tracer, closer)
+	spy := &spanSpy{}
+	root := tracer.StartSpan("test.root")
+	startVMOn(t, opentracing.ContextWithSpan(context.Background(), root), func(h hypervisor.Hypervisor) hypervisor.Hypervisor {
+		spy.Hypervisor = h
+		return spy
+	})
+	root.Finish()
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	require.Equal(t, 3, spy.spans)
 }
