@@ -15,7 +15,7 @@ import (
 	"github.com/xenactor/xenactor/internal/tracing"
 )
 
-func TestSetupOff(t *testing.T) {
+func TestSetup_Off(t *testing.T) {
 	tracer, closer, err := tracing.Setup(tracing.Config{})
 	require.NoError(t, err)
 	require.IsType(t, opentracing.NoopTracer{}, tracer)
@@ -23,7 +23,7 @@ func TestSetupOff(t *testing.T) {
 	require.False(t, tracing.Enabled())
 }
 
-func TestSetupInvalid(t *testing.T) {
+func TestSetup_Invalid(t *testing.T) {
 	for _, cfg := range []tracing.Config{
 		{Agent: "127.0.0.1:6831", Collector: "http://127.0.0.1:14268/api/traces"},
 		{Collector: "127.0.0.1:14268"},
@@ -35,7 +35,7 @@ func TestSetupInvalid(t *testing.T) {
 	}
 }
 
-func TestSetupAgent(t *testing.T) {
+func TestSetup_Agent(t *testing.T) {
 	tracer, closer, err := tracing.Setup(tracing.Config{Agent: "127.0.0.1:6831", SampleRate: 0.5})
 	require.NoError(t, err)
 	defer closer.Close()
@@ -45,7 +45,7 @@ func TestSetupAgent(t *testing.T) {
 	require.NotEmpty(t, host)
 }
 
-func TestOffStartsNothing(t *testing.T) {
+func TestStart_Off_AllocatesNothing(t *testing.T) {
 	ctx := context.Background()
 	got, span := tracing.Start(ctx, "x")
 	require.Nil(t, span)
@@ -65,7 +65,7 @@ func TestOffStartsNothing(t *testing.T) {
 	require.Zero(t, allocs)
 }
 
-func TestSpansAndHeaders(t *testing.T) {
+func TestStart_SpansAndHeaders(t *testing.T) {
 	reporter := jaeger.NewInMemoryReporter()
 	tracer, closer, err := tracing.Setup(tracing.Config{Reporter: reporter})
 	require.NoError(t, err)

@@ -82,7 +82,7 @@ func wait(t *testing.T, registry tasks.Client, id string) {
 	require.Equal(t, tasks.Completed, task.State, "task %s: %v", id, task.Err)
 }
 
-func TestVMStartSpanTree(t *testing.T) {
+func TestTracing_VMStart_SpanTree(t *testing.T) {
 	reporter := jaeger.NewInMemoryReporter()
 	tracer, closer, err := tracing.Setup(tracing.Config{Reporter: reporter})
 	require.NoError(t, err)
@@ -169,7 +169,7 @@ func TestVMStartSpanTree(t *testing.T) {
 	require.Greater(t, under, 2, "spans under atom.plug")
 }
 
-func TestCollectorReceivesSpans(t *testing.T) {
+func TestSetup_Collector_ReceivesAVMStart(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		services []string
@@ -218,7 +218,7 @@ func TestCollectorReceivesSpans(t *testing.T) {
 	}
 }
 
-func TestVMDestroySpans(t *testing.T) {
+func TestTracing_VMDestroy_Spans(t *testing.T) {
 	reporter := jaeger.NewInMemoryReporter()
 	tracer, closer, err := tracing.Setup(tracing.Config{Reporter: reporter})
 	require.NoError(t, err)
@@ -290,10 +290,11 @@ func (s *spanSpy) Unpause(ctx context.Context, id hypervisor.DomID) error {
 	return s.Hypervisor.Unpause(ctx, id)
 }
 
-// TestVMStartOff checks that with tracing off (the NoopTracer global, no
-// span from the caller) a VM start puts no span, not even a no-op one, in
-// the contexts of its calls: the instrumented code below then starts none.
-func TestVMStartOff(t *testing.T) {
+// TestTracing_Off_VMStartCarriesNoSpan checks that with tracing off (the
+// NoopTracer global, no span from the caller) a VM start puts no span, not
+// even a no-op one, in the contexts of its calls: the instrumented code
+// below then starts none.
+func TestTracing_Off_VMStartCarriesNoSpan(t *testing.T) {
 	require.IsType(t, opentracing.NoopTracer{}, opentracing.GlobalTracer())
 	spy := &spanSpy{}
 	startVMOn(t, context.Background(), func(h hypervisor.Hypervisor) hypervisor.Hypervisor {
@@ -306,9 +307,10 @@ func TestVMStartOff(t *testing.T) {
 	require.Zero(t, spy.spans)
 }
 
-// TestVMStartOnSpy is TestVMStartOff's control: with a span from the
-// caller, the calls' contexts carry one.
-func TestVMStartOnSpy(t *testing.T) {
+// TestTracing_On_VMStartCarriesSpans is the control of
+// TestTracing_Off_VMStartCarriesNoSpan: with a span from the caller, the
+// calls' contexts carry one.
+func TestTracing_On_VMStartCarriesSpans(t *testing.T) {
 	reporter := jaeger.NewInMemoryReporter()
 	tracer, closer, err := tracing.Setup(tracing.Config{Reporter: reporter})
 	require.NoError(t, err)

@@ -1,8 +1,3 @@
-// Package hvtrace decorates a hypervisor.Hypervisor with OpenTracing spans:
-// each call that changes a domain runs under the span "hypervisor.<call>"
-// (hypervisor.create, hypervisor.build, ...), a child of the span in the
-// call's context, tagged with the domain id. Calls whose context carries no
-// span go straight to the hypervisor.
 package hvtrace
 
 import (
@@ -60,6 +55,7 @@ func do(ctx context.Context, call string, id hypervisor.DomID, f func(context.Co
 	return err
 }
 
+// Create calls the hypervisor's Create under a span.
 func (t traced) Create(ctx context.Context, cfg hypervisor.CreateConfig) (hypervisor.DomID, error) {
 	if !tracing.Active(ctx) {
 		return t.Hypervisor.Create(ctx, cfg)
@@ -74,6 +70,7 @@ func (t traced) Create(ctx context.Context, cfg hypervisor.CreateConfig) (hyperv
 	return id, err
 }
 
+// Build calls the hypervisor's Build under a span.
 func (t traced) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.BuildConfig) (hypervisor.BuildResult, error) {
 	var res hypervisor.BuildResult
 	err := do(ctx, "build", id, func(ctx context.Context) (err error) {
@@ -83,6 +80,7 @@ func (t traced) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.B
 	return res, err
 }
 
+// Restore calls the hypervisor's Restore under a span.
 func (t traced) Restore(ctx context.Context, id hypervisor.DomID, r io.Reader) (hypervisor.BuildResult, error) {
 	var res hypervisor.BuildResult
 	err := do(ctx, "restore", id, func(ctx context.Context) (err error) {
@@ -92,36 +90,44 @@ func (t traced) Restore(ctx context.Context, id hypervisor.DomID, r io.Reader) (
 	return res, err
 }
 
+// Save calls the hypervisor's Save under a span.
 func (t traced) Save(ctx context.Context, id hypervisor.DomID, w io.Writer, opts hypervisor.SaveOptions) error {
 	return do(ctx, "save", id, func(ctx context.Context) error { return t.Hypervisor.Save(ctx, id, w, opts) })
 }
 
+// SetMaxMem calls the hypervisor's SetMaxMem under a span.
 func (t traced) SetMaxMem(ctx context.Context, id hypervisor.DomID, kib uint64) error {
 	return do(ctx, "set_max_mem", id, func(ctx context.Context) error { return t.Hypervisor.SetMaxMem(ctx, id, kib) })
 }
 
+// SetMaxVCPUs calls the hypervisor's SetMaxVCPUs under a span.
 func (t traced) SetMaxVCPUs(ctx context.Context, id hypervisor.DomID, n int) error {
 	return do(ctx, "set_max_vcpus", id, func(ctx context.Context) error { return t.Hypervisor.SetMaxVCPUs(ctx, id, n) })
 }
 
+// SetMemoryTarget calls the hypervisor's SetMemoryTarget under a span.
 func (t traced) SetMemoryTarget(ctx context.Context, id hypervisor.DomID, kib uint64) error {
 	return do(ctx, "set_memory_target", id, func(ctx context.Context) error {
 		return t.Hypervisor.SetMemoryTarget(ctx, id, kib)
 	})
 }
 
+// Pause calls the hypervisor's Pause under a span.
 func (t traced) Pause(ctx context.Context, id hypervisor.DomID) error {
 	return do(ctx, "pause", id, func(ctx context.Context) error { return t.Hypervisor.Pause(ctx, id) })
 }
 
+// Unpause calls the hypervisor's Unpause under a span.
 func (t traced) Unpause(ctx context.Context, id hypervisor.DomID) error {
 	return do(ctx, "unpause", id, func(ctx context.Context) error { return t.Hypervisor.Unpause(ctx, id) })
 }
 
+// Shutdown calls the hypervisor's Shutdown under a span.
 func (t traced) Shutdown(ctx context.Context, id hypervisor.DomID, reason hypervisor.ShutdownReason) error {
 	return do(ctx, "shutdown", id, func(ctx context.Context) error { return t.Hypervisor.Shutdown(ctx, id, reason) })
 }
 
+// Destroy calls the hypervisor's Destroy under a span.
 func (t traced) Destroy(ctx context.Context, id hypervisor.DomID) error {
 	return do(ctx, "destroy", id, func(ctx context.Context) error { return t.Hypervisor.Destroy(ctx, id) })
 }

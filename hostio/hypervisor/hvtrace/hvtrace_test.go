@@ -28,7 +28,7 @@ func TestWrap(t *testing.T) {
 	require.Equal(t, w, hvtrace.Wrap(w), "wrapped once")
 }
 
-func TestSpans(t *testing.T) {
+func TestTraced_Spans(t *testing.T) {
 	reporter := jaeger.NewInMemoryReporter()
 	tracer, closer := jaeger.NewTracer("test", jaeger.NewConstSampler(true), reporter)
 	defer closer.Close()
