@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/opentracing/opentracing-go"
@@ -108,11 +107,8 @@ func Setup(cfg Config) (opentracing.Tracer, io.Closer, error) {
 		}
 		reporter = jaeger.NewRemoteReporter(sender, ropts...)
 	}
-	var opts []jaeger.TracerOption
-	if host, err := os.Hostname(); err == nil {
-		opts = append(opts, jaeger.TracerOptions.Tag(jaeger.TracerHostnameTagKey, host))
-	}
-	tracer, closer := jaeger.NewTracer(name, sampler, reporter, opts...)
+	// The client tags the process with hostname, ip and jaeger.version.
+	tracer, closer := jaeger.NewTracer(name, sampler, reporter)
 	return tracer, closer, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -40,9 +41,16 @@ func TestSetup_Agent(t *testing.T) {
 	require.NoError(t, err)
 	defer closer.Close()
 	require.IsType(t, &jaeger.Tracer{}, tracer)
-	host, ok := tracer.(*jaeger.Tracer).Tags()[0].Value.(string)
-	require.True(t, ok)
-	require.NotEmpty(t, host)
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	var hostnames int
+	for _, tag := range tracer.(*jaeger.Tracer).Tags() {
+		if tag.Key == jaeger.TracerHostnameTagKey {
+			hostnames++
+			require.Equal(t, host, tag.Value)
+		}
+	}
+	require.Equal(t, 1, hostnames)
 }
 
 func TestStart_Off_AllocatesNothing(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +174,7 @@ func TestSetup_Collector_ReceivesAVMStart(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		services []string
+		hosts    []string
 		names    = map[string]bool{}
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -190,6 +192,11 @@ func TestSetup_Collector_ReceivesAVMStart(t *testing.T) {
 		}
 		mu.Lock()
 		services = append(services, batch.GetProcess().GetServiceName())
+		for _, tag := range batch.GetProcess().GetTags() {
+			if tag.GetKey() == jaeger.TracerHostnameTagKey {
+				hosts = append(hosts, tag.GetVStr())
+			}
+		}
 		for _, s := range batch.GetSpans() {
 			names[s.GetOperationName()] = true
 		}
@@ -212,6 +219,12 @@ func TestSetup_Collector_ReceivesAVMStart(t *testing.T) {
 	require.NotEmpty(t, services)
 	for _, s := range services {
 		require.Equal(t, "xenactord", s)
+	}
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	require.Len(t, hosts, len(services), "a hostname tag per batch")
+	for _, h := range hosts {
+		require.Equal(t, host, h)
 	}
 	for _, n := range []string{"test.root", "VM.start", "atom.build", "hypervisor.build", "xenstore.write"} {
 		require.True(t, names[n], "span %s not received", n)
