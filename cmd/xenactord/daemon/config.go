@@ -8,6 +8,7 @@ import (
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tracing"
 )
 
 // HypervisorSim is the embedded simulated host, the default.
@@ -61,6 +62,9 @@ type Config struct {
 	// (xenactor-emu-manager) that suspend and resume run; it reaches the
 	// hypervisor on HypervisorSocket. "" saves and restores in the daemon.
 	EmuManager string
+	// Tracing configures the OpenTracing spans' export to Jaeger; the zero
+	// value is tracing off. Start makes its tracer the global one.
+	Tracing tracing.Config
 }
 
 // The switches of the embedded simulated host.

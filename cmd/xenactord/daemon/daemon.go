@@ -98,6 +98,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			_ = d.Stop()
 		}
 	}()
+	if err := d.startTracing(cfg); err != nil {
+		return nil, err
+	}
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}))
