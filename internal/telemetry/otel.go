@@ -1,0 +1,36 @@
+package telemetry
+
+import (
+	"sync"
+
+	"go.opentelemetry.io/otel"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+var (
+	meterOnce     sync.Once
+	meterProvider metric.MeterProvider
+	meterErr      error
+)
+
+// MeterProvider returns the OpenTelemetry MeterProvider whose metrics the
+// Prometheus exporter gives to the registry, for protoactor-go:
+// actor.NewActorSystem(actor.WithMetricProviders(mp)). protoactor-go takes
+// its meters from OpenTelemetry's global provider, so the first call also
+// makes it the global one. Every call returns the same provider.
+func MeterProvider() (metric.MeterProvider, error) {
+	meterOnce.Do(func() {
+		exp, err := otelprom.New(otelprom.WithRegisterer(registry), otelprom.WithoutScopeInfo(),
+			otelprom.WithoutTargetInfo())
+		if err != nil {
+			meterErr = err
+			return
+		}
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+		otel.SetMeterProvider(mp)
+		meterProvider = mp
+	})
+	return meterProvider, meterErr
+}
