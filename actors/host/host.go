@@ -98,6 +98,9 @@ type entry struct {
 	applied uint64     // last stat applied
 	domid   uint32
 	hasDom  bool
+	// power is the power state counted in the metrics, if counted.
+	power   vm.PowerState
+	counted bool
 }
 
 type hostActor struct {
@@ -132,6 +135,7 @@ func (h *hostActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		h.handleStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
+		h.forgetPowers()
 		if h.cancel != nil {
 			h.cancel() // the update stream's and the domain events' subscriptions
 		}
@@ -304,9 +308,13 @@ func domains(ctx actor.Context) {
 // actor once it is spawned or failed.
 func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.DomID, done func(*actor.PID, error)) {
 	e := &entry{journal: vm.NewJournal(rec, h.saveFunc(rec.Spec.UUID))}
+	if old := h.vms[rec.Spec.UUID]; old != nil {
+		forgetPower(old)
+	}
 	h.vms[rec.Spec.UUID] = e
 	h.spawnActor(ctx, e, strays, func(pid *actor.PID, err error) {
 		if err != nil && h.vms[rec.Spec.UUID] == e {
+			forgetPower(e)
 			delete(h.vms, rec.Spec.UUID)
 		}
 		if done != nil {
@@ -412,6 +420,7 @@ func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
 		reply(fmt.Errorf("host: delete VM %s: %w", msg.uuid, err))
 		return
 	}
+	forgetPower(e)
 	delete(h.vms, msg.uuid)
 	if e.hasDom && h.byDom[e.domid] == msg.uuid {
 		delete(h.byDom, e.domid)
@@ -483,6 +492,7 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 		return
 	}
 	e.applied = msg.seq
+	notePower(e, msg.st.PowerState)
 	has := msg.st.PowerState.HasDomain()
 	domid := uint32(msg.st.DomID)
 	if e.hasDom && (!has || e.domid != domid) {

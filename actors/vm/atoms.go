@@ -197,6 +197,7 @@ func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
 // teardownKeep is teardown that keeps /vm/<uuid> when keepVM: the VM has
 // another domain.
 func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepVM bool) error {
+	defer observeAtom(atomTeardown, time.Now())
 	if r.gone != nil {
 		r.gone(domid)
 	}

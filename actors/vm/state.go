@@ -19,6 +19,8 @@ type operation struct {
 	cancel context.CancelFunc
 	// internal operations (check state) have no task.
 	internal bool
+	// began is when the operation was launched (zero while queued).
+	began time.Time
 }
 
 // state is what the VM actor knows of its VM.
