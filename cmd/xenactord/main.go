@@ -44,6 +44,9 @@ func main() {
 	})
 	flag.StringVar(&cfg.Switch, "switch", daemon.SwitchSim,
 		`the embedded host's switch: "sim" (in memory) or "ovs" (a private Open vSwitch in user space in <run-dir>/ovs)`)
+	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", daemon.DefaultMetricsAddr,
+		`host:port to serve Prometheus metrics on (/metrics); "" turns them off`)
+	flag.BoolVar(&cfg.MetricsPerVM, "metrics-per-vm", false, "add per-VM series (a vm label) to the metrics")
 	flag.Parse()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {
@@ -63,7 +66,7 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored())
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr())
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()

@@ -61,6 +61,11 @@ type Config struct {
 	// (xenactor-emu-manager) that suspend and resume run; it reaches the
 	// hypervisor on HypervisorSocket. "" saves and restores in the daemon.
 	EmuManager string
+	// MetricsAddr is the host:port /metrics is served on (DefaultMetricsAddr
+	// in xenactord; port 0 picks one); "" serves none. MetricsPerVM adds
+	// the per-VM series (a vm label).
+	MetricsAddr  string
+	MetricsPerVM bool
 }
 
 // The switches of the embedded simulated host.
