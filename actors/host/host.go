@@ -87,7 +87,8 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &hostActor{cfg: cfg} })
+	return actor.PropsFromProducer(func() actor.Actor { return &hostActor{cfg: cfg} },
+		actor.WithMailbox(actor.Unbounded(mailboxBacklog)))
 }
 
 // entry is one registered VM.

@@ -6,9 +6,13 @@ import (
 )
 
 // The host actor's metrics (docs/metrics.md).
-var vmsByPower = telemetry.NewGauge(telemetry.Desc{Subsystem: "vm", Name: "power_state", Unit: "vms",
-	Help:   "VMs registered with the host, by power state (Halted, Paused, Running, Shutdown, Suspended), as the host last saw them.",
-	Labels: []string{"state"}})
+var (
+	vmsByPower = telemetry.NewGauge(telemetry.Desc{Subsystem: "vm", Name: "power_state", Unit: "vms",
+		Help: "VMs registered with the host, by power state (Halted, Paused, Running, Shutdown, " +
+			"Suspended), as the host last saw them.",
+		Labels: []string{"state"}})
+	mailboxBacklog = telemetry.NewMailboxBacklog("host")
+)
 
 // notePower moves e's VM to power state p in vmsByPower.
 func notePower(e *entry, p vm.PowerState) {

@@ -21,7 +21,8 @@ var (
 	plugSeconds = telemetry.NewHistogram(telemetry.Desc{Subsystem: "vm", Name: "device_plug_duration",
 		Unit: "seconds", Help: "Time a device plug took (handshake and hotplug), by class (vbd, vif).",
 		Labels: []string{"class"}})
-	deviceOps = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "device_operations", Unit: "total",
+	mailboxBacklog = telemetry.NewMailboxBacklog("vm")
+	deviceOps      = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "device_operations", Unit: "total",
 		Help:   "Device plugs and unplugs finished, by class, op (plug, unplug) and result.",
 		Labels: []string{"class", "op", "result"}})
 )

@@ -22,7 +22,7 @@ var (
 // makes it the global one. Every call returns the same provider.
 func MeterProvider() (metric.MeterProvider, error) {
 	meterOnce.Do(func() {
-		exp, err := otelprom.New(otelprom.WithRegisterer(registry), otelprom.WithoutScopeInfo(),
+		exp, err := otelprom.New(otelprom.WithRegisterer(registry), otelprom.WithoutScopeInfo(), otelprom.WithoutUnits(),
 			otelprom.WithoutTargetInfo())
 		if err != nil {
 			meterErr = err
