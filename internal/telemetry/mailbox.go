@@ -10,7 +10,8 @@ var mailboxBacklog = NewGauge(Desc{Subsystem: "actor", Name: "mailbox_backlog", 
 // (actor.Unbounded(b)) that counts the messages waiting in the mailboxes of
 // one family of actors in xenactor_actor_mailbox_backlog_messages.
 // protoactor-go's own protoactor_actor_mailbox_length never reports: its
-// callback does not name the gauge it observes.
+// callback is registered without naming the gauge, which the OpenTelemetry
+// SDK ignores.
 type MailboxBacklog struct{ g prometheus.Gauge }
 
 // NewMailboxBacklog returns the middleware of family's mailboxes.

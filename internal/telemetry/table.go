@@ -1,6 +1,9 @@
 package telemetry
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -28,17 +31,41 @@ func (d Desc) FullName() string {
 // about 2 minutes.
 var LatencyBuckets = prometheus.ExponentialBuckets(0.001, 2, 18)
 
+var (
+	namesMu sync.Mutex
+	names   []string
+)
+
+// register registers c, named name, on the registry.
+func register(name string, c prometheus.Collector) {
+	registry.MustRegister(c)
+	namesMu.Lock()
+	names = append(names, name)
+	namesMu.Unlock()
+}
+
+// Names returns the names of the metrics registered from the tables (New*),
+// sorted: series of a vector appear only once they have a value, the names
+// are there from the start.
+func Names() []string {
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return out
+}
+
 // NewCounter registers a counter vector of d on the registry.
 func NewCounter(d Desc) *prometheus.CounterVec {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: d.FullName(), Help: d.Help}, d.Labels)
-	registry.MustRegister(v)
+	register(d.FullName(), v)
 	return v
 }
 
 // NewGauge registers a gauge vector of d on the registry.
 func NewGauge(d Desc) *prometheus.GaugeVec {
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: d.FullName(), Help: d.Help}, d.Labels)
-	registry.MustRegister(v)
+	register(d.FullName(), v)
 	return v
 }
 
@@ -50,7 +77,7 @@ func NewHistogram(d Desc) *prometheus.HistogramVec {
 	}
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: d.FullName(), Help: d.Help, Buckets: b},
 		d.Labels)
-	registry.MustRegister(v)
+	register(d.FullName(), v)
 	return v
 }
 

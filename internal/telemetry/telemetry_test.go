@@ -91,3 +91,8 @@ func TestDesc_FullName(t *testing.T) {
 	d := telemetry.Desc{Subsystem: "vm", Name: "operations", Unit: "total"}
 	require.Equal(t, "xenactor_vm_operations_total", d.FullName())
 }
+
+func TestNames_ListsTheTables(t *testing.T) {
+	require.Contains(t, telemetry.Names(), "xenactor_telemetrytest_events_total")
+	require.Contains(t, telemetry.Names(), "xenactor_telemetrytest_vm_events_total")
+}

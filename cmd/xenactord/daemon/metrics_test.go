@@ -1,9 +1,12 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,4 +144,88 @@ func TestMetrics_LintClean(t *testing.T) {
 	problems, err := testutil.GatherAndLint(telemetry.Registry())
 	require.NoError(t, err)
 	require.Empty(t, problems)
+}
+
+// dashboardExprs returns the PromQL of every target of the dashboard's
+// panels, by panel title, and the titles of its rows.
+func dashboardExprs(t *testing.T) (map[string][]string, []string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "grafana-dashboard.json"))
+	require.NoError(t, err)
+	var dash struct {
+		Title  string `json:"title"`
+		UID    string `json:"uid"`
+		Panels []struct {
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	require.NotEmpty(t, dash.Title)
+	require.NotEmpty(t, dash.UID)
+	exprs := map[string][]string{}
+	var rows []string
+	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			rows = append(rows, p.Title)
+			continue
+		}
+		require.NotEmpty(t, p.Targets, "panel %q", p.Title)
+		for _, tg := range p.Targets {
+			require.NotEmpty(t, tg.Expr, "panel %q", p.Title)
+			exprs[p.Title] = append(exprs[p.Title], tg.Expr)
+		}
+	}
+	return exprs, rows
+}
+
+var metricName = regexp.MustCompile(`\b(?:xenactor|protoactor|process|go)_[a-zA-Z0-9_]+`)
+
+func TestGrafanaDashboard_NamesExistingMetrics(t *testing.T) {
+	d := metricsDaemon(t, false)
+	startVM(t, d, newSpec(0))
+	fams, err := telemetry.Registry().Gather()
+	require.NoError(t, err)
+	known := map[string]bool{}
+	for _, n := range telemetry.Names() {
+		known[n] = true
+	}
+	for _, f := range fams {
+		known[f.GetName()] = true
+	}
+
+	exprs, rows := dashboardExprs(t)
+	require.Subset(t, rows, []string{"Operations", "Latencies", "VMs", "Devices", "Guest reports", "Xenstore",
+		"Restarts", "Daemons", "Tasks", "Process"})
+	seen := 0
+	for title, list := range exprs {
+		for _, expr := range list {
+			names := metricName.FindAllString(expr, -1)
+			require.NotEmpty(t, names, "panel %q: %s names no metric", title, expr)
+			for _, n := range names {
+				base := n
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if b, ok := strings.CutSuffix(n, suffix); ok && known[b] {
+						base = b
+					}
+				}
+				require.True(t, known[base], "panel %q: %s is not a metric of the registry", title, n)
+				seen++
+			}
+		}
+	}
+	require.Greater(t, seen, 20)
+}
+
+func TestMetricsDoc_ListsEveryMetric(t *testing.T) {
+	d := metricsDaemon(t, false)
+	startVM(t, d, newSpec(0))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "metrics.md"))
+	require.NoError(t, err)
+	for _, n := range telemetry.Names() {
+		require.Contains(t, string(raw), "`"+n+"`", "docs/metrics.md")
+	}
 }
