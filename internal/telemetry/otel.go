@@ -28,7 +28,11 @@ func MeterProvider() (metric.MeterProvider, error) {
 			meterErr = err
 			return
 		}
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+		// protoactor's histograms are in seconds: the SDK's default
+		// buckets (0 to 10000) would put every message in the first one.
+		seconds := sdkmetric.NewView(sdkmetric.Instrument{Name: "*_seconds"},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: LatencyBuckets}})
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(seconds))
 		otel.SetMeterProvider(mp)
 		meterProvider = mp
 	})

@@ -96,3 +96,23 @@ func TestNames_ListsTheTables(t *testing.T) {
 	require.Contains(t, telemetry.Names(), "xenactor_telemetrytest_events_total")
 	require.Contains(t, telemetry.Names(), "xenactor_telemetrytest_vm_events_total")
 }
+
+func TestMeterProvider_SecondsHistogramsHaveLatencyBuckets(t *testing.T) {
+	mp, err := telemetry.MeterProvider()
+	require.NoError(t, err)
+	h, err := mp.Meter("telemetrytest").Float64Histogram("telemetrytest_otel_duration_seconds")
+	require.NoError(t, err)
+	h.Record(context.Background(), 0.003)
+	fams, err := telemetry.Registry().Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() != "telemetrytest_otel_duration_seconds" {
+			continue
+		}
+		buckets := f.GetMetric()[0].GetHistogram().GetBucket()
+		require.Len(t, buckets, len(telemetry.LatencyBuckets))
+		require.Equal(t, telemetry.LatencyBuckets[0], buckets[0].GetUpperBound())
+		return
+	}
+	t.Fatal("no telemetrytest_otel_duration_seconds")
+}
