@@ -30,6 +30,26 @@ func Value(t testing.TB, name string, labels ...string) float64 {
 	return 0
 }
 
+// Sum returns the sum of the values of every series of metric name whose
+// labels include the given name, value pairs.
+func Sum(t testing.TB, name string, labels ...string) float64 {
+	t.Helper()
+	fams, err := telemetry.Registry().Gather()
+	require.NoError(t, err)
+	total := 0.0
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if matches(m, labels) {
+				total += value(m)
+			}
+		}
+	}
+	return total
+}
+
 func matches(m *dto.Metric, labels []string) bool {
 	have := make(map[string]string, len(m.GetLabel()))
 	for _, l := range m.GetLabel() {
