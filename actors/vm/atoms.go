@@ -201,6 +201,7 @@ func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepV
 }
 
 func (r *runner) teardownAtoms(ctx context.Context, domid hypervisor.DomID, keepVM bool) error {
+	defer observeAtom(atomTeardown, time.Now())
 	if r.gone != nil {
 		r.gone(domid)
 	}

@@ -102,6 +102,7 @@ func (a *vmActor) runNext(ctx actor.Context) {
 			continue
 		}
 		a.st.running = op
+		op.began = time.Now()
 		a.launch(ctx, op)
 	}
 }
@@ -252,6 +253,7 @@ func (a *vmActor) handleStopping(ctx actor.Context) {
 // finish cancels op's context and ends its task.
 func (a *vmActor) finish(ctx actor.Context, op *operation, result []byte, err error) {
 	op.cancel()
+	observeOperation(a.cfg.Spec.UUID, op, err)
 	if op.internal {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -57,6 +58,7 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 
 // createDomain creates the VM's domain, paused, and notes it as made.
 func (r *runner) createDomain(ctx context.Context) (hypervisor.DomID, error) {
+	defer observeAtom(atomCreate, time.Now())
 	spec := r.cfg.Spec
 	domid, err := r.cfg.Hypervisor.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
 		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
@@ -83,6 +85,7 @@ func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) 
 	spec, hv := r.cfg.Spec, r.cfg.Hypervisor
 	var res hypervisor.BuildResult
 	if err := atom(ctx, "build", func(ctx context.Context) (err error) {
+		defer observeAtom(atomBuild, time.Now())
 		res, err = hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
 			TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
 		return err
@@ -129,6 +132,7 @@ func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hyperv
 // plugAll plugs the VBDs in parallel, read-write ones first, then the VIFs
 // one after the other.
 func (r *runner) plugAll(ctx context.Context, domid hypervisor.DomID) error {
+	defer observeAtom(atomPlugDevices, time.Now())
 	var vbds, vifs []device
 	for _, d := range devices(r.cfg.Spec, domid) {
 		if d.vbd != nil {

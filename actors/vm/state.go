@@ -22,6 +22,8 @@ type operation struct {
 	internal bool
 	// trace is the span context the request carried, if any.
 	trace opentracing.SpanContext
+	// began is when the operation was launched (zero while queued).
+	began time.Time
 }
 
 // state is what the VM actor knows of its VM.

@@ -194,7 +194,7 @@ func Props(cfg Config) *actor.Props {
 			c.Strays = nil
 		}
 		return &vmActor{cfg: c}
-	}, actor.WithSupervisor(strategy))
+	}, actor.WithSupervisor(strategy), actor.WithMailbox(actor.Unbounded(mailboxBacklog)))
 }
 
 // vmActor runs the operations of one VM.

@@ -50,6 +50,9 @@ func main() {
 	flag.StringVar(&cfg.Tracing.Collector, "trace-collector", "",
 		"send OpenTracing spans to the Jaeger collector at this URL (e.g. http://127.0.0.1:14268/api/traces); not with -trace-agent")
 	flag.Float64Var(&cfg.Tracing.SampleRate, "trace-sample", 1, "the probability that a trace is sampled, in [0, 1]")
+	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", daemon.DefaultMetricsAddr,
+		`host:port to serve Prometheus metrics on (/metrics); "" turns them off`)
+	flag.BoolVar(&cfg.MetricsPerVM, "metrics-per-vm", false, "add per-VM series (a vm label) to the metrics")
 	flag.Parse()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {
@@ -69,7 +72,7 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored())
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr())
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()

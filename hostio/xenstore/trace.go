@@ -10,16 +10,16 @@ import (
 	"github.com/xenactor/xenactor/internal/tracing"
 )
 
-// exchange is roundTrip under the span "xenstore.<op>" (xenstore.write,
+// exchange is counted (roundTrip counted in the metrics) under the span "xenstore.<op>" (xenstore.write,
 // ...), tagged with the op, the path and the transaction, when ctx carries
 // a span; it costs nothing when ctx carries none.
 func (c *Client) exchange(ctx context.Context, op Op, tx uint32, args []string, tail []byte) (Message, error) {
 	if !tracing.Active(ctx) {
-		return c.roundTrip(ctx, op, tx, args, tail)
+		return c.counted(ctx, op, tx, args, tail)
 	}
 	ctx, span := tracing.Start(ctx, "xenstore."+strings.ToLower(op.String()))
 	tagRequest(span, op, tx, args, tail)
-	m, err := c.roundTrip(ctx, op, tx, args, tail)
+	m, err := c.counted(ctx, op, tx, args, tail)
 	tracing.Finish(span, err)
 	return m, err
 }

@@ -65,6 +65,11 @@ type Config struct {
 	// Tracing configures the OpenTracing spans' export to Jaeger; the zero
 	// value is tracing off. Start makes its tracer the global one.
 	Tracing tracing.Config
+	// MetricsAddr is the host:port /metrics is served on (DefaultMetricsAddr
+	// in xenactord; port 0 picks one); "" serves none. MetricsPerVM adds
+	// the per-VM series (a vm label).
+	MetricsAddr  string
+	MetricsPerVM bool
 }
 
 // The switches of the embedded simulated host.
