@@ -2,8 +2,8 @@ package apiwire
 
 import (
 	"context"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,12 +16,12 @@ func TestConn_RoundTrip(t *testing.T) {
 	t.Run("TLSToken", func(t *testing.T) {
 		cfg := base
 		cfg.Cert, cfg.Key = "", ""
-		require.Equal(t, "echo", hostInfo(t, dial(t, cfg)).Hostname)
+		require.Zero(t, dialled(t, cfg).info(t))
 	})
 	t.Run("TLSClientCert", func(t *testing.T) {
 		cfg := base
 		cfg.Token = ""
-		require.Equal(t, "echo", hostInfo(t, dial(t, cfg)).Hostname)
+		require.Zero(t, dialled(t, cfg).info(t))
 	})
 }
 
@@ -29,7 +29,7 @@ func TestConn_PlaintextLoopback(t *testing.T) {
 	d := startDaemon(t, daemonOpts{insecure: true})
 	cfg := d.config(t)
 	require.True(t, cfg.Insecure)
-	require.Equal(t, "echo", hostInfo(t, dial(t, cfg)).Hostname)
+	require.Zero(t, dialled(t, cfg).info(t))
 }
 
 func TestServe_PlaintextNotLoopback(t *testing.T) {
@@ -45,30 +45,24 @@ func TestDial_BadCredentials(t *testing.T) {
 	wrongToken := t.TempDir() + "/token"
 	require.NoError(t, writeFileAtomic(wrongToken, []byte("not-the-token\n")))
 
-	noToken := good
-	noToken.Cert, noToken.Key, noToken.Token = "", "", ""
 	// Neither a certificate nor a token: refused before dialling.
-	_, err = Dial(context.Background(), noToken)
+	_, err = Dial(context.Background(), ClientConfig{Address: good.Address, CA: good.CA})
 	require.True(t, errdefs.IsInvalid(err), "%v", err)
 
-	for name, cfg := range map[string]ClientConfig{
-		"WrongToken":    {Address: good.Address, CA: good.CA, Token: wrongToken},
-		"OtherCACert":   {Address: good.Address, CA: good.CA, Cert: other.Path(ClientCertFile), Key: other.Path(ClientKeyFile)},
-		"OtherCAAsRoot": {Address: good.Address, CA: other.Path(CAFile), Token: good.Token},
+	for name, tc := range map[string]struct {
+		cfg  ClientConfig
+		kind string
+	}{
+		"WrongToken":    {ClientConfig{Address: good.Address, CA: good.CA, Token: wrongToken}, "permission"},
+		"OtherCACert":   {ClientConfig{Address: good.Address, CA: good.CA, Cert: other.Path(ClientCertFile), Key: other.Path(ClientKeyFile)}, ""},
+		"OtherCAAsRoot": {ClientConfig{Address: good.Address, CA: other.Path(CAFile), Token: good.Token}, ""},
+		"Unreachable":   {ClientConfig{Address: "127.0.0.1:1", CA: good.CA, Token: good.Token}, "unavailable"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			c, err := Dial(ctx, cfg)
-			if c != nil {
-				c.Close()
-			}
-			require.Error(t, err)
-			if name == "WrongToken" {
-				require.True(t, errdefs.IsPermission(err), "%v", err)
-			}
+			ans := startClient(t, tc.cfg).dial
+			require.True(t, strings.HasPrefix(ans, "ERR "+tc.kind), "dial: %s", ans)
 		})
 	}
 	d.alive(t)
-	require.Equal(t, "echo", hostInfo(t, dial(t, good)).Hostname)
+	require.Zero(t, dialled(t, good).info(t))
 }

@@ -2,7 +2,6 @@ package apiwire
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,11 +26,15 @@ const (
 	envDir         = "XENACTOR_APIWIRE_TEST_DIR"
 	envInsecure    = "XENACTOR_APIWIRE_TEST_INSECURE"
 	envMaxInFlight = "XENACTOR_APIWIRE_TEST_MAX_IN_FLIGHT"
+	envClient      = "XENACTOR_APIWIRE_TEST_CLIENT"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envServe) != "" {
 		os.Exit(serveForTest())
+	}
+	if cfg := os.Getenv(envClient); cfg != "" {
+		os.Exit(clientForTest(cfg))
 	}
 	os.Exit(m.Run())
 }
@@ -170,27 +173,4 @@ func (d *daemon) config(t *testing.T) ClientConfig {
 	require.NoError(t, err)
 	require.Equal(t, d.addr, cfg.Address)
 	return cfg
-}
-
-// dial connects with cfg and closes the connection when the test ends.
-func dial(t *testing.T, cfg ClientConfig) *Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// hostInfo calls HostInfo through c.
-func hostInfo(t *testing.T, c *Conn) *messages.HostInfo {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := c.Call(ctx, &messages.Request{Op: &messages.Request_HostInfo{HostInfo: &messages.HostInfoRequest{}}})
-	require.NoError(t, err)
-	require.Nil(t, resp.GetError())
-	require.NotNil(t, resp.GetHostInfo())
-	return resp.GetHostInfo()
 }
