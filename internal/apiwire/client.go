@@ -247,6 +247,10 @@ func (c *Conn) check(ctx context.Context, addr string, dialOpts []grpc.DialOptio
 			ServerConnection: &remote.ServerConnection{SystemId: c.system.ID, Address: c.system.Address()},
 		}},
 	}})
+	if errors.Is(err, io.EOF) {
+		// The daemon ended the stream: Recv has its status.
+		err = nil
+	}
 	if err == nil {
 		var m *remote.RemoteMessage
 		m, err = stream.Recv()
