@@ -2,6 +2,9 @@ package apiwire
 
 import (
 	"context"
+	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -23,6 +26,28 @@ func TestConn_RoundTrip(t *testing.T) {
 		cfg.Token = ""
 		require.Zero(t, dialled(t, cfg).info(t))
 	})
+}
+
+func TestConn_CallDeadline(t *testing.T) {
+	d := startDaemon(t, daemonOpts{})
+	c := dialled(t, d.config(t))
+	ans := c.do(t, "held-timeout")
+	require.True(t, strings.HasPrefix(ans, "ERR timeout "), "call: %s", ans)
+	// The connection still works, and the daemon got the held request.
+	require.Equal(t, uint32(1), c.info(t))
+}
+
+func TestServe_AddressInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envServe+"=1", envDir+"="+t.TempDir(), envAddr+"="+l.Addr().String())
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%s", out)
+	require.Equal(t, 1, exit.ExitCode(), "%s", out)
+	require.Contains(t, string(out), "serve: unavailable", "an error, not a panic")
 }
 
 func TestConn_PlaintextLoopback(t *testing.T) {

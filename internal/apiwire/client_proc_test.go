@@ -29,10 +29,11 @@ import (
 // clientForTest is a client in a child process: it dials the client config
 // at path and answers commands on stdin, one line each:
 //
-//	info       HostInfo: "OK <tasks pending>" or "ERR <kind> <message>"
-//	flood <n>  starts n held WaitTask calls: "OK"
-//	wait       waits for them: "OK <answered> <failed>"
-//	release    CancelTask "release": "OK" or "ERR ..."
+//	info          HostInfo: "OK <tasks pending>" or "ERR <kind> <message>"
+//	held-timeout  a held WaitTask with a 50 ms deadline: "ERR <kind> <message>"
+//	flood <n>     starts n held WaitTask calls: "OK"
+//	wait          waits for them: "OK <answered> <failed>"
+//	release       CancelTask "release": "OK" or "ERR ..."
 //
 // The dial itself prints "OK" or "ERR <kind> <message>" first.
 func clientForTest(path string) int {
@@ -72,6 +73,11 @@ func clientForTest(path string) int {
 			default:
 				fmt.Println("OK", resp.GetHostInfo().GetTasksPending())
 			}
+		case "held-timeout":
+			tctx, tcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			_, err := c.Call(tctx, &messages.Request{Op: &messages.Request_WaitTask{WaitTask: &messages.WaitTaskRequest{Id: "hold"}}})
+			tcancel()
+			fmt.Println("ERR", errdefs.Kind(err), err)
 		case "flood":
 			n, _ := strconv.Atoi(arg)
 			for range n {

@@ -16,6 +16,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/internal/testenv"
 	"github.com/xenactor/xenactor/messages"
 )
@@ -27,6 +28,7 @@ const (
 	envInsecure    = "XENACTOR_APIWIRE_TEST_INSECURE"
 	envMaxInFlight = "XENACTOR_APIWIRE_TEST_MAX_IN_FLIGHT"
 	envClient      = "XENACTOR_APIWIRE_TEST_CLIENT"
+	envAddr        = "XENACTOR_APIWIRE_TEST_ADDR"
 )
 
 func TestMain(m *testing.M) {
@@ -46,15 +48,19 @@ func serveForTest() int {
 		return slog.New(slog.DiscardHandler)
 	}))
 	maxInFlight, _ := strconv.Atoi(os.Getenv(envMaxInFlight))
+	addr := os.Getenv(envAddr)
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
 	srv, err := Serve(system, ServerConfig{
-		Address:        "127.0.0.1:0",
+		Address:        addr,
 		CredentialsDir: os.Getenv(envDir),
 		Insecure:       os.Getenv(envInsecure) != "",
 		MaxInFlight:    maxInFlight,
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "serve:", err)
+		fmt.Fprintln(os.Stderr, "serve:", errdefs.Kind(err), err)
 		return 1
 	}
 	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &echo{} }), APIActor); err != nil {
