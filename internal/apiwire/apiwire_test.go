@@ -37,6 +37,13 @@ func TestConn_CallDeadline(t *testing.T) {
 	require.Equal(t, uint32(1), c.info(t))
 }
 
+func TestConn_NoAPIActor(t *testing.T) {
+	d := startDaemon(t, daemonOpts{noAPI: true})
+	ans := dialled(t, d.config(t)).do(t, "info")
+	require.True(t, strings.HasPrefix(ans, "ERR unavailable "), "call: %s", ans)
+	d.alive(t)
+}
+
 func TestServe_AddressInUse(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

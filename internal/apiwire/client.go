@@ -34,6 +34,9 @@ const abandonGrace = 10 * time.Second
 // so the daemon's in-flight window is overshot by at most that.
 const clientBatchSize = DefaultMaxInFlight
 
+// deadLetterTypeName is the type of protoactor's dead-letter answer.
+var deadLetterTypeName = string(proto.MessageName(&actor.DeadLetterResponse{}))
+
 // Conn is a connection to the daemon's API: a remote layer of its own
 // (listening on 127.0.0.1 for the replies) and the daemon's "api" PID.
 type Conn struct {
@@ -205,7 +208,7 @@ func (c *Conn) transportErr() error {
 	err := c.lastErr
 	c.mu.Unlock()
 	if err == nil {
-		return fmt.Errorf("%w: daemon %s: request not delivered", errdefs.ErrUnavailable, c.api.Address)
+		return fmt.Errorf("%w: daemon %s: request not delivered (no %q actor, or the connection failed)", errdefs.ErrUnavailable, c.api.Address, APIActor)
 	}
 	return mapTransportErr(c.api.Address, err)
 }
@@ -334,7 +337,7 @@ func (c *Conn) Close() error {
 
 // gate is the client's stream interceptor: only the daemon (its certificate
 // chains to the CA, or it sent the token in plaintext mode) may send, and
-// only messages.Response to this client's futures.
+// only messages.Response (or a dead-letter answer) to this client's futures.
 func (c *Conn) gate(mat *clientMaterial) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		defer func() {
@@ -351,8 +354,12 @@ func (c *Conn) gate(mat *clientMaterial) grpc.StreamServerInterceptor {
 			return status.Error(codes.Unauthenticated, "xenactor client: only the daemon may send replies")
 		}
 		return handler(srv, &clientGatedStream{ServerStream: ss, first: true, rules: &rules{
-			typeName:     responseTypeName,
-			newMessage:   func() proto.Message { return &messages.Response{} },
+			types: map[string]func() proto.Message{
+				responseTypeName: func() proto.Message { return &messages.Response{} },
+				// The daemon's dead-letter answer to a request it could not
+				// deliver (no "api" actor): the call fails at once.
+				deadLetterTypeName: func() proto.Message { return &actor.DeadLetterResponse{} },
+			},
 			target:       func(id string) bool { return strings.HasPrefix(id, "future$") },
 			localAddress: c.system.Address(),
 		}})

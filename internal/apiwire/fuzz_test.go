@@ -20,8 +20,7 @@ const (
 
 func serverRules() *rules {
 	return &rules{
-		typeName:      requestTypeName,
-		newMessage:    func() proto.Message { return &messages.Request{} },
+		types:         map[string]func() proto.Message{requestTypeName: func() proto.Message { return &messages.Request{} }},
 		target:        func(id string) bool { return id == APIActor },
 		localAddress:  fuzzDaemon,
 		sender:        fuzzCallback,

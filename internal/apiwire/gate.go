@@ -26,10 +26,9 @@ const maxHeaderBytes = 8 << 10
 
 // rules is what a gate accepts in a message batch.
 type rules struct {
-	// typeName is the only message type accepted.
-	typeName string
-	// newMessage makes an empty message of typeName, to check the data.
-	newMessage func() proto.Message
+	// types are the message types accepted, each with a function making an
+	// empty one to check the data.
+	types map[string]func() proto.Message
 	// target reports whether a target PID's id is acceptable.
 	target func(id string) bool
 	// localAddress replaces every target's address, so the library delivers
@@ -72,7 +71,7 @@ func checkBatch(b *remote.MessageBatch, r *rules) ([]rejection, error) {
 	}
 	known := make([]bool, len(b.TypeNames))
 	for i, name := range b.TypeNames {
-		if name == r.typeName {
+		if _, ok := r.types[name]; ok {
 			known[i] = true
 			continue
 		}
@@ -113,11 +112,12 @@ func checkBatch(b *remote.MessageBatch, r *rules) ([]rejection, error) {
 			}
 			s := proto.Clone(b.Senders[e.Sender-1]).(*actor.PID)
 			s.RequestId = e.SenderRequestId
-			rejects = append(rejects, rejection{sender: s, reason: fmt.Sprintf("message type %q is not accepted: send %s", b.TypeNames[e.TypeId], r.typeName)})
+			rejects = append(rejects, rejection{sender: s, reason: fmt.Sprintf("message type %q is not accepted: send %s", b.TypeNames[e.TypeId], requestTypeName)})
 			continue
 		}
-		if err := proto.Unmarshal(e.MessageData, r.newMessage()); err != nil {
-			return nil, fmt.Errorf("envelope %d: %s: %v", i, r.typeName, err)
+		name := b.TypeNames[e.TypeId]
+		if err := proto.Unmarshal(e.MessageData, r.types[name]()); err != nil {
+			return nil, fmt.Errorf("envelope %d: %s: %v", i, name, err)
 		}
 		kept = append(kept, e)
 	}

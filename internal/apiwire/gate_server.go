@@ -66,8 +66,7 @@ func (s *Server) gate(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo
 		callback:     cb,
 		first:        true,
 		rules: &rules{
-			typeName:      requestTypeName,
-			newMessage:    func() proto.Message { return &messages.Request{} },
+			types:         map[string]func() proto.Message{requestTypeName: func() proto.Message { return &messages.Request{} }},
 			target:        func(id string) bool { return id == APIActor },
 			localAddress:  s.system.Address(),
 			sender:        cb,

@@ -29,6 +29,7 @@ const (
 	envMaxInFlight = "XENACTOR_APIWIRE_TEST_MAX_IN_FLIGHT"
 	envClient      = "XENACTOR_APIWIRE_TEST_CLIENT"
 	envAddr        = "XENACTOR_APIWIRE_TEST_ADDR"
+	envNoAPI       = "XENACTOR_APIWIRE_TEST_NO_API"
 )
 
 func TestMain(m *testing.M) {
@@ -63,9 +64,11 @@ func serveForTest() int {
 		fmt.Fprintln(os.Stderr, "serve:", errdefs.Kind(err), err)
 		return 1
 	}
-	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &echo{} }), APIActor); err != nil {
-		fmt.Fprintln(os.Stderr, "spawn:", err)
-		return 1
+	if os.Getenv(envNoAPI) == "" {
+		if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &echo{} }), APIActor); err != nil {
+			fmt.Fprintln(os.Stderr, "spawn:", err)
+			return 1
+		}
 	}
 	fmt.Printf("ADDR %s\n", srv.Addr())
 	_, _ = io.Copy(io.Discard, os.Stdin)
@@ -122,6 +125,7 @@ type daemon struct {
 
 type daemonOpts struct {
 	insecure    bool
+	noAPI       bool
 	maxInFlight int
 }
 
@@ -134,6 +138,9 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	d.cmd.Env = append(os.Environ(), envServe+"=1", envDir+"="+d.dir, envMaxInFlight+"="+strconv.Itoa(o.maxInFlight))
 	if o.insecure {
 		d.cmd.Env = append(d.cmd.Env, envInsecure+"=1")
+	}
+	if o.noAPI {
+		d.cmd.Env = append(d.cmd.Env, envNoAPI+"=1")
 	}
 	stdin, err := d.cmd.StdinPipe()
 	require.NoError(t, err)
