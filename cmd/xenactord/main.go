@@ -8,7 +8,8 @@
 // The RPC API is served on -api-addr (127.0.0.1:7651) with TLS and a token:
 // the credentials are generated on first start in <state-dir>/api, with
 // the client.json that the xenactor CLI and the Go client find them by.
-// Metrics are served on -metrics-addr.
+// With -api-stunnel, stunnel terminates the API's TLS instead, under a
+// daemon actor. Metrics are served on -metrics-addr.
 package main
 
 import (
@@ -64,6 +65,9 @@ func main() {
 	flag.StringVar(&cfg.APICredentialsDir, "api-credentials", "",
 		`directory of the API's CA, certificates, token and client.json, generated when missing; "" is <state-dir>/api`)
 	flag.BoolVar(&cfg.APIInsecure, "api-insecure", false, "serve the API in plaintext (loopback addresses only; the token is still required)")
+	flag.StringVar(&cfg.APIStunnel, "api-stunnel", "",
+		`host:port where a supervised stunnel terminates TLS for the API and forwards to -api-addr (then loopback, plaintext); "" serves TLS in the daemon`)
+	flag.StringVar(&cfg.Stunnel, "stunnel", "", `the stunnel executable for -api-stunnel; "" is stunnel4 in PATH`)
 	flag.Parse()
 	api.Version = version()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

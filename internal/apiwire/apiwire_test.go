@@ -69,6 +69,18 @@ func TestServe_PlaintextNotLoopback(t *testing.T) {
 	require.True(t, errdefs.IsInvalid(err), "%v", err)
 }
 
+func TestServe_TerminatedAtNeedsLoopbackAndTLS(t *testing.T) {
+	for name, cfg := range map[string]ServerConfig{
+		"NotLoopback":  {Address: "0.0.0.0:0", TerminatedAt: "0.0.0.0:7652"},
+		"WithInsecure": {Address: "127.0.0.1:0", TerminatedAt: "127.0.0.1:7652", Insecure: true},
+		"BadAddress":   {Address: "127.0.0.1:0", TerminatedAt: "no port"},
+	} {
+		cfg.CredentialsDir = t.TempDir()
+		_, err := Serve(nil, cfg)
+		require.True(t, errdefs.IsInvalid(err), "%s: %v", name, err)
+	}
+}
+
 func TestDial_BadCredentials(t *testing.T) {
 	d := startDaemon(t, daemonOpts{})
 	good := d.config(t)

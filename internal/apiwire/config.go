@@ -42,6 +42,13 @@ type ServerConfig struct {
 	// Insecure serves plaintext; only allowed on a loopback address. Clients
 	// then authenticate with the token only.
 	Insecure bool
+	// TerminatedAt, when set, is the public host:port of a TLS terminator
+	// (stunnel) that forwards to Address: the API then takes plaintext on
+	// Address, which must be loopback, and clients reach it through the
+	// terminator with TLS and the token (client certificates end at the
+	// terminator). Replies still go back to clients over pinned TLS, and
+	// client.json names the terminator's address. Not with Insecure.
+	TerminatedAt string
 	// CAFile, CertFile, KeyFile and TokenFile override the files of
 	// CredentialsDir (CertFile and KeyFile go together).
 	CAFile    string

@@ -78,8 +78,16 @@ func Serve(system *actor.ActorSystem, cfg ServerConfig) (*Server, error) {
 	if err != nil || port < 0 || port > 65535 {
 		return nil, fmt.Errorf("%w: API address %q: bad port", errdefs.ErrInvalid, cfg.Address)
 	}
-	if cfg.Insecure && !isLoopback(cfg.Address) {
+	if (cfg.Insecure || cfg.TerminatedAt != "") && !isLoopback(cfg.Address) {
 		return nil, fmt.Errorf("%w: API address %s: plaintext is only allowed on loopback", errdefs.ErrInvalid, cfg.Address)
+	}
+	if cfg.TerminatedAt != "" {
+		if cfg.Insecure {
+			return nil, fmt.Errorf("%w: API: a TLS terminator in front and plaintext clients exclude each other", errdefs.ErrInvalid)
+		}
+		if _, _, err := net.SplitHostPort(cfg.TerminatedAt); err != nil {
+			return nil, fmt.Errorf("%w: API terminator address %q: %v", errdefs.ErrInvalid, cfg.TerminatedAt, err)
+		}
 	}
 	mat, err := serverCredentials(cfg)
 	if err != nil {
@@ -104,12 +112,15 @@ func Serve(system *actor.ActorSystem, cfg ServerConfig) (*Server, error) {
 	if cfg.Insecure {
 		dialOpts = append(dialOpts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	} else {
-		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(&tls.Config{
-			MinVersion:   tls.VersionTLS13,
-			Certificates: []tls.Certificate{mat.cert},
-			ClientAuth:   tls.VerifyClientCertIfGiven,
-			ClientCAs:    mat.pool,
-		})))
+		// Behind a terminator the connections arrive in plaintext from it.
+		if cfg.TerminatedAt == "" {
+			serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(&tls.Config{
+				MinVersion:   tls.VersionTLS13,
+				Certificates: []tls.Certificate{mat.cert},
+				ClientAuth:   tls.VerifyClientCertIfGiven,
+				ClientCAs:    mat.pool,
+			})))
+		}
 		dialOpts = append(dialOpts, grpc.WithTransportCredentials(&pinnedCreds{cert: mat.cert, cbs: s.cbs}))
 	}
 	rcfg := remote.Configure(host, port,
@@ -124,6 +135,9 @@ func Serve(system *actor.ActorSystem, cfg ServerConfig) (*Server, error) {
 	}
 	if mat.client != nil {
 		mat.client.Address = s.Addr()
+		if cfg.TerminatedAt != "" {
+			mat.client.Address = cfg.TerminatedAt
+		}
 		if err := WriteClientConfig(mat.clientPath, *mat.client); err != nil {
 			s.Stop()
 			return nil, err

@@ -83,6 +83,15 @@ type Config struct {
 	// APIInsecure serves the API in plaintext (the token still required);
 	// only on a loopback address.
 	APIInsecure bool
+	// APIStunnel, when set, is the host:port where stunnel, run under a
+	// daemon actor with a configuration the daemon writes, terminates TLS
+	// for the API (with the server certificate of the credentials) and
+	// forwards to APIAddr, which must then be loopback and takes
+	// plaintext. Clients authenticate with the token; client.json names
+	// this address.
+	APIStunnel string
+	// Stunnel is the stunnel executable; "" looks stunnel4 up in PATH.
+	Stunnel string
 }
 
 // DefaultAPIAddr is where xenactord serves its RPC API by default.

@@ -28,9 +28,11 @@ import (
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
 	"github.com/xenactor/xenactor/hostio/ovs"
+	"github.com/xenactor/xenactor/hostio/process"
 	"github.com/xenactor/xenactor/hostio/sim"
 	"github.com/xenactor/xenactor/hostio/statedir"
 	"github.com/xenactor/xenactor/hostio/storage"
+	"github.com/xenactor/xenactor/hostio/stunnel"
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/apiwire"
@@ -117,7 +119,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}), actor.WithMetricProviders(mp))
 	// The API's transport changes the system's address: it starts before
 	// any actor is spawned.
-	if err := d.serveAPI(cfg); err != nil {
+	if err := d.serveAPI(ctx, cfg); err != nil {
 		return nil, err
 	}
 	var be backend
@@ -189,9 +191,13 @@ func (d *Daemon) startAPI(cfg Config, be backend, remote string, started time.Ti
 	return nil
 }
 
-// serveAPI starts the RPC API's transport on cfg.APIAddr, unless it is "".
-func (d *Daemon) serveAPI(cfg Config) error {
+// serveAPI starts the RPC API's transport on cfg.APIAddr, unless it is "",
+// and the stunnel in front of it when cfg.APIStunnel is set.
+func (d *Daemon) serveAPI(ctx context.Context, cfg Config) error {
 	if cfg.APIAddr == "" {
+		if cfg.APIStunnel != "" {
+			return fmt.Errorf("%w: a stunnel in front of the API needs an API address", ErrUsage)
+		}
 		return nil
 	}
 	dir := cfg.APICredentialsDir
@@ -199,7 +205,7 @@ func (d *Daemon) serveAPI(cfg Config) error {
 		dir = filepath.Join(cfg.StateDir, "api")
 	}
 	srv, err := apiwire.Serve(d.system, apiwire.ServerConfig{Address: cfg.APIAddr, CredentialsDir: dir,
-		Insecure: cfg.APIInsecure, Logger: d.log})
+		Insecure: cfg.APIInsecure, TerminatedAt: cfg.APIStunnel, Logger: d.log})
 	if err != nil {
 		if errdefs.IsInvalid(err) {
 			return fmt.Errorf("%w: %w", ErrUsage, err)
@@ -207,6 +213,46 @@ func (d *Daemon) serveAPI(cfg Config) error {
 		return fmt.Errorf("daemon: API: %w", err)
 	}
 	d.apiServer = srv
+	if cfg.APIStunnel == "" {
+		return nil
+	}
+	return d.startStunnel(ctx, cfg, dir, srv.Addr())
+}
+
+// startStunnel runs stunnel under a daemon actor ("daemon/stunnel"),
+// terminating TLS on cfg.APIStunnel with the API's server certificate from
+// credentials and forwarding to the API on apiAddr. Its pid file, log and
+// configuration are in <run-dir>/api-stunnel; a running one is adopted.
+func (d *Daemon) startStunnel(ctx context.Context, cfg Config, credentials, apiAddr string) error {
+	prog := cfg.Stunnel
+	if prog == "" {
+		p, err := exec.LookPath(daemons.DefaultStunnelProgram)
+		if err != nil {
+			return fmt.Errorf("%w: -api-stunnel needs %s (Debian's stunnel4): %v", ErrUsage,
+				daemons.DefaultStunnelProgram, err)
+		}
+		prog = p
+	}
+	runDir, err := filepath.Abs(filepath.Join(cfg.RunDir, "api-stunnel"))
+	if err != nil {
+		return err
+	}
+	m, err := process.NewManager(runDir)
+	if err != nil {
+		return fmt.Errorf("daemon: stunnel: %w", err)
+	}
+	sc, err := daemons.Stunnel(m, daemons.StunnelConfig{Program: prog, TLS: stunnel.Config{
+		Service: "xenactor-api", Accept: cfg.APIStunnel, Connect: apiAddr,
+		Cert: filepath.Join(credentials, apiwire.ServerCertFile), Key: filepath.Join(credentials, apiwire.ServerKeyFile)}})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	sc.Notify = d.daemonChanged
+	c, err := daemons.Start(ctx, d.system, "daemon/"+daemons.DefaultStunnelName, sc)
+	if err != nil {
+		return fmt.Errorf("daemon: stunnel in front of the API: %w", err)
+	}
+	d.daemons = append(d.daemons, c)
 	return nil
 }
 
