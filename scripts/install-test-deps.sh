@@ -17,6 +17,7 @@ PACKAGES=(
 	qemu-system-x86    # qemu-system-x86_64: the device model and its QMP (hostio/qmp)
 	openvswitch-switch # ovsdb-server, ovs-vswitchd, ovs-vsctl in user space (hostio/ovs)
 	stunnel4           # TLS in front of the API port (the stunnel daemon actor)
+	prometheus         # scrapes xenactord's /metrics (cmd/xenactord/daemon)
 )
 
 installed() {

@@ -184,6 +184,7 @@ func (s *Strategy) decide(family string, reason any) actor.Directive {
 // protoactor's own strategies do.
 func (s *Strategy) apply(system *actor.ActorSystem, f failure, child *actor.PID, reason any, directive actor.Directive) {
 	s.accounting.record(f)
+	observeFailure(f)
 	system.EventStream.Publish(&actor.SupervisorEvent{Child: child, Reason: reason, Directive: directive})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/host"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tracing"
 	"github.com/xenactor/xenactor/messages"
 )
 
@@ -138,14 +139,26 @@ func (s *server) handleRequest(ctx actor.Context, req *messages.Request) {
 // recovered and answered as an error.
 func (s *server) serve(stop context.Context, req *messages.Request) (resp *messages.Response) {
 	op := opName(req)
-	tracer := opentracing.GlobalTracer()
-	parent, _ := tracer.Extract(opentracing.TextMap, opentracing.TextMapCarrier(req.GetTrace()))
-	span := tracer.StartSpan("api."+op, ext.RPCServerOption(parent))
+	// With tracing off and no span context from the client, there is no
+	// span at all: the actors below then make none either.
+	var parent opentracing.SpanContext
+	if len(req.GetTrace()) > 0 && tracing.Enabled() {
+		parent, _ = opentracing.GlobalTracer().Extract(opentracing.TextMap, opentracing.TextMapCarrier(req.GetTrace()))
+	}
+	ctx, span := tracing.StartOperation(stop, parent, "api."+op)
+	if span != nil {
+		ext.SpanKindRPCServer.Set(span)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			s.panics.Add(1)
 			resp = errorResponse(fmt.Errorf("%w: api.%s panicked: %v", errdefs.ErrUnavailable, op, p))
-			span.LogKV("panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if span != nil {
+				span.LogKV("panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+		}
+		if span == nil {
+			return
 		}
 		if e := resp.GetError(); e != nil {
 			ext.Error.Set(span, true)
@@ -160,7 +173,6 @@ func (s *server) serve(stop context.Context, req *messages.Request) (resp *messa
 	if err := checkRequest(req); err != nil {
 		return errorResponse(err)
 	}
-	ctx := opentracing.ContextWithSpan(stop, span)
 	resp, err := s.dispatch(ctx, req)
 	if err != nil {
 		if stop.Err() != nil {

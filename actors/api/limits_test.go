@@ -152,16 +152,20 @@ func TestAPI_Tracing(t *testing.T) {
 	require.Error(t, err)
 	parent.Finish()
 
-	var start, stat *mocktracer.MockSpan
+	var start, stat, vmStart *mocktracer.MockSpan
 	for _, s := range tracer.FinishedSpans() {
 		switch s.OperationName {
 		case "api.StartVM":
 			start = s
 		case "api.StatVM":
 			stat = s
+		case "VM.start":
+			vmStart = s
 		}
 	}
 	require.NotNil(t, start, "a span api.StartVM")
+	require.NotNil(t, vmStart, "the VM actor's operation span")
+	require.Equal(t, start.SpanContext.SpanID, vmStart.ParentID, "the VM's operation joins the API call's trace")
 	pc := parent.Context().(mocktracer.MockSpanContext)
 	require.Equal(t, pc.SpanID, start.ParentID)
 	require.Equal(t, pc.TraceID, start.SpanContext.TraceID)

@@ -160,6 +160,7 @@ func (d *daemon) status() Status {
 // setState moves to state and tells Notify.
 func (d *daemon) setState(state State) {
 	d.state = state
+	d.observeState(state)
 	if d.cfg.Notify != nil {
 		d.cfg.Notify(d.status())
 	}

@@ -56,5 +56,6 @@ func (d *daemon) handleRestartDue(ctx actor.Context, msg *restartDue) {
 	}
 	d.backoffEnd = nil
 	d.restarts++
+	restartsTotal.WithLabelValues(d.cfg.Spec.Name).Inc()
 	d.startLaunch(ctx)
 }

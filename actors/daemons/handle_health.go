@@ -40,6 +40,7 @@ func (d *daemon) handleHealthDone(ctx actor.Context, msg *healthDone) {
 	}
 	d.probing = false
 	if msg.err != nil {
+		healthFailures.WithLabelValues(d.cfg.Spec.Name).Inc()
 		d.kill(fmt.Errorf("daemon %s: health: %w", d.cfg.Spec.Name, msg.err))
 		return
 	}

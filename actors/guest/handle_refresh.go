@@ -26,6 +26,7 @@ func (g *guest) handleReadDue(ctx actor.Context) {
 func (g *guest) handleReadDone(ctx actor.Context, msg *readDone) {
 	g.reading = false
 	g.cancel = nil
+	observeRead(msg)
 	if msg.panicked != nil {
 		panic(msg.panicked)
 	}
@@ -36,6 +37,7 @@ func (g *guest) handleReadDone(ctx actor.Context, msg *readDone) {
 			g.have = true
 			m.LastChange = m.Updated
 			g.stats.Changes++
+			changesTotal.Inc()
 			if g.cfg.Notifier != nil {
 				g.cfg.Notifier.Changed(ObjectID(g.cfg.VMUUID))
 			}

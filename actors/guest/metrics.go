@@ -5,7 +5,27 @@ import (
 	"reflect"
 	"slices"
 	"time"
+
+	"github.com/xenactor/xenactor/internal/telemetry"
 )
+
+// The guest actors' Prometheus metrics (docs/metrics.md).
+var (
+	readsTotal = telemetry.NewCounter(telemetry.Desc{Subsystem: "guest", Name: "reads", Unit: "total",
+		Help:   "Reads of the guests' reports (data/, attr/, control/), by result (ok, the error kind, or panic).",
+		Labels: []string{"result"}})
+	changesTotal = telemetry.NewCounter(telemetry.Desc{Subsystem: "guest", Name: "changes", Unit: "total",
+		Help: "Reads that found a guest's reports changed."}).WithLabelValues()
+)
+
+// observeRead counts a finished read.
+func observeRead(done *readDone) {
+	if done.panicked != nil {
+		readsTotal.WithLabelValues("panic").Inc()
+		return
+	}
+	readsTotal.WithLabelValues(telemetry.Result(done.err)).Inc()
+}
 
 // GuestMetrics is what the guest reported about itself, as last read.
 type GuestMetrics struct {

@@ -94,7 +94,7 @@ func Props(cfg Config) *actor.Props {
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &hostActor{cfg: cfg, faults: newDaemonFaults(cfg.DaemonAffects)}
-	})
+	}, actor.WithMailbox(actor.Unbounded(mailboxBacklog)))
 }
 
 // entry is one registered VM.
@@ -105,6 +105,9 @@ type entry struct {
 	applied uint64     // last stat applied
 	domid   uint32
 	hasDom  bool
+	// power is the power state counted in the metrics, if counted.
+	power   vm.PowerState
+	counted bool
 }
 
 type hostActor struct {
@@ -141,6 +144,7 @@ func (h *hostActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		h.handleStarted(ctx)
 	case *actor.Stopping, *actor.Restarting:
+		h.forgetPowers()
 		if h.cancel != nil {
 			h.cancel() // the update stream's and the domain events' subscriptions
 		}
@@ -313,9 +317,13 @@ func domains(ctx actor.Context) {
 // actor once it is spawned or failed.
 func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.DomID, done func(*actor.PID, error)) {
 	e := &entry{journal: vm.NewJournal(rec, h.saveFunc(rec.Spec.UUID))}
+	if old := h.vms[rec.Spec.UUID]; old != nil {
+		forgetPower(old)
+	}
 	h.vms[rec.Spec.UUID] = e
 	h.spawnActor(ctx, e, strays, func(pid *actor.PID, err error) {
 		if err != nil && h.vms[rec.Spec.UUID] == e {
+			forgetPower(e)
 			delete(h.vms, rec.Spec.UUID)
 		}
 		if done != nil {
@@ -421,6 +429,7 @@ func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
 		reply(fmt.Errorf("host: delete VM %s: %w", msg.uuid, err))
 		return
 	}
+	forgetPower(e)
 	delete(h.vms, msg.uuid)
 	if e.hasDom && h.byDom[e.domid] == msg.uuid {
 		delete(h.byDom, e.domid)
@@ -492,6 +501,7 @@ func (h *hostActor) handleStatted(ctx actor.Context, msg *vmStatted) {
 		return
 	}
 	e.applied = msg.seq
+	notePower(e, msg.st.PowerState)
 	has := msg.st.PowerState.HasDomain()
 	domid := uint32(msg.st.DomID)
 	if e.hasDom && (!has || e.domid != domid) {

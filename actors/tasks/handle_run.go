@@ -32,6 +32,7 @@ func (r *registry) handleCreateTask(ctx actor.Context, msg *CreateTask) {
 		return
 	}
 	rec.cancel = msg.Cancel
+	observeCreated(msg.Kind)
 	r.changed(ctx, rec)
 	answer(&CreateTaskReply{ID: rec.task.ID})
 }
@@ -85,6 +86,7 @@ func (r *registry) handleFailTask(ctx actor.Context, msg *FailTask) {
 // announces it and destroys the oldest finished tasks past the bound.
 func (r *registry) finish(ctx actor.Context, rec *record, state State, cause error) {
 	now := time.Now()
+	observeFinished(rec.task.Kind, cause)
 	rec.task.State = state
 	rec.task.Finished = now
 	rec.task.Duration = now.Sub(rec.task.Created)

@@ -43,6 +43,7 @@ func (r *registry) handleForgetWaiter(ctx actor.Context, msg *forgetWaiter) {
 // handleStopping answers every held WaitTask, so no client waits on a
 // registry that is gone, and stops the cancel-grace timers.
 func (r *registry) handleStopping(ctx actor.Context) {
+	r.forgetPending()
 	for _, rec := range r.tasks.byID {
 		for _, waiter := range rec.waiters {
 			ctx.Send(waiter, &TaskReply{Err: fmt.Errorf("task %s: registry stopping: %w", rec.task.ID, errdefs.ErrUnavailable)})

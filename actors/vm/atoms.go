@@ -197,6 +197,11 @@ func (r *runner) teardown(ctx context.Context, domid hypervisor.DomID) error {
 // teardownKeep is teardown that keeps /vm/<uuid> when keepVM: the VM has
 // another domain.
 func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepVM bool) error {
+	return atom(ctx, "teardown", func(ctx context.Context) error { return r.teardownAtoms(ctx, domid, keepVM) })
+}
+
+func (r *runner) teardownAtoms(ctx context.Context, domid hypervisor.DomID, keepVM bool) error {
+	defer observeAtom(atomTeardown, time.Now())
 	if r.gone != nil {
 		r.gone(domid)
 	}
@@ -214,7 +219,7 @@ func (r *runner) teardownKeep(ctx context.Context, domid hypervisor.DomID, keepV
 	}
 	keep(r.stopDM(ctx, domid))
 	keep(r.stopVGPUs(ctx, domid))
-	keep(r.unplugAll(ctx, domid))
+	keep(atom(ctx, "unplug", func(ctx context.Context) error { return r.unplugAll(ctx, domid) }))
 	if err := hv.Destroy(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
 		keep(fmt.Errorf("vm %s: destroy domain %d: %w", r.cfg.Spec.UUID, domid, err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -114,7 +115,8 @@ func (a *deviceActor) handleWorkEnded(ctx actor.Context, msg *workEnded) {
 // of the work, even after ctx ended (the work itself honours ctx), so that
 // what follows never races it. The wait is bounded in case the actor is
 // gone.
-func (r *runner) onDevice(ctx context.Context, d device, plug bool) error {
+func (r *runner) onDevice(ctx context.Context, d device, plug bool) (err error) {
+	defer observeDevice(d.Class, plug, time.Now(), &err)
 	pid := r.devices[deviceName(d.Class, d.DevID)]
 	if pid == nil {
 		return fmt.Errorf("vm %s: no actor for %s: %w", r.cfg.Spec.UUID, d, errdefs.ErrNotFound)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -98,6 +99,7 @@ func (r *runner) needsDM() bool {
 // domain stays paused). The teardown of domid stops it, also after a
 // failure here.
 func (r *runner) startDM(ctx context.Context, domid hypervisor.DomID, paused bool) error {
+	defer observeAtom(atomDeviceModel, time.Now())
 	if !r.needsDM() {
 		return nil
 	}

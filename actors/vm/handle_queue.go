@@ -17,6 +17,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tracing"
 )
 
 // domainCreated tells the actor the id of the domain a start created, so
@@ -73,7 +74,8 @@ func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool)
 	}
 	id := newTaskID()
 	opCtx, cancel := context.WithCancel(context.Background())
-	op := &operation{kind: kind, taskID: id, msg: msg, ctx: opCtx, cancel: cancel}
+	op := &operation{kind: kind, taskID: id, msg: msg, ctx: opCtx, cancel: cancel,
+		trace: tracing.Extract(ctx.MessageHeader())}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	ctx.Send(a.cfg.Tasks, &tasks.CreateTask{ID: id, Kind: kind, Subject: a.cfg.Spec.UUID, Cancel: func() {
 		cancel()
@@ -100,6 +102,7 @@ func (a *vmActor) runNext(ctx actor.Context) {
 			continue
 		}
 		a.st.running = op
+		op.began = time.Now()
 		a.launch(ctx, op)
 	}
 }
@@ -118,14 +121,16 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 		vgpuDied: func(id hypervisor.DomID, devid int, e vgpu.Emulator) {
 			root.Send(self, &vgpuExited{domid: id, devid: devid, emu: e})
 		}}
+	octx, span := a.startOpSpan(op)
 	go func() {
 		var done *opDone
-		if err := r.journalBegin(op.ctx, op); err != nil {
+		if err := r.journalBegin(octx, op); err != nil {
 			done = &opDone{hasDomain: has, err: err}
 		} else {
-			done = r.runRecovered(op.ctx, op.msg)
-			r.journalEnd(op.ctx, done)
+			done = r.runRecovered(octx, op.msg)
+			r.journalEnd(octx, done)
 		}
+		finishOpSpan(span, done)
 		done.taskID = op.taskID
 		root.Send(self, done)
 		if done.panicked {
@@ -248,6 +253,7 @@ func (a *vmActor) handleStopping(ctx actor.Context) {
 // finish cancels op's context and ends its task.
 func (a *vmActor) finish(ctx actor.Context, op *operation, result []byte, err error) {
 	op.cancel()
+	observeOperation(a.cfg.Spec.UUID, op, err)
 	if op.internal {
 		return
 	}

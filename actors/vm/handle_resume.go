@@ -44,11 +44,14 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 		return &opDone{err: err}
 	}
 	var res hypervisor.BuildResult
-	if r.cfg.EmuManager != nil {
-		res, err = r.restoreWithHelper(ctx, domid, f)
-	} else {
-		res, err = r.restoreImage(ctx, domid, f)
-	}
+	err = atom(ctx, "restore", func(ctx context.Context) (err error) {
+		if r.cfg.EmuManager != nil {
+			res, err = r.restoreWithHelper(ctx, domid, f)
+		} else {
+			res, err = r.restoreImage(ctx, domid, f)
+		}
+		return err
+	})
 	if err != nil {
 		err = fmt.Errorf("vm %s: restore domain %d from %s: %w", spec.UUID, domid, r.image, err)
 	} else {

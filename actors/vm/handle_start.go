@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -39,8 +40,11 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 	if err := r.canCreate("start"); err != nil {
 		return &opDone{err: err}
 	}
-	domid, err := r.createDomain(ctx)
-	if err != nil {
+	var domid hypervisor.DomID
+	if err := atom(ctx, "create", func(ctx context.Context) (err error) {
+		domid, err = r.createDomain(ctx)
+		return err
+	}); err != nil {
 		return &opDone{err: err}
 	}
 	if err := r.boot(ctx, domid, msg.Paused); err != nil {
@@ -54,6 +58,7 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 
 // createDomain creates the VM's domain, paused, and notes it as made.
 func (r *runner) createDomain(ctx context.Context) (hypervisor.DomID, error) {
+	defer observeAtom(atomCreate, time.Now())
 	spec := r.cfg.Spec
 	domid, err := r.cfg.Hypervisor.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
 		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
@@ -78,9 +83,13 @@ func (r *runner) canCreate(what string) error {
 // boot builds the domain and runs the atoms after the build.
 func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) error {
 	spec, hv := r.cfg.Spec, r.cfg.Hypervisor
-	res, err := hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
-		TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
-	if err != nil {
+	var res hypervisor.BuildResult
+	if err := atom(ctx, "build", func(ctx context.Context) (err error) {
+		defer observeAtom(atomBuild, time.Now())
+		res, err = hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
+			TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
+		return err
+	}); err != nil {
 		return fmt.Errorf("vm %s: build domain %d: %w", spec.UUID, domid, err)
 	}
 	return r.bringUp(ctx, domid, res, paused)
@@ -91,25 +100,29 @@ func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) 
 // an HVM domain, and unpause unless paused.
 func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hypervisor.BuildResult, paused bool) error {
 	spec, hv, xs := r.cfg.Spec, r.cfg.Hypervisor, r.cfg.Xenstore
-	if err := xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-		return writeHome(ctx, tx, domid, spec, res)
+	if err := atom(ctx, "home", func(ctx context.Context) error {
+		return xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
+			return writeHome(ctx, tx, domid, spec, res)
+		})
 	}); err != nil {
 		return fmt.Errorf("vm %s: write the home of domain %d: %w", spec.UUID, domid, err)
 	}
-	if err := xs.Introduce(ctx, uint32(domid), res.StoreGFN, res.StorePort); err != nil {
+	if err := atom(ctx, "introduce", func(ctx context.Context) error {
+		return xs.Introduce(ctx, uint32(domid), res.StoreGFN, res.StorePort)
+	}); err != nil {
 		return fmt.Errorf("vm %s: introduce domain %d: %w", spec.UUID, domid, err)
 	}
-	if err := r.plugAll(ctx, domid); err != nil {
+	if err := atom(ctx, "plug", func(ctx context.Context) error { return r.plugAll(ctx, domid) }); err != nil {
 		return err
 	}
-	if err := r.startVGPUs(ctx, domid); err != nil {
+	if err := atom(ctx, "vgpu", func(ctx context.Context) error { return r.startVGPUs(ctx, domid) }); err != nil {
 		return err
 	}
-	if err := r.startDM(ctx, domid, paused); err != nil {
+	if err := atom(ctx, "dm", func(ctx context.Context) error { return r.startDM(ctx, domid, paused) }); err != nil {
 		return err
 	}
 	if !paused {
-		if err := hv.Unpause(ctx, domid); err != nil {
+		if err := atom(ctx, "unpause", func(ctx context.Context) error { return hv.Unpause(ctx, domid) }); err != nil {
 			return fmt.Errorf("vm %s: unpause domain %d: %w", spec.UUID, domid, err)
 		}
 	}
@@ -119,6 +132,7 @@ func (r *runner) bringUp(ctx context.Context, domid hypervisor.DomID, res hyperv
 // plugAll plugs the VBDs in parallel, read-write ones first, then the VIFs
 // one after the other.
 func (r *runner) plugAll(ctx context.Context, domid hypervisor.DomID) error {
+	defer observeAtom(atomPlugDevices, time.Now())
 	var vbds, vifs []device
 	for _, d := range devices(r.cfg.Spec, domid) {
 		if d.vbd != nil {

@@ -76,7 +76,7 @@ func (r *runner) suspend(ctx context.Context, msg *SuspendVM) *opDone {
 		if done := r.suspendGuest(ctx, evs); done != nil {
 			return done
 		}
-		if err := r.saveImage(ctx, path); err != nil {
+		if err := atom(ctx, "save", func(ctx context.Context) error { return r.saveImage(ctx, path) }); err != nil {
 			return r.leftSuspended(ctx, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/opentracing/opentracing-go"
 
 	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
@@ -19,6 +20,10 @@ type operation struct {
 	cancel context.CancelFunc
 	// internal operations (check state) have no task.
 	internal bool
+	// trace is the span context the request carried, if any.
+	trace opentracing.SpanContext
+	// began is when the operation was launched (zero while queued).
+	began time.Time
 }
 
 // state is what the VM actor knows of its VM.

@@ -10,6 +10,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/devicemodel"
 	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/hypervisor/hvtrace"
 	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/vgpu"
@@ -183,6 +184,7 @@ func Props(cfg Config) *actor.Props {
 	}
 	cfg.dms = &dmSlot{}
 	cfg.vgpus = &vgpuSlot{}
+	cfg.Hypervisor = hvtrace.Wrap(cfg.Hypervisor) // spans for the calls a traced operation makes
 	var incarnations atomic.Int64
 	return actor.PropsFromProducer(func() actor.Actor {
 		c := cfg
@@ -192,7 +194,7 @@ func Props(cfg Config) *actor.Props {
 			c.Strays = nil
 		}
 		return &vmActor{cfg: c}
-	}, actor.WithSupervisor(strategy))
+	}, actor.WithSupervisor(strategy), actor.WithMailbox(actor.Unbounded(mailboxBacklog)))
 }
 
 // vmActor runs the operations of one VM.

@@ -2,8 +2,9 @@
 // actors (package daemon), on a simulated Xen host. By default the host is
 // embedded and its xenstored is served on <run-dir>/xenstored.sock for
 // xenstore-utils; with -hypervisor unix:<path> and -xenstored <path> the
-// daemon drives an xenactor-simhost instead, which outlives it. There is
-// no RPC API yet.
+// daemon drives an xenactor-simhost instead, which outlives it. With
+// -trace-agent or -trace-collector it exports OpenTracing spans to Jaeger.
+// There is no RPC API yet.
 package main
 
 import (
@@ -44,6 +45,14 @@ func main() {
 	})
 	flag.StringVar(&cfg.Switch, "switch", daemon.SwitchSim,
 		`the embedded host's switch: "sim" (in memory) or "ovs" (a private Open vSwitch in user space in <run-dir>/ovs)`)
+	flag.StringVar(&cfg.Tracing.Agent, "trace-agent", "",
+		`send OpenTracing spans to the Jaeger agent at host:port (UDP, e.g. 127.0.0.1:6831); "" and no -trace-collector: tracing off`)
+	flag.StringVar(&cfg.Tracing.Collector, "trace-collector", "",
+		"send OpenTracing spans to the Jaeger collector at this URL (e.g. http://127.0.0.1:14268/api/traces); not with -trace-agent")
+	flag.Float64Var(&cfg.Tracing.SampleRate, "trace-sample", 1, "the probability that a trace is sampled, in [0, 1]")
+	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", daemon.DefaultMetricsAddr,
+		`host:port to serve Prometheus metrics on (/metrics); "" turns them off`)
+	flag.BoolVar(&cfg.MetricsPerVM, "metrics-per-vm", false, "add per-VM series (a vm label) to the metrics")
 	flag.Parse()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {
@@ -63,7 +72,7 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored())
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr())
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()

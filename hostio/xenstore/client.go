@@ -148,10 +148,10 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// exchange sends op with a payload of args (each NUL-terminated) followed by
-// tail, and waits for the reply. Errors name the request by its first
+// roundTrip sends op with a payload of args (each NUL-terminated) followed
+// by tail, and waits for the reply. Errors name the request by its first
 // string: args[0], or the first string of tail when args is empty.
-func (c *Client) exchange(ctx context.Context, op Op, tx uint32, args []string, tail []byte) (Message, error) {
+func (c *Client) roundTrip(ctx context.Context, op Op, tx uint32, args []string, tail []byte) (Message, error) {
 	n := len(tail)
 	for _, a := range args {
 		n += len(a) + 1

@@ -177,6 +177,7 @@ func (c *Client) dispatchEvent(p []byte) {
 		return // malformed: no token
 	}
 	path, token := string(p[:i]), FirstString(p[i+1:])
+	clientWatchEvents.Inc()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ws := c.byToken[token]

@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tracing"
 )
 
 // abandonGrace is how long a request whose caller gave up still waits for the
@@ -25,11 +26,12 @@ const abandonGrace = 10 * time.Second
 // Do sends msg to pid and waits for the reply or for ctx to end. When ctx
 // ends first, abandon (if not nil) is called with the id of the PID the reply
 // would have gone to, so the actor can answer a request it holds at once.
+// A span in ctx travels to the actor in the message header.
 func Do(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, abandon func(waiter string)) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	future := root.RequestFuture(pid, msg, -1)
+	future := send(ctx, root, pid, msg)
 	var (
 		reply any
 		err   error
@@ -58,6 +60,19 @@ func Do(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, a
 		}
 	}()
 	return nil, ctx.Err()
+}
+
+// send sends msg to pid with a new future as its sender. When ctx carries
+// a span, the envelope's header carries its context to the actor (see
+// tracing.Extract).
+func send(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any) *actor.Future {
+	header := tracing.Inject(ctx)
+	if header == nil {
+		return root.RequestFuture(pid, msg, -1)
+	}
+	future := actor.NewFuture(root.ActorSystem(), -1)
+	root.Send(pid, &actor.MessageEnvelope{Header: header, Message: msg, Sender: future.PID()})
+	return future
 }
 
 // Ask is Do for a reply of type R (a pointer to the reply message): a reply

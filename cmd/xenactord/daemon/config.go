@@ -8,6 +8,7 @@ import (
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tracing"
 )
 
 // HypervisorSim is the embedded simulated host, the default.
@@ -61,6 +62,14 @@ type Config struct {
 	// (xenactor-emu-manager) that suspend and resume run; it reaches the
 	// hypervisor on HypervisorSocket. "" saves and restores in the daemon.
 	EmuManager string
+	// Tracing configures the OpenTracing spans' export to Jaeger; the zero
+	// value is tracing off. Start makes its tracer the global one.
+	Tracing tracing.Config
+	// MetricsAddr is the host:port /metrics is served on (DefaultMetricsAddr
+	// in xenactord; port 0 picks one); "" serves none. MetricsPerVM adds
+	// the per-VM series (a vm label).
+	MetricsAddr  string
+	MetricsPerVM bool
 }
 
 // The switches of the embedded simulated host.

@@ -33,6 +33,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/telemetry"
 )
 
 // ConsoleDir is where, under the run directory, the console daemon keeps
@@ -63,6 +64,7 @@ type Daemon struct {
 	daemons []daemons.Client
 	hostPID atomic.Pointer[actor.PID]
 	console *actor.PID // the console daemon's actor; nil if none
+	metrics *telemetry.Server
 
 	stopOnce sync.Once
 	stopErr  error
@@ -98,9 +100,16 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			_ = d.Stop()
 		}
 	}()
+	if err := d.startTracing(cfg); err != nil {
+		return nil, err
+	}
+	mp, err := telemetry.MeterProvider()
+	if err != nil {
+		return nil, fmt.Errorf("daemon: metrics: %w", err)
+	}
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
-	}))
+	}), actor.WithMetricProviders(mp))
 	var be backend
 	if remote == "" {
 		be, err = d.embedded(ctx, cfg)
@@ -142,6 +151,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.startConsole(cfg, be)
+	if err := d.serveMetrics(cfg); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -149,6 +149,7 @@ func (c *conn) replyOK(req xenstore.Message) { c.reply(req.Op, req, okPayload) }
 // configured bytes pile up is dropped (a socket) or loses events (a
 // domain, which cannot reconnect), with a log line either way.
 func (c *conn) sendEvent(payload []byte) {
+	watchEventsFired.Inc()
 	m := xenstore.Message{Op: xenstore.OpWatchEvent, Payload: payload}
 	c.outMu.Lock()
 	if c.closed {

@@ -9,6 +9,7 @@ import (
 // handle runs one request and queues its reply (and, for WATCH, the
 // initial event). m.Payload is the reader's buffer: copy what is kept.
 func (c *conn) handle(m xenstore.Message) {
+	observeOp(m.Op)
 	// Any request naming a transaction the connection does not have is
 	// ENOENT, whatever its type, as in C xenstored.
 	if m.TxID != 0 && c.txs[m.TxID] == nil {

@@ -121,6 +121,7 @@ func (s *Server) start(c *conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	connections.Inc()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -131,7 +132,10 @@ func (s *Server) start(c *conn) bool {
 
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	if _, ok := s.conns[c]; ok {
+		connections.Dec()
+		delete(s.conns, c)
+	}
 	s.mu.Unlock()
 	if c.dom != nil {
 		s.domains.mu.Lock()

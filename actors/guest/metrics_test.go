@@ -1,0 +1,27 @@
+package guest_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/xenactor/xenactor/actors/guest"
+	"github.com/xenactor/xenactor/internal/telemetry/telemetrytest"
+)
+
+func TestGuestActor_Metrics_ReadsAndChanges(t *testing.T) {
+	reads := func() float64 { return telemetrytest.Value(t, "xenactor_guest_reads_total", "result", "ok") }
+	changes := func() float64 { return telemetrytest.Value(t, "xenactor_guest_changes_total") }
+	reads0, changes0 := reads(), changes()
+	s := newMemStore(memKV(5))
+	c := spawn(t, guest.Config{XS: s, DomID: 5, VMUUID: "u"}, guest.WithMinInterval(0))
+	require.Eventually(t, func() bool { return stats(t, c).Changes == 1 }, eventually, tick)
+	require.GreaterOrEqual(t, reads(), reads0+1)
+	require.GreaterOrEqual(t, changes(), changes0+1)
+
+	r, ch := reads(), changes()
+	c.Refresh() // nothing changed: a read, no change
+	require.Eventually(t, func() bool { return stats(t, c).Reads == 2 }, eventually, tick)
+	require.GreaterOrEqual(t, reads(), r+1)
+	require.Equal(t, ch, changes(), "a read that found nothing new")
+}
