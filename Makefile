@@ -55,12 +55,13 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz: fuzz the wire decoder, the xenstored server and the suspend-image reader for FUZZTIME each
+## fuzz: fuzz the wire decoder, the xenstored server, the suspend-image reader and the API's gate for FUZZTIME each
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecoder -fuzztime=$(FUZZTIME) ./hostio/xenstore/
 	$(GO) test -run='^$$' -fuzz=FuzzServer -fuzztime=$(FUZZTIME) ./hostio/xenstore/xenstored/
 	$(GO) test -run='^$$' -fuzz=FuzzReadRecord -fuzztime=$(FUZZTIME) ./hostio/hypervisor/
 	$(GO) test -run='^$$' -fuzz=FuzzRestore -fuzztime=$(FUZZTIME) ./hostio/hypervisor/hvsim/
+	$(GO) test -run='^$$' -fuzz=FuzzGate -fuzztime=$(FUZZTIME) ./internal/apiwire/
 
 ## clean: remove built binaries and the run directory
 clean:

@@ -117,20 +117,26 @@ func (s *server) handleRequest(ctx actor.Context, req *messages.Request) {
 	sender := ctx.Sender()
 	if sender == nil {
 		s.dropped.Add(1)
+		refusedTotal.WithLabelValues("no_sender").Inc()
 		return
 	}
 	if s.inFlight.Add(1) > int64(s.cfg.MaxInFlight) {
 		s.inFlight.Add(-1)
 		s.rejected.Add(1)
+		refusedTotal.WithLabelValues("limit").Inc()
 		ctx.Respond(errorResponse(fmt.Errorf("%w: %d requests in flight", errdefs.ErrResourceExhausted,
 			s.cfg.MaxInFlight)))
 		return
 	}
 	root, stop := ctx.ActorSystem().Root, s.stop
+	inFlightRequests.WithLabelValues().Inc()
 	go func() {
 		defer s.inFlight.Add(-1)
+		defer inFlightRequests.WithLabelValues().Dec()
+		began := time.Now()
 		resp := s.serve(stop, req)
 		s.served.Add(1)
+		observeRequest(opName(req), resp.GetError(), began)
 		root.Send(sender, resp)
 	}()
 }
@@ -152,6 +158,7 @@ func (s *server) serve(stop context.Context, req *messages.Request) (resp *messa
 	defer func() {
 		if p := recover(); p != nil {
 			s.panics.Add(1)
+			refusedTotal.WithLabelValues("panic").Inc()
 			resp = errorResponse(fmt.Errorf("%w: api.%s panicked: %v", errdefs.ErrUnavailable, op, p))
 			if span != nil {
 				span.LogKV("panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -26,6 +26,7 @@ import (
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/internal/actortest"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/telemetry/telemetrytest"
 	"github.com/xenactor/xenactor/messages"
 )
 
@@ -391,6 +392,28 @@ func TestAPI_NotFound(t *testing.T) {
 		require.True(t, errdefs.IsNotFound(err), "%s: %v", name, err)
 	}
 	require.True(t, errdefs.IsNotFound(e.c.RemoveVM(ctx, uuid)))
+}
+
+func TestAPI_Metrics(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := ctxFor(t)
+	const requests, duration = "xenactor_api_requests_total", "xenactor_api_request_duration_seconds"
+	okBefore := telemetrytest.Value(t, requests, "op", "ListVMs", "result", "ok")
+	missBefore := telemetrytest.Value(t, requests, "op", "StatVM", "result", "not_found")
+	badBefore := telemetrytest.Value(t, requests, "op", "Unknown", "result", "invalid")
+	timedBefore := telemetrytest.Value(t, duration, "op", "ListVMs")
+
+	_, err := e.c.ListVMs(ctx)
+	require.NoError(t, err)
+	_, err = e.c.StatVM(ctx, newUUID())
+	require.Error(t, err)
+	require.NotNil(t, e.call(t, &messages.Request{}).GetError())
+
+	require.Equal(t, okBefore+1, telemetrytest.Value(t, requests, "op", "ListVMs", "result", "ok"))
+	require.Equal(t, missBefore+1, telemetrytest.Value(t, requests, "op", "StatVM", "result", "not_found"))
+	require.Equal(t, badBefore+1, telemetrytest.Value(t, requests, "op", "Unknown", "result", "invalid"))
+	require.Equal(t, timedBefore+1, telemetrytest.Value(t, duration, "op", "ListVMs"), "one more sample")
+	require.Zero(t, telemetrytest.Value(t, "xenactor_api_in_flight_requests"), "nothing left in flight")
 }
 
 // call sends a raw request through the in-process transport.
