@@ -12,6 +12,7 @@ import (
 
 	"github.com/xenactor/xenactor/client"
 	"github.com/xenactor/xenactor/cmd/xenactor/cli"
+	"github.com/xenactor/xenactor/internal/apiwire"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -27,10 +28,22 @@ func main() {
 	os.Exit(cli.ExitCode(err))
 }
 
-// connect reaches the daemon with the client credentials found from config.
-func connect(_ context.Context, config string) (*client.Client, error) {
-	return nil, fmt.Errorf("%w: this build of xenactor has no API transport (client configuration %q)",
-		errdefs.ErrUnavailable, config)
+// connect reaches the daemon with the client configuration found from
+// config (--config; "" searches $XENACTOR_CONFIG and the default places).
+// A configuration that cannot be found is ErrUnavailable (exit code 6): the
+// daemon cannot be reached without it.
+func connect(ctx context.Context, config string) (*client.Client, error) {
+	cfg, err := apiwire.FindClientConfig(config)
+	if errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %v", errdefs.ErrUnavailable, err)
+	} else if err != nil {
+		return nil, err
+	}
+	conn, err := apiwire.Dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to xenactord at %s: %w", cfg.Address, err)
+	}
+	return client.New(conn), nil
 }
 
 // isTerminal reports whether f is a character device (a terminal).
