@@ -57,7 +57,8 @@ func New(opts Options) *cobra.Command {
 	root.SetErr(opts.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.config, "config", "", "the client configuration file (client.json) with the daemon's address and credentials")
+	pf.StringVar(&a.config, "config", "",
+		"the client configuration file (client.json) with the daemon's address and credentials")
 	pf.BoolVar(&a.json, "json", false, "print JSON (protojson) for scripts instead of tables")
 	pf.DurationVar(&a.timeout, "timeout", 0, "give up after this long (e.g. 30s, 5m); 0 waits as long as it takes")
 	root.AddCommand(a.vmCommand(), a.deviceCommand(vbdKind), a.deviceCommand(vifKind), a.taskCommand(),

@@ -34,9 +34,9 @@ func (a *app) eventsCommand() *cobra.Command {
 		Short: "Print the changes of the update stream (VMs, tasks, daemons) after --from",
 		Long: "events prints one line per change: the time it was received, the id that changed (vm/<uuid>,\n" +
 			"task/<id>, daemon/<name>, ...) and \"changed\" or \"removed\". A \"resync\" line means --from is\n" +
-			"no longer covered: list everything again. Without --follow it prints the changes there are and\n" +
-			"exits (every change made before the command started is printed), writing the position to follow from next on stderr (\"next: N\"); with --json every line\n" +
-			"is a JSON object carrying that position.",
+			"no longer covered: list everything again. Without --follow it prints every change made before the\n" +
+			"command started and exits, writing the position to follow from next on stderr (\"next: N\"); with\n" +
+			"--json every line is a JSON object carrying that position.",
 		Args: exactArgs(0),
 		RunE: a.run(func(ctx context.Context, c *client.Client, _ []string) error {
 			if !follow {
