@@ -477,4 +477,6 @@ func TestCLI_Completion(t *testing.T) {
 	id := strings.TrimSpace(e.ok("vm", "start", "web", "--no-wait"))
 	out = e.ok("__complete", "task", "wait", "")
 	require.Contains(t, out, id+"\tVM.start "+uuid)
+	require.Contains(t, e.ok("__complete", "task", "list", "--subject", ""), "web\t"+uuid)
+	require.Contains(t, e.ok("__complete", "vm", "create", "--type", ""), "pvh")
 }

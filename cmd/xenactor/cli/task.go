@@ -41,6 +41,7 @@ func (a *app) taskCommand() *cobra.Command {
 		}),
 	}
 	list.Flags().StringVar(&subject, "subject", "", "only the tasks of this VM (uuid or name)")
+	_ = list.RegisterFlagCompletionFunc("subject", a.completeVMs)
 
 	wf := &waitFlags{}
 	wait := &cobra.Command{

@@ -54,6 +54,9 @@ func (a *app) vmCreateCommand() *cobra.Command {
 	fl.StringArrayVar(&f.vbds, "vbd", nil, "a disk: devid=51712,params=/dev/loop0[,ro][,vdi=sr/key]; repeatable")
 	fl.StringArrayVar(&f.vifs, "vif", nil, "a network interface: devid=0,mac=..,bridge=..; repeatable")
 	fl.StringVar(&f.fromFile, "from-file", "", "a VM spec in protojson (the other flags, but --uuid, are ignored)")
+	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"pv", "pvh", "hvm"},
+		cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("from-file", "json")
 	return cmd
 }
 
