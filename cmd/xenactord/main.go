@@ -4,7 +4,11 @@
 // xenstore-utils; with -hypervisor unix:<path> and -xenstored <path> the
 // daemon drives an xenactor-simhost instead, which outlives it. With
 // -trace-agent or -trace-collector it exports OpenTracing spans to Jaeger.
-// There is no RPC API yet.
+//
+// The RPC API is served on -api-addr (127.0.0.1:7651) with TLS and a token:
+// the credentials are generated on first start in <state-dir>/api, with
+// the client.json that the xenactor CLI and the Go client find them by.
+// Metrics are served on -metrics-addr.
 package main
 
 import (
@@ -15,8 +19,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
+	"github.com/xenactor/xenactor/actors/api"
 	"github.com/xenactor/xenactor/cmd/xenactord/daemon"
 )
 
@@ -53,7 +59,13 @@ func main() {
 	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", daemon.DefaultMetricsAddr,
 		`host:port to serve Prometheus metrics on (/metrics); "" turns them off`)
 	flag.BoolVar(&cfg.MetricsPerVM, "metrics-per-vm", false, "add per-VM series (a vm label) to the metrics")
+	flag.StringVar(&cfg.APIAddr, "api-addr", daemon.DefaultAPIAddr,
+		`host:port of the RPC API (TLS, token or client certificate); "" serves none`)
+	flag.StringVar(&cfg.APICredentialsDir, "api-credentials", "",
+		`directory of the API's CA, certificates, token and client.json, generated when missing; "" is <state-dir>/api`)
+	flag.BoolVar(&cfg.APIInsecure, "api-insecure", false, "serve the API in plaintext (loopback addresses only; the token is still required)")
 	flag.Parse()
+	api.Version = version()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "xenactord:", err)
@@ -72,8 +84,38 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr())
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(), "version", api.Version)
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()
+}
+
+// version names the build: the module's version, or the VCS revision it was
+// built from (with "+dirty" for uncommitted changes), or "dev".
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return "dev"
+	}
+	return rev + dirty
 }

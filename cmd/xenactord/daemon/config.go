@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"github.com/xenactor/xenactor/internal/apiwire"
 	"log/slog"
 	"strings"
 
@@ -70,7 +71,22 @@ type Config struct {
 	// the per-VM series (a vm label).
 	MetricsAddr  string
 	MetricsPerVM bool
+	// APIAddr is the host:port the RPC API is served on (DefaultAPIAddr in
+	// xenactord; port 0 picks one); "" serves none, leaving the api actor
+	// to in-process clients. Only one daemon with an API may run in a
+	// process: protoactor's remote layer keeps process-wide state.
+	APIAddr string
+	// APICredentialsDir holds the API's CA, certificates, token and the
+	// client.json clients find them by; generated on first start. ""
+	// means <state-dir>/api.
+	APICredentialsDir string
+	// APIInsecure serves the API in plaintext (the token still required);
+	// only on a loopback address.
+	APIInsecure bool
 }
+
+// DefaultAPIAddr is where xenactord serves its RPC API by default.
+const DefaultAPIAddr = apiwire.DefaultAddress
 
 // The switches of the embedded simulated host.
 const (

@@ -33,6 +33,8 @@ import (
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/vgpu"
 	"github.com/xenactor/xenactor/hostio/xenstore"
+	"github.com/xenactor/xenactor/internal/apiwire"
+	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/internal/telemetry"
 )
 
@@ -45,12 +47,15 @@ const readyTimeout = 30 * time.Second
 
 // Daemon is a running xenactord.
 type Daemon struct {
-	log     *slog.Logger
-	system  *actor.ActorSystem
-	host    host.Client
-	api     *actor.PID // the api actor, "api" at the root
-	store   *statedir.Store
-	closers []func() error // run in reverse order by Stop
+	log    *slog.Logger
+	system *actor.ActorSystem
+	host   host.Client
+	api    *actor.PID // the api actor, "api" at the root
+	// apiServer serves the api actor over the network; nil when
+	// Config.APIAddr is "".
+	apiServer *apiwire.Server
+	store     *statedir.Store
+	closers   []func() error // run in reverse order by Stop
 	// xsPath is the socket of the xenstored the daemon uses; hvPath the
 	// hypervisor's (hvremote).
 	xsPath string
@@ -110,6 +115,11 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}), actor.WithMetricProviders(mp))
+	// The API's transport changes the system's address: it starts before
+	// any actor is spawned.
+	if err := d.serveAPI(cfg); err != nil {
+		return nil, err
+	}
 	var be backend
 	if remote == "" {
 		be, err = d.embedded(ctx, cfg)
@@ -177,6 +187,35 @@ func (d *Daemon) startAPI(cfg Config, be backend, remote string, started time.Ti
 	}
 	d.api = pid
 	return nil
+}
+
+// serveAPI starts the RPC API's transport on cfg.APIAddr, unless it is "".
+func (d *Daemon) serveAPI(cfg Config) error {
+	if cfg.APIAddr == "" {
+		return nil
+	}
+	dir := cfg.APICredentialsDir
+	if dir == "" {
+		dir = filepath.Join(cfg.StateDir, "api")
+	}
+	srv, err := apiwire.Serve(d.system, apiwire.ServerConfig{Address: cfg.APIAddr, CredentialsDir: dir,
+		Insecure: cfg.APIInsecure, Logger: d.log})
+	if err != nil {
+		if errdefs.IsInvalid(err) {
+			return fmt.Errorf("%w: %w", ErrUsage, err)
+		}
+		return fmt.Errorf("daemon: API: %w", err)
+	}
+	d.apiServer = srv
+	return nil
+}
+
+// APIAddr returns the address the RPC API is served on; "" when none.
+func (d *Daemon) APIAddr() string {
+	if d.apiServer == nil {
+		return ""
+	}
+	return d.apiServer.Addr()
 }
 
 // hostMemory returns the HostInfo memory of a host of totalKiB: free is what
@@ -312,6 +351,9 @@ func (d *Daemon) Stop() error {
 		if d.system != nil {
 			if d.api != nil {
 				errs = append(errs, d.system.Root.StopFuture(d.api).Wait())
+			}
+			if d.apiServer != nil {
+				d.apiServer.Stop()
 			}
 			if pid := d.host.PID(); pid != nil && d.embeddedHost {
 				errs = append(errs, d.shutdownAll())
