@@ -12,7 +12,6 @@ import (
 
 	"github.com/xenactor/xenactor/client"
 	"github.com/xenactor/xenactor/cmd/xenactor/cli"
-	"github.com/xenactor/xenactor/internal/apiwire"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -33,17 +32,17 @@ func main() {
 // A configuration that cannot be found is ErrUnavailable (exit code 6): the
 // daemon cannot be reached without it.
 func connect(ctx context.Context, config string) (*client.Client, error) {
-	cfg, err := apiwire.FindClientConfig(config)
+	cfg, err := client.FindConfig(config)
 	if errdefs.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: %v", errdefs.ErrUnavailable, err)
 	} else if err != nil {
 		return nil, err
 	}
-	conn, err := apiwire.Dial(ctx, cfg)
+	c, err := client.Dial(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to xenactord at %s: %w", cfg.Address, err)
 	}
-	return client.New(conn), nil
+	return c, nil
 }
 
 // isTerminal reports whether f is a character device (a terminal).
