@@ -21,10 +21,14 @@ func main() {
 		IsTerminal: isTerminal(os.Stderr)})
 	err := root.ExecuteContext(ctx)
 	stop()
+	code := cli.ExitCode(err)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "xenactor:", err)
 	}
-	os.Exit(cli.ExitCode(err))
+	if code == cli.ExitUsage {
+		fmt.Fprintln(os.Stderr, "Run 'xenactor --help' for usage.")
+	}
+	os.Exit(code)
 }
 
 // connect reaches the daemon with the client configuration found from
