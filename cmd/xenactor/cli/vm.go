@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xenactor/xenactor/client"
+	"github.com/xenactor/xenactor/messages"
+)
+
+// vmCommand is "vm" and its subcommands.
+func (a *app) vmCommand() *cobra.Command {
+	cmd := group("vm", "Create, run, watch and forget VMs")
+	var paused, hard, resumePaused, rebootHard bool
+	var path string
+	cmd.AddCommand(
+		a.vmListCommand(),
+		a.vmCreateCommand(),
+		a.vmStatCommand(),
+		a.vmRemoveCommand(),
+		a.vmOp("start", "Start a Halted VM", "start",
+			func(c *cobra.Command) { c.Flags().BoolVar(&paused, "paused", false, "leave the VM paused") },
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.StartVM(ctx, uuid, paused)
+			}),
+		a.vmOp("shutdown", "Shut a VM down", "shutdown",
+			func(c *cobra.Command) { c.Flags().BoolVar(&hard, "hard", false, "destroy the domain at once") },
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.ShutdownVM(ctx, uuid, hard)
+			}),
+		a.vmOp("reboot", "Reboot a VM", "reboot",
+			func(c *cobra.Command) {
+				c.Flags().BoolVar(&rebootHard, "hard", false, "destroy and rebuild the domain at once")
+			},
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.RebootVM(ctx, uuid, rebootHard)
+			}),
+		a.vmOp("pause", "Pause a Running VM", "pause", nil,
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.PauseVM(ctx, uuid)
+			}),
+		a.vmOp("unpause", "Unpause a Paused VM", "unpause", nil,
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.UnpauseVM(ctx, uuid)
+			}),
+		a.vmOp("suspend", "Suspend a VM to an image file", "suspend",
+			func(c *cobra.Command) {
+				c.Flags().StringVar(&path, "path", "", "the image file; by default one in the daemon's state directory")
+			},
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.SuspendVM(ctx, uuid, path)
+			}),
+		a.vmOp("resume", "Resume a Suspended VM", "resume",
+			func(c *cobra.Command) { c.Flags().BoolVar(&resumePaused, "paused", false, "leave the VM paused") },
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.ResumeVM(ctx, uuid, resumePaused)
+			}),
+		a.vmOp("destroy", "Destroy a VM's domain at once (it becomes Halted)", "destroy", nil,
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				return c.DestroyVM(ctx, uuid)
+			}),
+		a.vmOp("set-memory SIZE", "Set a VM's memory target (e.g. 512M, 2G)", "set-memory", nil,
+			func(ctx context.Context, c *client.Client, uuid string, args []string) (*client.Task, error) {
+				kib, err := parseMemory(args[0])
+				if err != nil {
+					return nil, err
+				}
+				return c.SetMemoryTarget(ctx, uuid, kib)
+			}),
+		a.vmOp("set-vcpus N", "Set a VM's number of online vCPUs", "set-vcpus", nil,
+			func(ctx context.Context, c *client.Client, uuid string, args []string) (*client.Task, error) {
+				n, err := strconv.ParseInt(args[0], 10, 32)
+				if err != nil || n < 1 {
+					return nil, usagef("vcpus %q: want a number >= 1", args[0])
+				}
+				return c.SetVCPUs(ctx, uuid, int32(n))
+			}),
+	)
+	return cmd
+}
+
+// vmOp is a VM operation command "<name> VM [args]": flags adds its own
+// flags; start starts the operation on the resolved uuid with the other
+// arguments.
+func (a *app) vmOp(use, short, label string, flags func(*cobra.Command),
+	start func(ctx context.Context, c *client.Client, uuid string, args []string) (*client.Task, error)) *cobra.Command {
+	name, rest, _ := cutSpace(use)
+	extra := 0
+	if rest != "" {
+		extra = 1
+	}
+	wf := &waitFlags{}
+	cmd := &cobra.Command{
+		Use:               name + " VM" + prefixSpace(rest),
+		Short:             short,
+		Args:              exactArgs(1 + extra),
+		ValidArgsFunction: a.completeVMs,
+	}
+	cmd.RunE = a.run(func(ctx context.Context, c *client.Client, args []string) error {
+		uuid, err := resolveVM(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return a.operate(ctx, c, wf, label+" "+shortID(uuid), func(ctx context.Context) (*client.Task, error) {
+			return start(ctx, c, uuid, args[1:])
+		})
+	})
+	if flags != nil {
+		flags(cmd)
+	}
+	addWaitFlags(cmd, wf, true)
+	return cmd
+}
+
+// vmListCommand is "vm list".
+func (a *app) vmListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the VMs",
+		Args:  exactArgs(0),
+		RunE: a.run(func(ctx context.Context, c *client.Client, _ []string) error {
+			vms, err := c.ListVMs(ctx)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return printJSONList(a, vms)
+			}
+			t := newTable(a.opts.Stdout, "UUID", "NAME", "STATE", "DOMID", "VCPUS", "MEMORY")
+			for _, v := range vms {
+				s := v.GetSpec()
+				domid := ""
+				if v.PowerState != messages.PowerState_POWER_STATE_HALTED &&
+					v.PowerState != messages.PowerState_POWER_STATE_SUSPENDED {
+					domid = strconv.FormatUint(uint64(v.Domid), 10)
+				}
+				t.row(s.GetUuid(), s.GetName(), powerState(v.PowerState), domid, strconv.FormatUint(uint64(s.GetVcpus()), 10),
+					memory(s.GetMemoryKib()))
+			}
+			return t.flush()
+		}),
+	}
+}
+
+// vmRemoveCommand is "vm remove".
+func (a *app) vmRemoveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:               "remove VM",
+		Short:             "Forget a Halted VM",
+		Args:              exactArgs(1),
+		ValidArgsFunction: a.completeVMs,
+		RunE: a.run(func(ctx context.Context, c *client.Client, args []string) error {
+			uuid, err := resolveVM(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			return c.RemoveVM(ctx, uuid)
+		}),
+	}
+}
+
+// cutSpace splits s at its first space.
+func cutSpace(s string) (string, string, bool) {
+	for i := range s {
+		if s[i] == ' ' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// prefixSpace returns " "+s, or "" for "".
+func prefixSpace(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}
+
+// shortID is the first block of a uuid, for progress labels.
+func shortID(uuid string) string {
+	if len(uuid) > 8 {
+		return uuid[:8]
+	}
+	return uuid
+}
