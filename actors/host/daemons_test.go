@@ -90,3 +90,24 @@ func TestHost_DaemonGivenUpOnIsReportedOnTheVMsThatDependOnIt(t *testing.T) {
 	require.Eventually(t, func() bool { return len(faults(vmWith)) == 0 }, waitFor, tick,
 		"the fault ends once the daemon runs again")
 }
+
+func TestHost_AddedVMIsAnnounced(t *testing.T) {
+	e := newEnv(t)
+	hc := e.spawnHost(t)
+	ctx := ctxFor(t)
+	evPID, err := hc.Events(ctx)
+	require.NoError(t, err)
+	stream := events.NewClient(e.system, evPID)
+	from, err := stream.Barrier(ctx)
+	require.NoError(t, err)
+	batches := stream.Subscribe(ctx, from.Seq)
+
+	spec := newSpec()
+	_, err = hc.AddVM(ctx, spec)
+	require.NoError(t, err)
+	for seen := false; !seen; {
+		b, ok := <-batches
+		require.True(t, ok, "the stream ended before the new VM was announced")
+		seen = slices.Contains(b.IDs, vm.ObjectID(spec.UUID))
+	}
+}

@@ -388,6 +388,9 @@ func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
 			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = h.cfg.StateDir.Delete(dctx, KindVM, uuid)
+		} else {
+			// A new VM is news to the clients following the stream.
+			ctx.Send(h.events, &events.Changed{ID: vm.ObjectID(uuid)})
 		}
 		ctx.Send(sender, &VMReply{PID: pid, Err: err})
 	})
