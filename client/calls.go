@@ -43,6 +43,14 @@ func (c *Client) Daemons(ctx context.Context) ([]*messages.DaemonStatus, error) 
 	return nil, unexpected("DaemonList", resp)
 }
 
+// ResetDaemon starts the host daemon name again after it was given up on
+// ("failed"), its failure count cleared; a daemon in another state is left
+// alone.
+func (c *Client) ResetDaemon(ctx context.Context, name string) error {
+	return c.empty(ctx, &messages.Request{Op: &messages.Request_ResetDaemon{ResetDaemon: &messages.ResetDaemonRequest{
+		Name: name}}})
+}
+
 // CreateVM registers the VM spec (Halted).
 func (c *Client) CreateVM(ctx context.Context, spec *messages.VMSpec) error {
 	return c.empty(ctx, &messages.Request{Op: &messages.Request_CreateVm{CreateVm: &messages.CreateVMRequest{

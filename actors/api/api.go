@@ -44,6 +44,10 @@ type Config struct {
 	// HostMemory, if set, returns the host's memory, total and free, in KiB,
 	// for HostInfo.
 	HostMemory func(ctx context.Context) (totalKiB, freeKiB uint64, err error)
+	// ResetDaemon, if set, starts the host daemon name again after it was
+	// given up on (ResetDaemonRequest); it fails errdefs.ErrNotFound for a
+	// daemon it does not run. Nil makes ResetDaemon not_implemented.
+	ResetDaemon func(ctx context.Context, name string) error
 	// Started is when the daemon started; zero takes the actor's start.
 	Started time.Time
 	// SuspendDir is where a SuspendVM without a path puts the image,

@@ -394,6 +394,27 @@ func TestAPI_NotFound(t *testing.T) {
 	require.True(t, errdefs.IsNotFound(e.c.RemoveVM(ctx, uuid)))
 }
 
+func TestAPI_ResetDaemon(t *testing.T) {
+	var reset []string
+	e := newEnv(t, func(c *api.Config) {
+		c.ResetDaemon = func(_ context.Context, name string) error {
+			if name != "ovs-vswitchd" {
+				return fmt.Errorf("daemon %q: %w", name, errdefs.ErrNotFound)
+			}
+			reset = append(reset, name)
+			return nil
+		}
+	})
+	ctx := ctxFor(t)
+	require.NoError(t, e.c.ResetDaemon(ctx, "ovs-vswitchd"))
+	require.Equal(t, []string{"ovs-vswitchd"}, reset)
+	require.True(t, errdefs.IsNotFound(e.c.ResetDaemon(ctx, "nope")))
+	require.True(t, errdefs.IsInvalid(e.c.ResetDaemon(ctx, "")))
+
+	without := newEnv(t, nil)
+	require.True(t, errdefs.IsNotImplemented(without.c.ResetDaemon(ctx, "ovs-vswitchd")))
+}
+
 func TestAPI_Metrics(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := ctxFor(t)

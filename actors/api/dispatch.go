@@ -26,6 +26,8 @@ func (s *server) dispatch(ctx context.Context, req *messages.Request) (*messages
 		return s.listVMs(ctx)
 	case *messages.Request_ListDaemons:
 		return s.listDaemons(ctx)
+	case *messages.Request_ResetDaemon:
+		return s.resetDaemon(ctx, op.ResetDaemon)
 	case *messages.Request_CreateVm:
 		return s.createVM(ctx, op.CreateVm)
 	case *messages.Request_RemoveVm:

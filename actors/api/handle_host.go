@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
 
@@ -75,4 +77,18 @@ func (s *server) listDaemons(ctx context.Context) (*messages.Response, error) {
 		list.Daemons = append(list.Daemons, DaemonToProto(d))
 	}
 	return &messages.Response{Result: &messages.Response_Daemons{Daemons: list}}, nil
+}
+
+// resetDaemon answers ResetDaemon.
+func (s *server) resetDaemon(ctx context.Context, req *messages.ResetDaemonRequest) (*messages.Response, error) {
+	if req.GetName() == "" {
+		return nil, fmt.Errorf("%w: ResetDaemon needs a daemon's name", errdefs.ErrInvalid)
+	}
+	if s.cfg.ResetDaemon == nil {
+		return nil, fmt.Errorf("%w: this daemon cannot reset its host daemons", errdefs.ErrNotImplemented)
+	}
+	if err := s.cfg.ResetDaemon(ctx, req.GetName()); err != nil {
+		return nil, err
+	}
+	return empty(), nil
 }

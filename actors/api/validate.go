@@ -33,6 +33,8 @@ func opName(req *messages.Request) string {
 		return "ListVMs"
 	case *messages.Request_ListDaemons:
 		return "ListDaemons"
+	case *messages.Request_ResetDaemon:
+		return "ResetDaemon"
 	case *messages.Request_CreateVm:
 		return "CreateVM"
 	case *messages.Request_RemoveVm:

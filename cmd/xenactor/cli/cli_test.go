@@ -463,6 +463,7 @@ func TestCLI_Host(t *testing.T) {
 	var ds []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(e.ok("host", "daemons", "--json")), &ds))
 	require.Len(t, ds, len(lines(daemons))-1)
+	require.ErrorContains(t, e.fails(cli.ExitNotFound, "host", "daemon-reset", "no-such-daemon").err, "no-such-daemon")
 }
 
 func TestCLI_Completion(t *testing.T) {

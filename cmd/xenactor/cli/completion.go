@@ -61,6 +61,34 @@ func (a *app) completeTasks(cmd *cobra.Command, args []string, _ string) ([]stri
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeDaemons completes the first argument with the host daemons'
+// names, the failed ones first.
+func (a *app) completeDaemons(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := a.completionContext(cmd)
+	defer cancel()
+	c, err := a.connect(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer func() { _ = c.Close() }()
+	ds, err := c.Daemons(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var failed, others []string
+	for _, d := range ds {
+		if d.GetState() == "failed" {
+			failed = append(failed, d.GetName()+"\t"+d.GetState())
+		} else {
+			others = append(others, d.GetName()+"\t"+d.GetState())
+		}
+	}
+	return append(failed, others...), cobra.ShellCompDirectiveNoFileComp
+}
+
 // completionContext is the context of a completion's calls.
 func (a *app) completionContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	ctx := cmd.Context()

@@ -51,7 +51,16 @@ func (a *app) hostCommand() *cobra.Command {
 			return writeDaemons(a, ds)
 		}),
 	}
-	cmd.AddCommand(info, daemons)
+	reset := &cobra.Command{
+		Use:               "daemon-reset NAME",
+		Short:             "Start a host daemon that was given up on (failed) again, its failures forgotten",
+		Args:              exactArgs(1),
+		ValidArgsFunction: a.completeDaemons,
+		RunE: a.run(func(ctx context.Context, c *client.Client, args []string) error {
+			return c.ResetDaemon(ctx, args[0])
+		}),
+	}
+	cmd.AddCommand(info, daemons, reset)
 	return cmd
 }
 

@@ -183,6 +183,7 @@ func (d *Daemon) startAPI(cfg Config, be backend, remote string, started time.Ti
 		}
 		ac.HostMemory = hostMemory(be.hv, mib<<10)
 	}
+	ac.ResetDaemon = d.resetDaemon
 	pid, err := d.system.Root.SpawnNamed(api.Props(ac), api.Name)
 	if err != nil {
 		return fmt.Errorf("daemon: spawning the api actor: %w", err)
@@ -262,6 +263,22 @@ func (d *Daemon) APIAddr() string {
 		return ""
 	}
 	return d.apiServer.Addr()
+}
+
+// resetDaemon starts the daemon name (a daemon actor's Spec.Name) again
+// after it was given up on; the actor ignores a Reset in other states.
+func (d *Daemon) resetDaemon(ctx context.Context, name string) error {
+	for _, c := range d.daemons {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Name == name {
+			c.Reset()
+			return nil
+		}
+	}
+	return fmt.Errorf("daemon %q: %w", name, errdefs.ErrNotFound)
 }
 
 // hostMemory returns the HostInfo memory of a host of totalKiB: free is what
