@@ -1,0 +1,284 @@
+package apibench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/xenactor/xenactor/client"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// Defaults of Options.
+const (
+	DefaultDuration  = 2 * time.Second
+	DefaultVMs       = 100
+	DefaultMemoryKiB = 64 << 10
+)
+
+// DefaultClients are the default client counts.
+var DefaultClients = []int{1, 50}
+
+// WorkerGOMAXPROCS is the GOMAXPROCS of the worker processes: many of them
+// share the machine's cores with the daemon, and each runs one client.
+const WorkerGOMAXPROCS = 1
+
+// phaseSlack is how much longer than its own length a phase may take.
+const phaseSlack = 10 * time.Minute
+
+// StartInProcess starts the daemon in the calling process, with its
+// directories under dir (a short path) and hostMiB of simulated host
+// memory, and returns a client of its api actor and the function that
+// stops the daemon.
+type StartInProcess func(ctx context.Context, dir string, hostMiB uint64) (*client.Client, func() error, error)
+
+// Options configures Run.
+type Options struct {
+	// Clients are the numbers of concurrent clients, each measured on
+	// both paths (DefaultClients when empty).
+	Clients []int
+	// Duration is the length of the stat scenario (DefaultDuration).
+	Duration time.Duration
+	// VMs is the number of VMs of the VM operations at each client count,
+	// shared by the clients (DefaultVMs); MemoryKiB each one's memory
+	// (DefaultMemoryKiB).
+	VMs       int
+	MemoryKiB uint64
+	// Xenactord is the daemon's binary; "" builds it (BuildXenactord).
+	Xenactord string
+	// Worker returns the command of a worker process, which must run
+	// WorkerMain; nil re-executes this program as `<it> api-worker`.
+	Worker func() *exec.Cmd
+	// InProcess starts the daemon of the in-process path; required.
+	InProcess StartInProcess
+	// Progress, if set, receives a line per step.
+	Progress func(format string, args ...any)
+}
+
+// runner runs phases[i] on client i of a path and returns their samples.
+type runner func(ctx context.Context, phases []Phase) ([]Sample, error)
+
+// Run runs the scenarios on the in-process path, then on the API path, and
+// returns the report. Failed calls are in the report; an error means a
+// path could not run (a daemon or a worker that did not start or died).
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if len(o.Clients) == 0 {
+		o.Clients = DefaultClients
+	}
+	if o.Duration <= 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.VMs <= 0 {
+		o.VMs = DefaultVMs
+	}
+	if o.MemoryKiB == 0 {
+		o.MemoryKiB = DefaultMemoryKiB
+	}
+	if o.InProcess == nil {
+		return nil, fmt.Errorf("apibench: Options.InProcess is required: %w", errdefs.ErrInvalid)
+	}
+	for _, n := range o.Clients {
+		if n < 1 {
+			return nil, fmt.Errorf("apibench: %d clients: %w", n, errdefs.ErrInvalid)
+		}
+	}
+	if o.Progress == nil {
+		o.Progress = func(string, ...any) {}
+	}
+	if o.Worker == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("apibench: this program's path, to run its workers: %w", err)
+		}
+		o.Worker = func() *exec.Cmd { return exec.Command(exe, "api-worker") }
+	}
+	// Room for every VM of a phase running at once, the stat VM and dom0.
+	hostMiB := uint64(o.VMs+1)*((o.MemoryKiB>>10)+1) + 1024
+
+	dir, err := os.MkdirTemp("", "xab")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	rep := &Report{Clients: o.Clients, Duration: o.Duration, VMs: o.VMs, MemoryKiB: o.MemoryKiB,
+		WorkerGOMAXPROCS: WorkerGOMAXPROCS}
+
+	bin := o.Xenactord
+	if bin == "" {
+		o.Progress("building xenactord")
+		if bin, err = BuildXenactord(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+
+	o.Progress("in process: starting the daemon")
+	inDir := filepath.Join(dir, "i")
+	if err := os.Mkdir(inDir, 0o700); err != nil {
+		return nil, err
+	}
+	c, stop, err := o.InProcess(ctx, inDir, hostMiB)
+	if err != nil {
+		return nil, fmt.Errorf("apibench: the in-process daemon: %w", err)
+	}
+	for i, n := range o.Clients {
+		rows, err := runCount(ctx, o, PathInProcess, i, n, goroutines(c))
+		rep.Rows = append(rep.Rows, rows...)
+		if err != nil {
+			_ = stop()
+			return nil, err
+		}
+	}
+	if err := stop(); err != nil {
+		return nil, fmt.Errorf("apibench: stopping the in-process daemon: %w", err)
+	}
+
+	o.Progress("api: starting %s", bin)
+	apiDir := filepath.Join(dir, "a")
+	if err := os.Mkdir(apiDir, 0o700); err != nil {
+		return nil, err
+	}
+	d, err := startXenactord(ctx, bin, apiDir, hostMiB)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range o.Clients {
+		rows, err := runAPI(ctx, o, d, i, n)
+		rep.Rows = append(rep.Rows, rows...)
+		if err != nil {
+			d.kill()
+			return nil, err
+		}
+	}
+	rep.DaemonExit = "clean"
+	if err := d.stop(); err != nil {
+		rep.DaemonExit = err.Error()
+	}
+	ratios(rep.Rows)
+	return rep, nil
+}
+
+// runAPI starts n workers on d, runs the client count at position run on
+// them and stops them.
+func runAPI(ctx context.Context, o Options, d *daemonProc, run, n int) (_ []Row, err error) {
+	o.Progress("api: %d clients: starting %d workers", n, n)
+	workers := make([]*worker, 0, n)
+	defer func() {
+		if err != nil {
+			for _, w := range workers {
+				w.kill()
+			}
+		}
+	}()
+	for range n {
+		cmd := o.Worker()
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", WorkerGOMAXPROCS))
+		w, err := startWorker(cmd, d.config)
+		if err != nil {
+			return nil, err
+		}
+		workers = append(workers, w)
+	}
+	rctx, cancel := context.WithTimeout(ctx, dialTimeout+time.Minute)
+	defer cancel()
+	for _, w := range workers {
+		if err := w.ready(rctx); err != nil {
+			return nil, fmt.Errorf("apibench: a worker's connection: %w", err)
+		}
+	}
+	rows, err := runCount(ctx, o, PathAPI, run, n, func(ctx context.Context, phases []Phase) ([]Sample, error) {
+		for i, p := range phases {
+			if err := workers[i].send(p); err != nil {
+				return nil, fmt.Errorf("apibench: a worker's stdin: %w", err)
+			}
+		}
+		samples := make([]Sample, len(phases))
+		var errs []error
+		for i := range phases {
+			var err error
+			samples[i], err = workers[i].result(ctx)
+			errs = append(errs, err)
+		}
+		return samples, errors.Join(errs...)
+	})
+	if err != nil {
+		return rows, err
+	}
+	for _, w := range workers {
+		_ = w.stdin.Close()
+	}
+	for _, w := range workers {
+		if err := w.stop(30 * time.Second); err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+// goroutines is the in-process runner: one goroutine per client, all on c.
+func goroutines(c *client.Client) runner {
+	return func(ctx context.Context, phases []Phase) ([]Sample, error) {
+		samples := make([]Sample, len(phases))
+		errs := make([]error, len(phases))
+		var wg sync.WaitGroup
+		for i, p := range phases {
+			wg.Go(func() { samples[i], errs[i] = RunPhase(ctx, c, p) })
+		}
+		wg.Wait()
+		return samples, errors.Join(errs...)
+	}
+}
+
+// runCount runs the scenarios with n clients through run: at the first
+// count (position 0) client 0 prepares the stat VM; then the stat round
+// trips, then the VM operations on this count's VMs.
+func runCount(ctx context.Context, o Options, path string, pos, n int, run runner) ([]Row, error) {
+	if pos == 0 {
+		pctx, cancel := context.WithTimeout(ctx, phaseSlack)
+		_, err := run(pctx, []Phase{{Scenario: ScenarioPrepare, UUID: statUUID, MemoryKiB: o.MemoryKiB}})
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	var rows []Row
+
+	o.Progress("%s: %d clients: stat for %s", path, n, o.Duration)
+	phases := make([]Phase, n)
+	for i := range phases {
+		phases[i] = Phase{Scenario: ScenarioStat, Duration: o.Duration, UUID: statUUID}
+	}
+	pctx, cancel := context.WithTimeout(ctx, o.Duration+phaseSlack)
+	samples, err := run(pctx, phases)
+	cancel()
+	if err != nil {
+		return rows, err
+	}
+	rows = append(rows, aggregate(ScenarioStat, path, n, samples, OpStat))
+
+	o.Progress("%s: %d clients: %d VMs through %v", path, n, o.VMs, VMOps)
+	for i := range phases {
+		phases[i] = Phase{Scenario: ScenarioVMOps, MemoryKiB: o.MemoryKiB}
+	}
+	for v := range o.VMs {
+		phases[v%n].UUIDs = append(phases[v%n].UUIDs, vmUUID(pos, v))
+	}
+	pctx, cancel = context.WithTimeout(ctx, phaseSlack)
+	samples, err = run(pctx, phases)
+	cancel()
+	if err != nil {
+		return rows, err
+	}
+	rows = append(rows, aggregate(ScenarioVMOps, path, n, samples, VMOps...))
+	for _, op := range VMOps {
+		rows = append(rows, aggregate(ScenarioVMOps+"/"+op, path, n, samples, op))
+	}
+	return rows, nil
+}
