@@ -2,7 +2,9 @@ package apibench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/xenactor/xenactor/client"
@@ -115,6 +117,19 @@ func RunPhase(ctx context.Context, c *client.Client, p Phase) (Sample, error) {
 	}
 	s.Elapsed = time.Since(start)
 	return s, ctx.Err()
+}
+
+// runPhases runs each of phases on its own goroutine with c and returns
+// their samples, in order.
+func runPhases(ctx context.Context, c *client.Client, phases []Phase) ([]Sample, error) {
+	samples := make([]Sample, len(phases))
+	errs := make([]error, len(phases))
+	var wg sync.WaitGroup
+	for i, p := range phases {
+		wg.Go(func() { samples[i], errs[i] = RunPhase(ctx, c, p) })
+	}
+	wg.Wait()
+	return samples, errors.Join(errs...)
 }
 
 // vmOps takes VM uuid through create, start, hard shutdown and remove,

@@ -40,6 +40,8 @@ type Row struct {
 	Scenario string
 	Path     string
 	Clients  int
+	// PerConn is the goroutines of each client.
+	PerConn int
 	// Ops counts the successful calls; PerSecond is Ops over Elapsed, the
 	// longest client's time.
 	Ops       int
@@ -67,6 +69,7 @@ func (r Row) ErrorCount() int {
 // Report is one run of the benchmark.
 type Report struct {
 	Clients   []int
+	PerConn   []int
 	Duration  time.Duration
 	VMs       int
 	MemoryKiB uint64
@@ -92,10 +95,10 @@ func (r *Report) ErrorCount() int {
 
 // aggregate merges the samples of the clients of one phase into the row of
 // scenario, counting the operations ops.
-func aggregate(scenario, path string, clients int, samples []Sample, ops ...string) Row {
-	row := Row{Scenario: scenario, Path: path, Clients: clients}
+func aggregate(scenario, path string, clients, perConn int, samples [][]Sample, ops ...string) Row {
+	row := Row{Scenario: scenario, Path: path, Clients: clients, PerConn: perConn}
 	var lat []time.Duration
-	for _, s := range samples {
+	for _, s := range slices.Concat(samples...) {
 		row.Elapsed = max(row.Elapsed, s.Elapsed)
 		for _, op := range ops {
 			lat = append(lat, s.Latencies[op]...)
@@ -131,7 +134,8 @@ func ratios(rows []Row) {
 			continue
 		}
 		j := slices.IndexFunc(rows, func(o Row) bool {
-			return o.Path == PathInProcess && o.Scenario == r.Scenario && o.Clients == r.Clients
+			return o.Path == PathInProcess && o.Scenario == r.Scenario && o.Clients == r.Clients &&
+				o.PerConn == r.PerConn
 		})
 		if j >= 0 && rows[j].PerSecond > 0 {
 			rows[i].Ratio = r.PerSecond / rows[j].PerSecond
@@ -143,17 +147,17 @@ func ratios(rows []Row) {
 // clients, the in-process row before the API row, then the errors.
 func WriteTable(w io.Writer, r *Report) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "stat for %s per client count; vm-ops: %d VMs of %d MiB shared by the clients; "+
+	fmt.Fprintf(w, "stat for %s per step; vm-ops: %d VMs of %d MiB shared by the clients; "+
 		"API workers at GOMAXPROCS=%d\n", r.Duration, r.VMs, r.MemoryKiB>>10, r.WorkerGOMAXPROCS)
-	fmt.Fprintf(w, "%-18s %-9s %7s %7s %10s %9s %9s %9s %9s %6s %9s\n", "scenario", "path", "clients", "ops",
-		"ops/s", "p50", "p90", "p99", "max", "errors", "api/inproc")
+	fmt.Fprintf(w, "%-16s %-9s %7s %8s %7s %10s %9s %9s %9s %9s %6s %10s\n", "scenario", "path", "clients",
+		"per-conn", "ops", "ops/s", "p50", "p90", "p99", "max", "errors", "api/inproc")
 	for _, row := range sortedRows(r.Rows) {
 		ratio := ""
 		if row.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", row.Ratio)
 		}
-		fmt.Fprintf(w, "%-18s %-9s %7d %7d %10.1f %9s %9s %9s %9s %6d %9s\n", row.Scenario, row.Path, row.Clients,
-			row.Ops, row.PerSecond, ms(row.Latency.P50), ms(row.Latency.P90), ms(row.Latency.P99),
+		fmt.Fprintf(w, "%-16s %-9s %7d %8d %7d %10.1f %9s %9s %9s %9s %6d %10s\n", row.Scenario, row.Path,
+			row.Clients, row.PerConn, row.Ops, row.PerSecond, ms(row.Latency.P50), ms(row.Latency.P90), ms(row.Latency.P99),
 			ms(row.Latency.Max), row.ErrorCount(), ratio)
 	}
 	for _, row := range r.Rows {
@@ -161,7 +165,8 @@ func WriteTable(w io.Writer, r *Report) {
 			continue // its errors are its scenario's
 		}
 		for _, k := range slices.Sorted(maps.Keys(row.Errors)) {
-			fmt.Fprintf(w, "errors: %s %s %d clients: %s x%d\n", row.Scenario, row.Path, row.Clients, k, row.Errors[k])
+			fmt.Fprintf(w, "errors: %s %s %d clients x %d: %s x%d\n", row.Scenario, row.Path, row.Clients,
+				row.PerConn, k, row.Errors[k])
 		}
 		for _, m := range row.Messages {
 			fmt.Fprintf(w, "  %s\n", m)
@@ -170,7 +175,8 @@ func WriteTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "xenactord exit: %s\n", r.DaemonExit)
 }
 
-// sortedRows orders rows by scenario (as first seen), clients, then the
+// sortedRows orders rows by scenario (as first seen), clients, goroutines
+// per client, then the
 // in-process path first.
 func sortedRows(rows []Row) []Row {
 	var scenarios []string
@@ -185,6 +191,9 @@ func sortedRows(rows []Row) []Row {
 			return c
 		}
 		if c := a.Clients - b.Clients; c != 0 {
+			return c
+		}
+		if c := a.PerConn - b.PerConn; c != 0 {
 			return c
 		}
 		return strings.Compare(b.Path, a.Path) // "inprocess" before "api"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultDuration  = 2 * time.Second
-	DefaultVMs       = 100
+	DefaultVMs       = 500
 	DefaultMemoryKiB = 64 << 10
 )
 
@@ -42,6 +43,11 @@ type Options struct {
 	// Clients are the numbers of concurrent clients, each measured on
 	// both paths (DefaultClients when empty).
 	Clients []int
+	// PerConn are the numbers of goroutines each client runs at once
+	// over its connection (one API connection per worker; in process
+	// Clients * PerConn goroutines), each measured at every client count
+	// ([1] when empty).
+	PerConn []int
 	// Duration is the length of the stat scenario (DefaultDuration).
 	Duration time.Duration
 	// VMs is the number of VMs of the VM operations at each client count,
@@ -60,8 +66,9 @@ type Options struct {
 	Progress func(format string, args ...any)
 }
 
-// runner runs phases[i] on client i of a path and returns their samples.
-type runner func(ctx context.Context, phases []Phase) ([]Sample, error)
+// runner runs the phases of phases[i] on client i of a path, on one
+// goroutine each, and returns their samples.
+type runner func(ctx context.Context, phases [][]Phase) ([][]Sample, error)
 
 // Run runs the scenarios on the in-process path, then on the API path, and
 // returns the report. Failed calls are in the report; an error means a
@@ -82,9 +89,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.InProcess == nil {
 		return nil, fmt.Errorf("apibench: Options.InProcess is required: %w", errdefs.ErrInvalid)
 	}
-	for _, n := range o.Clients {
+	if len(o.PerConn) == 0 {
+		o.PerConn = []int{1}
+	}
+	for _, n := range append(slices.Clone(o.Clients), o.PerConn...) {
 		if n < 1 {
-			return nil, fmt.Errorf("apibench: %d clients: %w", n, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("apibench: %d clients or goroutines per client: %w", n, errdefs.ErrInvalid)
 		}
 	}
 	if o.Progress == nil {
@@ -105,7 +115,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	rep := &Report{Clients: o.Clients, Duration: o.Duration, VMs: o.VMs, MemoryKiB: o.MemoryKiB,
+	rep := &Report{Clients: o.Clients, PerConn: o.PerConn, Duration: o.Duration, VMs: o.VMs, MemoryKiB: o.MemoryKiB,
 		WorkerGOMAXPROCS: WorkerGOMAXPROCS}
 
 	bin := o.Xenactord
@@ -126,11 +136,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("apibench: the in-process daemon: %w", err)
 	}
 	for i, n := range o.Clients {
-		rows, err := runCount(ctx, o, PathInProcess, i, n, goroutines(c))
-		rep.Rows = append(rep.Rows, rows...)
-		if err != nil {
-			_ = stop()
-			return nil, err
+		for j, m := range o.PerConn {
+			rows, err := runCount(ctx, o, PathInProcess, i*len(o.PerConn)+j, n, m, goroutines(c))
+			rep.Rows = append(rep.Rows, rows...)
+			if err != nil {
+				_ = stop()
+				return nil, err
+			}
 		}
 	}
 	if err := stop(); err != nil {
@@ -162,9 +174,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// runAPI starts n workers on d, runs the client count at position run on
-// them and stops them.
-func runAPI(ctx context.Context, o Options, d *daemonProc, run, n int) (_ []Row, err error) {
+// runAPI starts n workers on d, runs the client count at position pos on
+// them with each number of goroutines per connection, and stops them.
+func runAPI(ctx context.Context, o Options, d *daemonProc, pos, n int) (_ []Row, err error) {
 	o.Progress("api: %d clients: starting %d workers", n, n)
 	workers := make([]*worker, 0, n)
 	defer func() {
@@ -193,13 +205,13 @@ func runAPI(ctx context.Context, o Options, d *daemonProc, run, n int) (_ []Row,
 			return nil, fmt.Errorf("apibench: a worker's connection: %w", err)
 		}
 	}
-	rows, err := runCount(ctx, o, PathAPI, run, n, func(ctx context.Context, phases []Phase) ([]Sample, error) {
+	run := func(ctx context.Context, phases [][]Phase) ([][]Sample, error) {
 		for i, p := range phases {
 			if err := workers[i].send(p); err != nil {
 				return nil, fmt.Errorf("apibench: a worker's stdin: %w", err)
 			}
 		}
-		samples := make([]Sample, len(phases))
+		samples := make([][]Sample, len(phases))
 		var errs []error
 		for i := range phases {
 			var err error
@@ -207,9 +219,14 @@ func runAPI(ctx context.Context, o Options, d *daemonProc, run, n int) (_ []Row,
 			errs = append(errs, err)
 		}
 		return samples, errors.Join(errs...)
-	})
-	if err != nil {
-		return rows, err
+	}
+	var rows []Row
+	for j, m := range o.PerConn {
+		r, err := runCount(ctx, o, PathAPI, pos*len(o.PerConn)+j, n, m, run)
+		rows = append(rows, r...)
+		if err != nil {
+			return rows, err
+		}
 	}
 	for _, w := range workers {
 		_ = w.stdin.Close()
@@ -222,63 +239,69 @@ func runAPI(ctx context.Context, o Options, d *daemonProc, run, n int) (_ []Row,
 	return rows, nil
 }
 
-// goroutines is the in-process runner: one goroutine per client, all on c.
+// goroutines is the in-process runner: one goroutine per phase, all on c.
 func goroutines(c *client.Client) runner {
-	return func(ctx context.Context, phases []Phase) ([]Sample, error) {
-		samples := make([]Sample, len(phases))
+	return func(ctx context.Context, phases [][]Phase) ([][]Sample, error) {
+		samples := make([][]Sample, len(phases))
 		errs := make([]error, len(phases))
 		var wg sync.WaitGroup
 		for i, p := range phases {
-			wg.Go(func() { samples[i], errs[i] = RunPhase(ctx, c, p) })
+			wg.Go(func() { samples[i], errs[i] = runPhases(ctx, c, p) })
 		}
 		wg.Wait()
 		return samples, errors.Join(errs...)
 	}
 }
 
-// runCount runs the scenarios with n clients through run: at the first
-// count (position 0) client 0 prepares the stat VM; then the stat round
-// trips, then the VM operations on this count's VMs.
-func runCount(ctx context.Context, o Options, path string, pos, n int, run runner) ([]Row, error) {
+// runCount runs the scenarios with n clients of m goroutines each through
+// run: at the first step (pos 0) one goroutine prepares the stat VM; then
+// the stat round trips, then the VM operations on this step's VMs.
+func runCount(ctx context.Context, o Options, path string, pos, n, m int, run runner) ([]Row, error) {
 	if pos == 0 {
 		pctx, cancel := context.WithTimeout(ctx, phaseSlack)
-		_, err := run(pctx, []Phase{{Scenario: ScenarioPrepare, UUID: statUUID, MemoryKiB: o.MemoryKiB}})
+		_, err := run(pctx, [][]Phase{{{Scenario: ScenarioPrepare, UUID: statUUID, MemoryKiB: o.MemoryKiB}}})
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 	}
 	var rows []Row
-
-	o.Progress("%s: %d clients: stat for %s", path, n, o.Duration)
-	phases := make([]Phase, n)
-	for i := range phases {
-		phases[i] = Phase{Scenario: ScenarioStat, Duration: o.Duration, UUID: statUUID}
+	phases := func(p Phase) [][]Phase {
+		out := make([][]Phase, n)
+		for i := range out {
+			out[i] = make([]Phase, m)
+			for j := range out[i] {
+				out[i][j] = p
+			}
+		}
+		return out
 	}
+
+	o.Progress("%s: %d clients x %d: stat for %s", path, n, m, o.Duration)
 	pctx, cancel := context.WithTimeout(ctx, o.Duration+phaseSlack)
-	samples, err := run(pctx, phases)
+	samples, err := run(pctx, phases(Phase{Scenario: ScenarioStat, Duration: o.Duration, UUID: statUUID}))
 	cancel()
 	if err != nil {
 		return rows, err
 	}
-	rows = append(rows, aggregate(ScenarioStat, path, n, samples, OpStat))
+	rows = append(rows, aggregate(ScenarioStat, path, n, m, samples, OpStat))
 
-	o.Progress("%s: %d clients: %d VMs through %v", path, n, o.VMs, VMOps)
-	for i := range phases {
-		phases[i] = Phase{Scenario: ScenarioVMOps, MemoryKiB: o.MemoryKiB}
-	}
+	o.Progress("%s: %d clients x %d: %d VMs through %v", path, n, m, o.VMs, VMOps)
+	vp := phases(Phase{Scenario: ScenarioVMOps, MemoryKiB: o.MemoryKiB})
 	for v := range o.VMs {
-		phases[v%n].UUIDs = append(phases[v%n].UUIDs, vmUUID(pos, v))
+		slot := v % (n * m)
+		p := &vp[slot%n][slot/n]
+		p.UUIDs = append(p.UUIDs, vmUUID(pos, v))
 	}
 	pctx, cancel = context.WithTimeout(ctx, phaseSlack)
-	samples, err = run(pctx, phases)
+	samples, err = run(pctx, vp)
 	cancel()
 	if err != nil {
 		return rows, err
 	}
-	rows = append(rows, aggregate(ScenarioVMOps, path, n, samples, VMOps...))
+	rows = append(rows, aggregate(ScenarioVMOps, path, n, m, samples, VMOps...))
 	for _, op := range VMOps {
-		rows = append(rows, aggregate(ScenarioVMOps+"/"+op, path, n, samples, op))
+		rows = append(rows, aggregate(ScenarioVMOps+"/"+op, path, n, m, samples, op))
 	}
 	return rows, nil
 }

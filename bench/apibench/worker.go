@@ -19,7 +19,9 @@ import (
 // The worker's protocol, one line each way per step: the benchmark writes
 // the path of the daemon's client.json, the worker dials and answers
 // readyLine; then the benchmark writes each Phase as JSON and the worker
-// answers resultPrefix and a workerResult as JSON. At the end of its stdin
+// answers resultPrefix and a workerResult as JSON; a step is a list of
+// phases, run at once on one goroutine each over the worker's connection.
+// At the end of its stdin
 // the worker closes its connection and exits. Lines without the prefixes
 // on the worker's stdout are ignored.
 const (
@@ -27,9 +29,9 @@ const (
 	resultPrefix = "apibench-result "
 )
 
-// workerResult is a worker's answer to a Phase.
+// workerResult is a worker's answer to a step, a sample per phase.
 type workerResult struct {
-	Sample Sample
+	Samples []Sample
 	// Error is a phase the worker could not run.
 	Error string `json:",omitempty"`
 }
@@ -61,11 +63,11 @@ func WorkerMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	for in.Scan() {
-		var p Phase
+		var phases []Phase
 		var r workerResult
-		if err := json.Unmarshal(in.Bytes(), &p); err != nil {
-			r.Error = "apibench worker: phase: " + err.Error()
-		} else if r.Sample, err = RunPhase(ctx, c, p); err != nil {
+		if err := json.Unmarshal(in.Bytes(), &phases); err != nil {
+			r.Error = "apibench worker: phases: " + err.Error()
+		} else if r.Samples, err = runPhases(ctx, c, phases); err != nil {
 			r.Error = err.Error()
 		}
 		b, err := json.Marshal(r)
@@ -150,9 +152,9 @@ func (w *worker) ready(ctx context.Context) error {
 	return err
 }
 
-// send writes p to the worker.
-func (w *worker) send(p Phase) error {
-	b, err := json.Marshal(p)
+// send writes the phases of a step to the worker.
+func (w *worker) send(phases []Phase) error {
+	b, err := json.Marshal(phases)
 	if err != nil {
 		return err
 	}
@@ -160,23 +162,23 @@ func (w *worker) send(p Phase) error {
 	return err
 }
 
-// result waits for the worker's answer to the phase sent.
-func (w *worker) result(ctx context.Context) (Sample, error) {
+// result waits for the worker's answer to the step sent.
+func (w *worker) result(ctx context.Context) ([]Sample, error) {
 	l, err := w.next(ctx)
 	if err != nil {
-		return Sample{}, err
+		return nil, err
 	}
 	var r workerResult
 	if !strings.HasPrefix(l, resultPrefix) {
-		return Sample{}, fmt.Errorf("apibench: a worker answered %q", l)
+		return nil, fmt.Errorf("apibench: a worker answered %q", l)
 	}
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(l, resultPrefix)), &r); err != nil {
-		return Sample{}, fmt.Errorf("apibench: a worker's result: %w", err)
+		return nil, fmt.Errorf("apibench: a worker's result: %w", err)
 	}
 	if r.Error != "" {
-		return r.Sample, errors.New(r.Error)
+		return r.Samples, errors.New(r.Error)
 	}
-	return r.Sample, nil
+	return r.Samples, nil
 }
 
 // stop ends the worker's stdin and waits for its exit, killing it after

@@ -22,6 +22,7 @@ import (
 func apiCmd(args []string) error {
 	fs := flag.NewFlagSet("api", flag.ExitOnError)
 	clients := fs.String("clients", "1,50", "comma-separated numbers of concurrent clients")
+	perConn := fs.String("per-conn", "1", "comma-separated numbers of goroutines each client runs over its one connection")
 	duration := fs.Duration("duration", apibench.DefaultDuration, "length of the stat round trips at each client count")
 	vms := fs.Int("vms", apibench.DefaultVMs, "VMs created, started, shut down and removed at each client count, shared by the clients")
 	memMiB := fs.Uint64("memory", apibench.DefaultMemoryKiB>>10, "memory of each VM in MiB")
@@ -35,6 +36,9 @@ func apiCmd(args []string) error {
 	var err error
 	if opts.Clients, err = intList(*clients); err != nil {
 		return fmt.Errorf("-clients: %w", err)
+	}
+	if opts.PerConn, err = intList(*perConn); err != nil {
+		return fmt.Errorf("-per-conn: %w", err)
 	}
 	if !*quiet {
 		opts.Progress = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

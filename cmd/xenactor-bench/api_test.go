@@ -37,8 +37,8 @@ func testWorker() *exec.Cmd {
 
 // The API benchmark, tiny, through the real xenactord (built) and worker
 // processes, and in process: every scenario has its row on both paths at
-// each client count, every call succeeded, each API row has its ratio, and
-// the daemon exited cleanly.
+// each client count and number of goroutines per client, every call
+// succeeded, each API row has its ratio, and the daemon exited cleanly.
 func TestAPI_TinyRunIsComplete(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go tool in PATH to build xenactord")
@@ -47,18 +47,18 @@ func TestAPI_TinyRunIsComplete(t *testing.T) {
 	defer cancel()
 	const vms = 3
 	rep, err := apibench.Run(ctx, apibench.Options{Clients: []int{1, 2}, Duration: 200 * time.Millisecond, VMs: vms,
-		Worker: testWorker, InProcess: startInProcessAPI})
+		PerConn: []int{1, 2}, Worker: testWorker, InProcess: startInProcessAPI})
 	require.NoError(t, err)
 	require.Equal(t, "clean", rep.DaemonExit)
 	require.Zero(t, rep.ErrorCount())
 
 	type key struct {
-		scenario, path string
-		clients        int
+		scenario, path   string
+		clients, perConn int
 	}
 	rows := make(map[key]apibench.Row)
 	for _, r := range rep.Rows {
-		k := key{r.Scenario, r.Path, r.Clients}
+		k := key{r.Scenario, r.Path, r.Clients, r.PerConn}
 		require.NotContains(t, rows, k, "one row each")
 		rows[k] = r
 	}
@@ -66,26 +66,26 @@ func TestAPI_TinyRunIsComplete(t *testing.T) {
 	for _, op := range apibench.VMOps {
 		scenarios = append(scenarios, apibench.ScenarioVMOps+"/"+op)
 	}
-	require.Len(t, rows, len(scenarios)*2*2)
+	require.Len(t, rows, len(scenarios)*2*2*2)
 	for _, s := range scenarios {
 		for _, path := range []string{apibench.PathInProcess, apibench.PathAPI} {
-			for _, n := range []int{1, 2} {
-				r, ok := rows[key{s, path, n}]
-				require.True(t, ok, "%s %s %d clients", s, path, n)
-				require.Empty(t, r.Errors, "%s %s %d clients: %v", s, path, n, r.Messages)
-				require.Positive(t, r.Ops, "%s %s %d clients", s, path, n)
+			for _, k := range []key{{s, path, 1, 1}, {s, path, 1, 2}, {s, path, 2, 1}, {s, path, 2, 2}} {
+				r, ok := rows[k]
+				require.True(t, ok, "%+v", k)
+				require.Empty(t, r.Errors, "%+v: %v", k, r.Messages)
+				require.Positive(t, r.Ops, "%+v", k)
 				require.Positive(t, r.PerSecond)
 				require.Positive(t, r.Latency.P50)
 				require.GreaterOrEqual(t, r.Latency.Max, r.Latency.P99)
 				switch s {
 				case apibench.ScenarioStat:
 				case apibench.ScenarioVMOps:
-					require.Equal(t, vms*len(apibench.VMOps), r.Ops, "%s %d clients", path, n)
+					require.Equal(t, vms*len(apibench.VMOps), r.Ops, "%+v", k)
 				default:
-					require.Equal(t, vms, r.Ops, "%s %s %d clients", s, path, n)
+					require.Equal(t, vms, r.Ops, "%+v", k)
 				}
 				if path == apibench.PathAPI {
-					require.Positive(t, r.Ratio, "%s %d clients", s, n)
+					require.Positive(t, r.Ratio, "%+v", k)
 				} else {
 					require.Zero(t, r.Ratio)
 				}
