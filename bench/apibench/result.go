@@ -1,6 +1,7 @@
 package apibench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -68,8 +69,10 @@ func (r Row) ErrorCount() int {
 
 // Report is one run of the benchmark.
 type Report struct {
-	Clients   []int
-	PerConn   []int
+	Clients []int
+	PerConn []int
+	// Count is the number of runs each row is the median of.
+	Count     int
 	Duration  time.Duration
 	VMs       int
 	MemoryKiB uint64
@@ -127,6 +130,45 @@ func aggregate(scenario, path string, clients, perConn int, samples [][]Sample, 
 	return row
 }
 
+// medians returns, for each row of the first run, the same row of the run
+// with the median ops/s (the lower middle of an even count); the errors
+// are those of every run.
+func medians(runs [][]Row) []Row {
+	if len(runs) == 0 {
+		return nil
+	}
+	same := func(a, b Row) bool {
+		return a.Scenario == b.Scenario && a.Path == b.Path && a.Clients == b.Clients && a.PerConn == b.PerConn
+	}
+	out := make([]Row, 0, len(runs[0]))
+	for _, first := range runs[0] {
+		var rows []Row
+		for _, run := range runs {
+			if i := slices.IndexFunc(run, func(r Row) bool { return same(r, first) }); i >= 0 {
+				rows = append(rows, run[i])
+			}
+		}
+		slices.SortStableFunc(rows, func(a, b Row) int { return cmp.Compare(a.PerSecond, b.PerSecond) })
+		med := rows[(len(rows)-1)/2]
+		med.Errors, med.Messages = nil, nil
+		for _, r := range rows {
+			for k, n := range r.Errors {
+				if med.Errors == nil {
+					med.Errors = make(map[string]int)
+				}
+				med.Errors[k] += n
+			}
+			for _, m := range r.Messages {
+				if len(med.Messages) < maxErrorTexts {
+					med.Messages = append(med.Messages, m)
+				}
+			}
+		}
+		out = append(out, med)
+	}
+	return out
+}
+
 // ratios sets the Ratio of each API row.
 func ratios(rows []Row) {
 	for i, r := range rows {
@@ -148,7 +190,8 @@ func ratios(rows []Row) {
 func WriteTable(w io.Writer, r *Report) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 	fmt.Fprintf(w, "stat for %s per step; vm-ops: %d VMs of %d MiB shared by the clients; "+
-		"API workers at GOMAXPROCS=%d\n", r.Duration, r.VMs, r.MemoryKiB>>10, r.WorkerGOMAXPROCS)
+		"API workers at GOMAXPROCS=%d; median of %d runs\n", r.Duration, r.VMs, r.MemoryKiB>>10,
+		r.WorkerGOMAXPROCS, max(r.Count, 1))
 	fmt.Fprintf(w, "%-16s %-9s %7s %8s %7s %10s %9s %9s %9s %9s %6s %10s\n", "scenario", "path", "clients",
 		"per-conn", "ops", "ops/s", "p50", "p90", "p99", "max", "errors", "api/inproc")
 	for _, row := range sortedRows(r.Rows) {

@@ -48,6 +48,10 @@ type Options struct {
 	// Clients * PerConn goroutines), each measured at every client count
 	// ([1] when empty).
 	PerConn []int
+	// Count is the number of runs of both paths (1 when 0), the order of
+	// the paths alternating; each row of the report is the run with the
+	// median ops/s.
+	Count int
 	// Duration is the length of the stat scenario (DefaultDuration).
 	Duration time.Duration
 	// VMs is the number of VMs of the VM operations at each client count,
@@ -70,8 +74,8 @@ type Options struct {
 // goroutine each, and returns their samples.
 type runner func(ctx context.Context, phases [][]Phase) ([][]Sample, error)
 
-// Run runs the scenarios on the in-process path, then on the API path, and
-// returns the report. Failed calls are in the report; an error means a
+// Run runs the scenarios on the in-process path, then on the API path
+// (Count times, alternating the order), and returns the report. Failed calls are in the report; an error means a
 // path could not run (a daemon or a worker that did not start or died).
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if len(o.Clients) == 0 {
@@ -97,6 +101,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("apibench: %d clients or goroutines per client: %w", n, errdefs.ErrInvalid)
 		}
 	}
+	if o.Count <= 0 {
+		o.Count = 1
+	}
 	if o.Progress == nil {
 		o.Progress = func(string, ...any) {}
 	}
@@ -115,8 +122,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	rep := &Report{Clients: o.Clients, PerConn: o.PerConn, Duration: o.Duration, VMs: o.VMs, MemoryKiB: o.MemoryKiB,
-		WorkerGOMAXPROCS: WorkerGOMAXPROCS}
+	rep := &Report{Clients: o.Clients, PerConn: o.PerConn, Count: o.Count, Duration: o.Duration, VMs: o.VMs,
+		MemoryKiB: o.MemoryKiB, WorkerGOMAXPROCS: WorkerGOMAXPROCS}
 
 	bin := o.Xenactord
 	if bin == "" {
@@ -126,19 +133,62 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
-	o.Progress("in process: starting the daemon")
-	inDir := filepath.Join(dir, "i")
-	if err := os.Mkdir(inDir, 0o700); err != nil {
-		return nil, err
+	rep.DaemonExit = "clean"
+	var runs [][]Row
+	for k := range o.Count {
+		// The order of the paths alternates, so that drift of the machine
+		// affects both.
+		var rows []Row
+		for _, path := range pathOrder(k) {
+			pdir := filepath.Join(dir, fmt.Sprintf("%s%d", path[:1], k))
+			if err := os.Mkdir(pdir, 0o700); err != nil {
+				return nil, err
+			}
+			if o.Count > 1 {
+				o.Progress("run %d of %d: %s", k+1, o.Count, path)
+			}
+			var r []Row
+			if path == PathAPI {
+				var exit string
+				if r, exit, err = runAPIPath(ctx, o, bin, pdir, hostMiB); err == nil && exit != "clean" {
+					rep.DaemonExit = exit
+				}
+			} else {
+				r, err = runInProcess(ctx, o, pdir, hostMiB)
+			}
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r...)
+		}
+		runs = append(runs, rows)
 	}
-	c, stop, err := o.InProcess(ctx, inDir, hostMiB)
+	rep.Rows = medians(runs)
+	ratios(rep.Rows)
+	return rep, nil
+}
+
+// pathOrder is the order of the paths in run k.
+func pathOrder(k int) []string {
+	if k%2 == 1 {
+		return []string{PathAPI, PathInProcess}
+	}
+	return []string{PathInProcess, PathAPI}
+}
+
+// runInProcess starts the in-process daemon in dir, runs every step on it
+// and stops it.
+func runInProcess(ctx context.Context, o Options, dir string, hostMiB uint64) ([]Row, error) {
+	o.Progress("in process: starting the daemon")
+	c, stop, err := o.InProcess(ctx, dir, hostMiB)
 	if err != nil {
 		return nil, fmt.Errorf("apibench: the in-process daemon: %w", err)
 	}
+	var rows []Row
 	for i, n := range o.Clients {
 		for j, m := range o.PerConn {
-			rows, err := runCount(ctx, o, PathInProcess, i*len(o.PerConn)+j, n, m, goroutines(c))
-			rep.Rows = append(rep.Rows, rows...)
+			r, err := runCount(ctx, o, PathInProcess, i*len(o.PerConn)+j, n, m, goroutines(c))
+			rows = append(rows, r...)
 			if err != nil {
 				_ = stop()
 				return nil, err
@@ -148,30 +198,30 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := stop(); err != nil {
 		return nil, fmt.Errorf("apibench: stopping the in-process daemon: %w", err)
 	}
+	return rows, nil
+}
 
+// runAPIPath starts xenactord bin in dir, runs every step through workers
+// and stops it; exit is "clean" when it exited with status 0, else why not.
+func runAPIPath(ctx context.Context, o Options, bin, dir string, hostMiB uint64) (_ []Row, exit string, _ error) {
 	o.Progress("api: starting %s", bin)
-	apiDir := filepath.Join(dir, "a")
-	if err := os.Mkdir(apiDir, 0o700); err != nil {
-		return nil, err
-	}
-	d, err := startXenactord(ctx, bin, apiDir, hostMiB)
+	d, err := startXenactord(ctx, bin, dir, hostMiB)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	var rows []Row
 	for i, n := range o.Clients {
-		rows, err := runAPI(ctx, o, d, i, n)
-		rep.Rows = append(rep.Rows, rows...)
+		r, err := runAPI(ctx, o, d, i, n)
+		rows = append(rows, r...)
 		if err != nil {
 			d.kill()
-			return nil, err
+			return nil, "", err
 		}
 	}
-	rep.DaemonExit = "clean"
 	if err := d.stop(); err != nil {
-		rep.DaemonExit = err.Error()
+		return rows, err.Error(), nil
 	}
-	ratios(rep.Rows)
-	return rep, nil
+	return rows, "clean", nil
 }
 
 // runAPI starts n workers on d, runs the client count at position pos on

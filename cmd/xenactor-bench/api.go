@@ -26,12 +26,13 @@ func apiCmd(args []string) error {
 	duration := fs.Duration("duration", apibench.DefaultDuration, "length of the stat round trips at each client count")
 	vms := fs.Int("vms", apibench.DefaultVMs, "VMs created, started, shut down and removed at each client count, shared by the clients")
 	memMiB := fs.Uint64("memory", apibench.DefaultMemoryKiB>>10, "memory of each VM in MiB")
+	count := fs.Int("count", 1, "runs of both paths, alternating their order; each row is the run with the median ops/s")
 	bin := fs.String("xenactord", "", "xenactord binary (default: go build it into a temporary directory)")
 	asJSON := fs.Bool("json", false, "print JSON instead of the table")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.Parse(args)
 
-	opts := apibench.Options{Duration: *duration, VMs: *vms, MemoryKiB: *memMiB << 10, Xenactord: *bin,
+	opts := apibench.Options{Count: *count, Duration: *duration, VMs: *vms, MemoryKiB: *memMiB << 10, Xenactord: *bin,
 		InProcess: startInProcessAPI}
 	var err error
 	if opts.Clients, err = intList(*clients); err != nil {

@@ -35,8 +35,9 @@ func testWorker() *exec.Cmd {
 	return cmd
 }
 
-// The API benchmark, tiny, through the real xenactord (built) and worker
-// processes, and in process: every scenario has its row on both paths at
+// The API benchmark, tiny, twice (the paths' order alternating), through
+// the real xenactord (built) and worker processes, and in process: every
+// scenario has its row on both paths at
 // each client count and number of goroutines per client, every call
 // succeeded, each API row has its ratio, and the daemon exited cleanly.
 func TestAPI_TinyRunIsComplete(t *testing.T) {
@@ -47,9 +48,10 @@ func TestAPI_TinyRunIsComplete(t *testing.T) {
 	defer cancel()
 	const vms = 3
 	rep, err := apibench.Run(ctx, apibench.Options{Clients: []int{1, 2}, Duration: 200 * time.Millisecond, VMs: vms,
-		PerConn: []int{1, 2}, Worker: testWorker, InProcess: startInProcessAPI})
+		PerConn: []int{1, 2}, Count: 2, Worker: testWorker, InProcess: startInProcessAPI})
 	require.NoError(t, err)
 	require.Equal(t, "clean", rep.DaemonExit)
+	require.Equal(t, 2, rep.Count)
 	require.Zero(t, rep.ErrorCount())
 
 	type key struct {
