@@ -189,9 +189,12 @@ func ratios(rows []Row) {
 // clients, the in-process row before the API row, then the errors.
 func WriteTable(w io.Writer, r *Report) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+	runs := "one run"
+	if r.Count > 1 {
+		runs = fmt.Sprintf("the median of %d runs", r.Count)
+	}
 	fmt.Fprintf(w, "stat for %s per step; vm-ops: %d VMs of %d MiB shared by the clients; "+
-		"API workers at GOMAXPROCS=%d; median of %d runs\n", r.Duration, r.VMs, r.MemoryKiB>>10,
-		r.WorkerGOMAXPROCS, max(r.Count, 1))
+		"API workers at GOMAXPROCS=%d; %s\n", r.Duration, r.VMs, r.MemoryKiB>>10, r.WorkerGOMAXPROCS, runs)
 	fmt.Fprintf(w, "%-16s %-9s %7s %8s %7s %10s %9s %9s %9s %9s %6s %10s\n", "scenario", "path", "clients",
 		"per-conn", "ops", "ops/s", "p50", "p90", "p99", "max", "errors", "api/inproc")
 	for _, row := range sortedRows(r.Rows) {
