@@ -2,8 +2,9 @@
 // measures the project's xenstored against Debian's C xenstored with the
 // same client code; `xenactor-bench sim` boots guests on the simulated host
 // and measures what they cost; `xenactor-bench boot` runs a boot storm
-// through the host and VM actors on the simulated host. Each prints a table
-// (or JSON); see docs/benchmarks.md.
+// through the host and VM actors on the simulated host; `xenactor-bench api`
+// measures the RPC API of a real xenactord against the same daemon in
+// process. Each prints a table (or JSON); see docs/benchmarks.md.
 package main
 
 import (
@@ -21,7 +22,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -36,6 +37,10 @@ func main() {
 		err = simCmd(os.Args[2:])
 	case "boot":
 		err = bootCmd(os.Args[2:])
+	case "api":
+		err = apiCmd(os.Args[2:])
+	case "api-worker": // a worker process of api, not for people
+		err = apiWorkerCmd()
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
