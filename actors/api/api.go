@@ -48,6 +48,10 @@ type Config struct {
 	// given up on (ResetDaemonRequest); it fails errdefs.ErrNotFound for a
 	// daemon it does not run. Nil makes ResetDaemon not_implemented.
 	ResetDaemon func(ctx context.Context, name string) error
+	// Pool, if set, is the pool the host is a member of: it serves the pool
+	// ops and runs requests that name another host (Request.host,
+	// least_loaded). Nil serves requests for this host only.
+	Pool Pool
 	// Started is when the daemon started; zero takes the actor's start.
 	Started time.Time
 	// SuspendDir is where a SuspendVM without a path puts the image,
@@ -184,7 +188,12 @@ func (s *server) serve(stop context.Context, req *messages.Request) (resp *messa
 	if err := checkRequest(req); err != nil {
 		return errorResponse(err)
 	}
-	resp, err := s.dispatch(ctx, req)
+	var err error
+	if routed(req) {
+		resp, err = s.route(ctx, req)
+	} else {
+		resp, err = s.dispatch(ctx, req)
+	}
 	if err != nil {
 		if stop.Err() != nil {
 			err = fmt.Errorf("%w: the API is stopping: %v", errdefs.ErrUnavailable, err)

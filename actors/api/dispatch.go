@@ -72,6 +72,10 @@ func (s *server) dispatch(ctx context.Context, req *messages.Request) (*messages
 		return s.destroyTask(ctx, op.DestroyTask)
 	case *messages.Request_Barrier:
 		return s.barrier(ctx)
+	case *messages.Request_PoolHosts:
+		return s.poolHosts(ctx)
+	case *messages.Request_PoolVms:
+		return s.poolVMs(ctx)
 	}
 	return nil, fmt.Errorf("%w: unknown op %T", errdefs.ErrInvalid, req.GetOp())
 }

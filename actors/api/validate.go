@@ -83,6 +83,10 @@ func opName(req *messages.Request) string {
 		return "NextEvents"
 	case *messages.Request_Barrier:
 		return "Barrier"
+	case *messages.Request_PoolHosts:
+		return "PoolHosts"
+	case *messages.Request_PoolVms:
+		return "PoolVMs"
 	}
 	return "Unknown"
 }
