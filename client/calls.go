@@ -184,5 +184,10 @@ func (c *Client) operation(ctx context.Context, req *messages.Request) (*Task, e
 	if ref == nil {
 		return nil, unexpected("TaskRef", resp)
 	}
-	return &Task{ID: ref.Id, c: c}, nil
+	tc := c
+	if h := resp.GetHost(); h != "" {
+		// The task lives on the pool host that ran the operation.
+		tc = c.On(h)
+	}
+	return &Task{ID: ref.Id, Host: resp.GetHost(), c: tc}, nil
 }

@@ -19,6 +19,10 @@ type Caller interface {
 // Client is the typed client of the API over a Caller.
 type Client struct {
 	c Caller
+	// host and leastLoaded route every call to a pool host (On,
+	// LeastLoaded).
+	host        string
+	leastLoaded bool
 }
 
 // New returns a typed client calling through c.
@@ -58,6 +62,9 @@ func (c *Client) call(ctx context.Context, req *messages.Request) (*messages.Res
 			len(carrier) > 0 {
 			req.Trace = carrier
 		}
+	}
+	if c.host != "" || c.leastLoaded {
+		req.Host, req.LeastLoaded = c.host, c.leastLoaded
 	}
 	resp, err := c.c.Call(ctx, req)
 	if err != nil {

@@ -14,7 +14,10 @@ const DefaultWaitPoll = 30 * time.Second
 // Task is the handle of the task that follows an operation.
 type Task struct {
 	ID string
-	c  *Client
+	// Host is the pool host the task runs on, when the operation was
+	// routed (Client.On, LeastLoaded); "" for the daemon called.
+	Host string
+	c    *Client
 }
 
 // Wait waits for the task to finish; see Client.Wait.

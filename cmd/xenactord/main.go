@@ -9,7 +9,8 @@
 // the credentials are generated on first start in <state-dir>/api, with
 // the client.json that the xenactor CLI and the Go client find them by.
 // With -api-stunnel, stunnel terminates the API's TLS instead, under a
-// daemon actor. Metrics are served on -metrics-addr.
+// daemon actor. Metrics are served on -metrics-addr. With -pool-addr, -etcd
+// and -pool-credentials the host joins a pool of hosts (docs/pool.md).
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/xenactor/xenactor/actors/api"
@@ -68,6 +70,21 @@ func main() {
 	flag.StringVar(&cfg.APIStunnel, "api-stunnel", "",
 		`host:port where a supervised stunnel terminates TLS for the API and forwards to -api-addr (then loopback, plaintext); "" serves TLS in the daemon`)
 	flag.StringVar(&cfg.Stunnel, "stunnel", "", `the stunnel executable for -api-stunnel; "" is stunnel4 in PATH`)
+	flag.StringVar(&cfg.HostName, "host-name", "", `the host's name, unique in its pool; "" is the system's host name`)
+	flag.StringVar(&cfg.PoolAddr, "pool-addr", "",
+		`host:port to listen on as a member of a pool of hosts (mutual TLS); "" keeps the host out of a pool`)
+	flag.StringVar(&cfg.PoolName, "pool-name", daemon.DefaultPoolName, "the pool's name (its keys in etcd)")
+	flag.Func("etcd", "the etcd client URLs of the pool, comma-separated (e.g. http://127.0.0.1:2379)", func(s string) error {
+		for _, u := range strings.Split(s, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				cfg.Etcd = append(cfg.Etcd, u)
+			}
+		}
+		return nil
+	})
+	flag.StringVar(&cfg.PoolCredentialsDir, "pool-credentials", "",
+		"directory of the pool's CA and its hosts' certificates, shared by the hosts; created by the first host")
+	flag.DurationVar(&cfg.PoolTTL, "pool-ttl", 0, `the lease of the host's pool membership: a host silent that long is down; 0 is 3s`)
 	flag.Parse()
 	api.Version = version()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -88,7 +105,7 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(), "version", api.Version)
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(), "pool", d.PoolAddr(), "version", api.Version)
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()

@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"fmt"
-	"github.com/xenactor/xenactor/internal/apiwire"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/xenactor/xenactor/internal/apiwire"
 
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/storage"
@@ -92,7 +94,28 @@ type Config struct {
 	APIStunnel string
 	// Stunnel is the stunnel executable; "" looks stunnel4 up in PATH.
 	Stunnel string
+
+	// HostName is the host's name: HostInfo's hostname and its name in the
+	// pool, unique there; "" takes os.Hostname.
+	HostName string
+	// PoolAddr is the host:port the host listens on as a member of the
+	// pool (protoactor's remote, mutual TLS; port 0 picks one); "" keeps
+	// the host out of a pool. It needs Etcd and PoolCredentialsDir.
+	PoolAddr string
+	// PoolName names the pool (its keys in etcd); "" is DefaultPoolName.
+	PoolName string
+	// Etcd are the client URLs of the etcd the pool's membership lives in.
+	Etcd []string
+	// PoolCredentialsDir is the directory of the pool's CA and its hosts'
+	// certificates, shared by the hosts (apiwire.EnsurePoolCredentials).
+	PoolCredentialsDir string
+	// PoolTTL is the lease of the host's membership: a host that stops
+	// renewing it is down after PoolTTL. 0 is pool.DefaultTTL.
+	PoolTTL time.Duration
 }
+
+// DefaultPoolName is the pool's name when Config.PoolName is "".
+const DefaultPoolName = "default"
 
 // DefaultAPIAddr is where xenactord serves its RPC API by default.
 const DefaultAPIAddr = apiwire.DefaultAddress

@@ -19,6 +19,7 @@ import (
 	"github.com/xenactor/xenactor/actors/console"
 	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/host"
+	"github.com/xenactor/xenactor/actors/pool"
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
 	cons "github.com/xenactor/xenactor/hostio/console"
@@ -53,6 +54,11 @@ type Daemon struct {
 	system *actor.ActorSystem
 	host   host.Client
 	api    *actor.PID // the api actor, "api" at the root
+	// apiPID is api, for the pool's forwarder, which may run before it.
+	apiPID atomic.Pointer[actor.PID]
+	// pool is the host's membership of a pool; nil when Config.PoolAddr
+	// is "".
+	pool *pool.Pool
 	// apiServer serves the api actor over the network; nil when
 	// Config.APIAddr is "".
 	apiServer *apiwire.Server
@@ -96,6 +102,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.checkPool(); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -117,6 +126,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("lib", "protoactor")
 	}), actor.WithMetricProviders(mp))
+	if err := d.joinPool(ctx, cfg); err != nil {
+		return nil, err
+	}
 	// The API's transport changes the system's address: it starts before
 	// any actor is spawned.
 	if err := d.serveAPI(ctx, cfg); err != nil {
@@ -184,11 +196,16 @@ func (d *Daemon) startAPI(cfg Config, be backend, remote string, started time.Ti
 		ac.HostMemory = hostMemory(be.hv, mib<<10)
 	}
 	ac.ResetDaemon = d.resetDaemon
+	ac.Hostname = cfg.HostName
+	if d.pool != nil {
+		ac.Pool = d.pool
+	}
 	pid, err := d.system.Root.SpawnNamed(api.Props(ac), api.Name)
 	if err != nil {
 		return fmt.Errorf("daemon: spawning the api actor: %w", err)
 	}
 	d.api = pid
+	d.apiPID.Store(pid)
 	return nil
 }
 
@@ -411,6 +428,11 @@ func (d *Daemon) HypervisorSocket() string { return d.hvPath }
 func (d *Daemon) Stop() error {
 	d.stopOnce.Do(func() {
 		var errs []error
+		// Leave the pool first: the other hosts see this one leave rather
+		// than die, and stop routing to it.
+		if d.pool != nil {
+			errs = append(errs, d.pool.Stop())
+		}
 		if d.system != nil {
 			if d.api != nil {
 				errs = append(errs, d.system.Root.StopFuture(d.api).Wait())

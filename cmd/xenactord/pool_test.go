@@ -1,0 +1,259 @@
+package main_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/xenactor/xenactor/client"
+	"github.com/xenactor/xenactor/hostio/etcd/etcdtest"
+	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/messages"
+)
+
+// poolHost is one xenactord of a pool test.
+type poolHost struct {
+	name     string
+	proc     *proc
+	stateDir string
+	poolAddr string
+}
+
+// poolAddrLog finds the pool address in the ready line.
+var poolAddrLog = regexp.MustCompile(`pool=(127\.0\.0\.1:[0-9]+)`)
+
+// startPoolHost starts a xenactord named name in the pool of etcdURL with
+// the shared credentials directory creds.
+func startPoolHost(t *testing.T, bin, etcdURL, creds, name string, memMiB string) *poolHost {
+	t.Helper()
+	runDir := shortDir(t)
+	h := &poolHost{name: name, stateDir: filepath.Join(runDir, "state")}
+	h.proc = startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-run-dir", runDir,
+		"-state-dir", h.stateDir, "-host-memory", memMiB, "-host-name", name, "-pool-addr", "127.0.0.1:0",
+		"-pool-name", "test", "-etcd", etcdURL, "-pool-credentials", creds, "-pool-ttl", "2s")
+	h.proc.waitLog(t, "xenactord ready")
+	m := poolAddrLog.FindStringSubmatch(h.proc.stderr.String())
+	require.NotNil(t, m, "no pool address in the ready line:\n%s", h.proc.stderr)
+	h.poolAddr = m[1]
+	return h
+}
+
+func poolSpec(uuid, name string) *messages.VMSpec {
+	return &messages.VMSpec{Uuid: uuid, Name: name, Type: messages.DomainType_DOMAIN_TYPE_PV, Vcpus: 1,
+		MemoryKib: 256 << 10, Kernel: "sim:linux"}
+}
+
+// hostsByName indexes a pool listing.
+func hostsByName(hosts []*messages.PoolHost) map[string]*messages.PoolHost {
+	out := map[string]*messages.PoolHost{}
+	for _, h := range hosts {
+		out[h.GetName()] = h
+	}
+	return out
+}
+
+// TestXenactord_Pool runs etcd and three xenactord in a pool, each with its
+// own simulated host, and drives the pool through the API of one of them:
+// the hosts are listed, a VM is created and started on a chosen host and
+// another on the least loaded one, the pool's VMs show where each runs;
+// one host killed with SIGKILL is noticed, marked down, and its VM is
+// shown in power state unknown, not dropped. A peer without the pool's
+// certificate is refused at the pool port and nothing crashes.
+func TestXenactord_Pool(t *testing.T) {
+	etcdURL := etcdtest.Start(t)
+	bin := build(t)
+	creds := t.TempDir()
+	a := startPoolHost(t, bin, etcdURL, creds, "host-a", "2048")
+	b := startPoolHost(t, bin, etcdURL, creds, "host-b", "4096")
+	c := startPoolHost(t, bin, etcdURL, creds, "host-c", "3072")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg, err := client.FindConfig(filepath.Join(a.stateDir, "api", "client.json"))
+	require.NoError(t, err)
+	cl, err := client.Dial(ctx, cfg)
+	require.NoError(t, err)
+	defer cl.Close()
+
+	require.Eventually(t, func() bool {
+		hosts, err := cl.PoolHosts(ctx)
+		if err != nil || len(hosts) != 3 {
+			return false
+		}
+		for _, h := range hosts {
+			if !h.GetUp() || h.GetMemoryTotalKib() == 0 {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "the pool does not list three hosts up")
+	hosts, err := cl.PoolHosts(ctx)
+	require.NoError(t, err)
+	byName := hostsByName(hosts)
+	require.Equal(t, uint64(4096<<10), byName["host-b"].GetMemoryTotalKib())
+	require.Equal(t, b.poolAddr, byName["host-b"].GetAddress())
+	require.Equal(t, c.poolAddr, byName["host-c"].GetAddress())
+
+	// Any call on any host, by name: host-a routes it.
+	info, err := cl.On("host-c").HostInfo(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "host-c", info.GetHostname())
+	require.Equal(t, uint64(3072<<10), info.GetMemoryTotalKib())
+	_, err = cl.On("host-z").HostInfo(ctx)
+	require.True(t, errdefs.IsNotFound(err), "%v", err)
+
+	// A VM on a chosen host.
+	const onC = "7a3c0f00-0000-4000-8000-00000000000c"
+	host, err := cl.On("host-c").PlaceVM(ctx, poolSpec(onC, "on-c"))
+	require.NoError(t, err)
+	require.Equal(t, "host-c", host)
+	task, err := cl.On("host-c").StartVM(ctx, onC, false)
+	require.NoError(t, err)
+	require.Equal(t, "host-c", task.Host)
+	done, err := task.Wait(ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, messages.TaskState_TASK_STATE_COMPLETED, done.GetState())
+	_, err = cl.StatVM(ctx, onC)
+	require.True(t, errdefs.IsNotFound(err), "the VM is host-c's, not host-a's: %v", err)
+
+	// A VM on the least loaded host: host-b has the most free memory.
+	const least = "7a3c0f00-0000-4000-8000-00000000000b"
+	host, err = cl.LeastLoaded().PlaceVM(ctx, poolSpec(least, "least"))
+	require.NoError(t, err)
+	require.Equal(t, "host-b", host)
+	task, err = cl.On(host).StartVM(ctx, least, false)
+	require.NoError(t, err)
+	_, err = task.Wait(ctx, nil)
+	require.NoError(t, err)
+
+	vms, err := cl.PoolVMs(ctx)
+	require.NoError(t, err)
+	where := map[string]*messages.PoolVM{}
+	for _, v := range vms {
+		where[v.GetVm().GetSpec().GetUuid()] = v
+	}
+	require.Len(t, where, 2)
+	require.Equal(t, "host-c", where[onC].GetHost())
+	require.True(t, where[onC].GetHostUp())
+	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[onC].GetVm().GetPowerState())
+	require.Equal(t, "host-b", where[least].GetHost())
+	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
+
+	// A non-member at host-b's pool port: no certificate, a certificate of
+	// another CA, plain junk. Each is refused; host-b goes on.
+	nonMember(t, ctx, b.poolAddr)
+
+	// host-c dies: noticed once its lease expires, marked down, its VM
+	// shown in power state unknown.
+	require.NoError(t, c.proc.cmd.Process.Kill())
+	require.Eventually(t, func() bool {
+		hosts, err := cl.PoolHosts(ctx)
+		if err != nil {
+			return false
+		}
+		h := hostsByName(hosts)["host-c"]
+		return h != nil && !h.GetUp()
+	}, 20*time.Second, 100*time.Millisecond, "host-c is not marked down")
+	hosts, err = cl.PoolHosts(ctx)
+	require.NoError(t, err)
+	byName = hostsByName(hosts)
+	require.Len(t, byName, 3, "a dead host stays listed")
+	require.True(t, byName["host-a"].GetUp())
+	require.True(t, byName["host-b"].GetUp())
+	require.Equal(t, uint32(1), byName["host-c"].GetVms(), "its last report")
+	vms, err = cl.PoolVMs(ctx)
+	require.NoError(t, err)
+	where = map[string]*messages.PoolVM{}
+	for _, v := range vms {
+		where[v.GetVm().GetSpec().GetUuid()] = v
+	}
+	require.Len(t, where, 2, "no VM is dropped")
+	require.Equal(t, "host-c", where[onC].GetHost())
+	require.False(t, where[onC].GetHostUp())
+	require.Equal(t, messages.PowerState_POWER_STATE_UNKNOWN, where[onC].GetVm().GetPowerState())
+	require.Equal(t, "on-c", where[onC].GetVm().GetSpec().GetName())
+	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
+	_, err = cl.On("host-c").HostInfo(ctx)
+	require.True(t, errdefs.IsUnavailable(err), "a call routed to a dead host: %v", err)
+	host, err = cl.LeastLoaded().PlaceVM(ctx, poolSpec("7a3c0f00-0000-4000-8000-0000000000aa", "next"))
+	require.NoError(t, err)
+	require.Equal(t, "host-b", host, "the dead host is never chosen")
+
+	require.NoError(t, cl.Close())
+	b.proc.terminate(t)
+	a.proc.terminate(t)
+}
+
+// nonMember tries host's pool port without the pool's credentials and
+// checks the port refuses it and the member keeps serving its pool.
+func nonMember(t *testing.T, ctx context.Context, addr string) {
+	t.Helper()
+	try := func(creds credentials.TransportCredentials) error {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		conn, err := grpc.DialContext(dctx, addr, grpc.WithTransportCredentials(creds), grpc.WithBlock(),
+			grpc.WithReturnConnectionError())
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		s, err := remote.NewRemotingClient(conn).Receive(dctx)
+		if err != nil {
+			return err
+		}
+		// An unregistered type name would crash a member's remote layer.
+		if err := s.Send(&remote.RemoteMessage{MessageType: &remote.RemoteMessage_MessageBatch{
+			MessageBatch: &remote.MessageBatch{TypeNames: []string{"no.such.Type"}, Targets: []*actor.PID{{Address: addr,
+				Id: "xenactor-host"}}, Envelopes: []*remote.MessageEnvelope{{TypeId: 0, Target: 0}}}}}); err != nil {
+			return err
+		}
+		_, err = s.Recv()
+		return err
+	}
+	// No client certificate.
+	err := try(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec
+	require.Error(t, err, "a peer without a certificate")
+	// A certificate of another CA.
+	other, err := selfSignedCert()
+	require.NoError(t, err)
+	err = try(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{other}})) //nolint:gosec
+	require.Error(t, err, "a peer with a certificate of another CA")
+	// Plain junk on the TCP port.
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	_, _ = nc.Write([]byte("GET / HTTP/1.0\r\n\r\n\x00\x01\x02junk"))
+	_ = nc.Close()
+}
+
+// selfSignedCert makes a certificate no pool's CA signed.
+func selfSignedCert() (tls.Certificate, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "intruder"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}, nil
+}
