@@ -10,8 +10,10 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +157,32 @@ func TestXenactord_Pool(t *testing.T) {
 	require.Equal(t, "host-b", where[least].GetHost())
 	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
 
+	// The CLI, through host-a: the pool, a VM created on host-a and started
+	// on the least loaded host (moved there, as it is Halted).
+	cli := buildCmd(t, "../xenactor", "xenactor")
+	cliCfg := filepath.Join(a.stateDir, "api", "client.json")
+	xenactor := func(args ...string) (string, string) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, cli, append([]string{"--config", cliCfg}, args...)...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		require.NoError(t, cmd.Run(), "xenactor %v: %s", args, stderr.String())
+		return stdout.String(), stderr.String()
+	}
+	out, _ := xenactor("pool", "hosts")
+	require.Regexp(t, `host-a\s+127\.0\.0\.1:\d+\s+up`, out)
+	require.Regexp(t, `host-c\s+127\.0\.0\.1:\d+\s+up\s+3G\s`, out)
+	out, errOut := xenactor("vm", "create", "--name", "cli-vm", "--memory", "128M", "--kernel", "sim:linux", "--on", "host-a")
+	cliVM := strings.TrimSpace(out)
+	require.Contains(t, errOut, "created on host host-a")
+	_, errOut = xenactor("vm", "start", "cli-vm", "--least-loaded")
+	require.Contains(t, errOut, "moved "+cliVM[:8]+" from host host-a to host host-b")
+	out, _ = xenactor("pool", "vms")
+	require.Regexp(t, `host-b\s+`+cliVM+`\s+cli-vm\s+Running`, out)
+	require.Regexp(t, `host-c\s+`+onC+`\s+on-c\s+Running`, out)
+	out, _ = xenactor("--host", "host-a", "vm", "list")
+	require.NotContains(t, out, cliVM, "the VM left host-a")
+
 	// A non-member at host-b's pool port: no certificate, a certificate of
 	// another CA, plain junk. Each is refused; host-b goes on.
 	nonMember(t, ctx, b.poolAddr)
@@ -183,7 +211,7 @@ func TestXenactord_Pool(t *testing.T) {
 	for _, v := range vms {
 		where[v.GetVm().GetSpec().GetUuid()] = v
 	}
-	require.Len(t, where, 2, "no VM is dropped")
+	require.Len(t, where, 3, "no VM is dropped")
 	require.Equal(t, "host-c", where[onC].GetHost())
 	require.False(t, where[onC].GetHostUp())
 	require.Equal(t, messages.PowerState_POWER_STATE_UNKNOWN, where[onC].GetVm().GetPowerState())
@@ -191,6 +219,10 @@ func TestXenactord_Pool(t *testing.T) {
 	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
 	_, err = cl.On("host-c").HostInfo(ctx)
 	require.True(t, errdefs.IsUnavailable(err), "a call routed to a dead host: %v", err)
+	out, _ = xenactor("pool", "vms")
+	require.Regexp(t, `host-c \(down\)\s+`+onC+`\s+on-c\s+Unknown`, out)
+	out, _ = xenactor("pool", "hosts")
+	require.Regexp(t, `host-c\s+127\.0\.0\.1:\d+\s+down`, out)
 	host, err = cl.LeastLoaded().PlaceVM(ctx, poolSpec("7a3c0f00-0000-4000-8000-0000000000aa", "next"))
 	require.NoError(t, err)
 	require.Equal(t, "host-b", host, "the dead host is never chosen")

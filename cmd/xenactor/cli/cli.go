@@ -29,6 +29,8 @@ type app struct {
 	config  string
 	json    bool
 	timeout time.Duration
+	// host runs every call on that host of the daemon's pool (--host).
+	host string
 }
 
 // New returns the root command "xenactor" with every subcommand.
@@ -61,8 +63,9 @@ func New(opts Options) *cobra.Command {
 		"the client configuration file (client.json) with the daemon's address and credentials")
 	pf.BoolVar(&a.json, "json", false, "print JSON (protojson) for scripts instead of tables")
 	pf.DurationVar(&a.timeout, "timeout", 0, "give up after this long (e.g. 30s, 5m); 0 waits as long as it takes")
+	pf.StringVar(&a.host, "host", "", "run the command on this host of the daemon's pool: the daemon routes it there")
 	root.AddCommand(a.vmCommand(), a.deviceCommand(vbdKind), a.deviceCommand(vifKind), a.taskCommand(),
-		a.eventsCommand(), a.hostCommand())
+		a.eventsCommand(), a.hostCommand(), a.poolCommand())
 	return root
 }
 
@@ -123,10 +126,14 @@ func (a *app) run(f func(ctx context.Context, c *client.Client, args []string) e
 	}
 }
 
-// connect returns a client of the daemon.
+// connect returns a client of the daemon, routed to --host when given.
 func (a *app) connect(ctx context.Context) (*client.Client, error) {
 	if a.opts.Connect == nil {
 		return nil, errNoConnect
 	}
-	return a.opts.Connect(ctx, a.config)
+	c, err := a.opts.Connect(ctx, a.config)
+	if err != nil || a.host == "" {
+		return c, err
+	}
+	return c.On(a.host), nil
 }

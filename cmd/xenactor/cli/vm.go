@@ -13,18 +13,14 @@ import (
 // vmCommand is "vm" and its subcommands.
 func (a *app) vmCommand() *cobra.Command {
 	cmd := group("vm", "Create, run, watch and forget VMs")
-	var paused, hard, resumePaused, rebootHard bool
+	var hard, resumePaused, rebootHard bool
 	var path string
 	cmd.AddCommand(
 		a.vmListCommand(),
 		a.vmCreateCommand(),
 		a.vmStatCommand(),
 		a.vmRemoveCommand(),
-		a.vmOp("start", "Start a Halted VM", "start",
-			func(c *cobra.Command) { c.Flags().BoolVar(&paused, "paused", false, "leave the VM paused") },
-			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
-				return c.StartVM(ctx, uuid, paused)
-			}),
+		a.vmStartCommand(),
 		a.vmOp("shutdown", "Shut a VM down", "shutdown",
 			func(c *cobra.Command) { c.Flags().BoolVar(&hard, "hard", false, "destroy the domain at once") },
 			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {

@@ -17,6 +17,7 @@ type createFlags struct {
 	name, uuid, typ, memory, kernel, fromFile string
 	vcpus                                     uint32
 	vbds, vifs                                []string
+	place                                     placeFlags
 }
 
 // vmCreateCommand is "vm create".
@@ -34,8 +35,16 @@ func (a *app) vmCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.CreateVM(ctx, spec); err != nil {
+			pc, err := f.place.client(c)
+			if err != nil {
 				return err
+			}
+			host, err := pc.PlaceVM(ctx, spec)
+			if err != nil {
+				return err
+			}
+			if host != "" && !a.json {
+				fmt.Fprintf(a.opts.Stderr, "created on host %s\n", host)
 			}
 			if a.json {
 				return a.printJSON(spec)
@@ -54,6 +63,7 @@ func (a *app) vmCreateCommand() *cobra.Command {
 	fl.StringArrayVar(&f.vbds, "vbd", nil, "a disk: devid=51712,params=/dev/loop0[,ro][,vdi=sr/key]; repeatable")
 	fl.StringArrayVar(&f.vifs, "vif", nil, "a network interface: devid=0,mac=..,bridge=..; repeatable")
 	fl.StringVar(&f.fromFile, "from-file", "", "a VM spec in protojson (the other flags, but --uuid, are ignored)")
+	f.place.add(cmd, "create the VM")
 	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"pv", "pvh", "hvm"},
 		cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("from-file", "json")

@@ -55,6 +55,10 @@ func (a *app) operate(ctx context.Context, c *client.Client, f *waitFlags, label
 		_, err := fmt.Fprintln(a.opts.Stdout, task.ID)
 		return err
 	}
+	if task.Host != "" && task.Host != c.Host() {
+		// The task lives on the pool host that ran the operation.
+		c = c.On(task.Host)
+	}
 	t, err := a.wait(ctx, c, task.ID, label, f)
 	if err != nil {
 		return err
