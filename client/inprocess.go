@@ -7,14 +7,15 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/internal/await"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
 
 // abandonGrace is how long a call whose context ended still waits for the
-// api actor's response before its future is released. The actor answers
-// every request within its own deadlines, so the grace runs out only when
-// it is gone.
+// api actor's response before its future is released: longer than the
+// api actor holds a long poll (its MaxWait), so the grace runs out only
+// when the actor is gone.
 const abandonGrace = 5 * time.Minute
 
 // inProcess is the Caller to an api actor of the same process.
@@ -37,27 +38,9 @@ func (p *inProcess) Call(ctx context.Context, req *messages.Request) (*messages.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	future := p.root.RequestFuture(p.api, req, -1)
-	var (
-		reply any
-		err   error
-		done  = make(chan struct{})
-	)
-	go func() {
-		reply, err = future.Result()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(abandonGrace):
-				p.root.Stop(future.PID())
-			}
-		}()
-		return nil, ctx.Err()
+	reply, err := await.Result(ctx, p.root, p.root.RequestFuture(p.api, req, -1), abandonGrace)
+	if err == ctx.Err() && err != nil {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: the api actor: %v", errdefs.ErrUnavailable, err)

@@ -39,6 +39,9 @@
 // run in a helper process (emu-manager) driven with the line protocol of
 // hostio/emu, every step bounded; a helper that fails leaves the VM as a
 // failed in-process save or restore does, and is killed with its group.
+// With Config.Xenguest set, the build step of a start (and of a reboot's
+// start) runs in a domain builder process (xenguest) the same way; a
+// builder that fails fails the start, which destroys its domain.
 //
 // Spec.Validate checks a spec; a start validates it. PCI, vGPU and VUSB
 // records are part of the spec and of StatVM, but a start or resume of a

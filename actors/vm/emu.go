@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -45,7 +46,7 @@ func (r *runner) startHelper(mode emu.Mode, domid hypervisor.DomID, f *os.File) 
 		mode = map[emu.Mode]emu.Mode{emu.ModeSave: emu.ModeHVMSave, emu.ModeRestore: emu.ModeHVMRestore}[mode]
 	}
 	s, err := emu.Start(emu.Config{Path: em.Path, Image: f,
-		Args:        emu.Args{Mode: mode, DomID: domid, Hypervisor: em.Hypervisor},
+		Args:        emu.Args{Mode: mode, DomID: domid, Hypervisor: em.Hypervisor, VGPU: len(r.cfg.Spec.VGPUs) > 0},
 		StepTimeout: em.StepTimeout, AbortGrace: em.AbortGrace, OnInfo: r.helperInfo})
 	if err != nil {
 		return nil, err
@@ -77,8 +78,10 @@ func expect(ctx context.Context, s *emu.Session, kind emu.Kind) (emu.Message, er
 
 // suspendWithHelper runs the helper's save: it prints suspend:, the guest
 // is asked and its domain shuts down for suspend (suspendGuest), the
-// helper is told done, saves into a temporary file and prints result:,
-// and the file is renamed to path. It returns nil then. A failure before
+// helper is told done, saves into a temporary file, prints prepare:vgpu
+// when the VM has vGPUs (the toolstack appends the emulators' states and
+// answers done: savePrepared) and result:, and the file is renamed to
+// path. It returns nil then. A failure before
 // the guest suspended leaves the VM Running; after, Shutdown with
 // LastError, as a failed in-process save does. The temporary file is
 // removed, and the helper is gone, whatever happens.
@@ -111,7 +114,7 @@ func (r *runner) suspendWithHelper(ctx context.Context, evs <-chan struct{}, pat
 	if err := s.Send(emu.CmdDone); err != nil {
 		return failed(err)
 	}
-	if _, err := expect(ctx, s, emu.KindResult); err != nil {
+	if err := r.savePrepared(ctx, s, f); err != nil {
 		return failed(err)
 	}
 	if err := s.Wait(ctx); err != nil {
@@ -123,9 +126,58 @@ func (r *runner) suspendWithHelper(ctx context.Context, evs <-chan struct{}, pat
 	return nil
 }
 
+// savePrepared answers the helper's prepare:<emu> messages after done until
+// its result: prepare:xenguest needs nothing; prepare:vgpu has the vGPU
+// emulators' states appended to the image f, at the offset the helper
+// shares, after xenguest's part, as the daemon's own save writes them.
+// A VM with vGPUs whose helper did not ask for them is a protocol error:
+// the image would lack their state.
+func (r *runner) savePrepared(ctx context.Context, s *emu.Session, f *os.File) error {
+	vgpus := len(r.cfg.Spec.VGPUs) > 0
+	saved := false
+	for {
+		m, err := s.Receive(ctx)
+		switch {
+		case err != nil:
+			return err
+		case m.Kind == emu.KindError:
+			return fmt.Errorf("emu-manager failed: %s: %w", m.Arg, errdefs.ErrUnavailable)
+		case m.Kind == emu.KindResult && vgpus && !saved:
+			return fmt.Errorf("emu-manager printed %q without prepare:%s: the vGPUs' state is not in the image: %w",
+				m.String(), emu.EmuVGPU, errdefs.ErrInvalid)
+		case m.Kind == emu.KindResult:
+			return nil
+		case m.Kind == emu.KindPrepare && m.Arg == emu.EmuXenguest:
+		case m.Kind == emu.KindPrepare && m.Arg == emu.EmuVGPU && vgpus && !saved:
+			w := bufio.NewWriter(f)
+			err := r.saveEmulators(ctx, w)
+			if err == nil {
+				if err = w.Flush(); err != nil {
+					err = fileError("image", f.Name(), err)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("prepare:%s: %w", emu.EmuVGPU, err)
+			}
+			saved = true
+		case m.Kind == emu.KindPrepare && m.Arg == emu.EmuVGPU:
+			return fmt.Errorf("emu-manager printed %q, but the VM has no vGPU or its state is saved: %w", m.String(),
+				errdefs.ErrInvalid)
+		default:
+			return fmt.Errorf("emu-manager printed %q, expected prepare: or result: %w", m.String(), errdefs.ErrInvalid)
+		}
+		if err := s.Send(emu.CmdDone); err != nil {
+			return err
+		}
+	}
+}
+
 // restoreWithHelper runs the helper's restore of f into domid: it is told
 // restore:xenguest and prints xenguest's result, the frames and ports the
-// bring-up introduces. The helper is gone when it returns.
+// bring-up introduces. When the VM has vGPUs, the emulators' states that
+// follow xenguest's part are read from f, where the helper left the
+// offset, for startVGPUs, and the helper is told restore:vgpu and prints
+// result:vgpu. The helper is gone when it returns.
 func (r *runner) restoreWithHelper(ctx context.Context, domid hypervisor.DomID, f *os.File) (hypervisor.BuildResult, error) {
 	s, err := r.startHelper(emu.ModeRestore, domid, f)
 	if err != nil {
@@ -143,21 +195,24 @@ func (r *runner) restoreWithHelper(ctx context.Context, domid hypervisor.DomID, 
 	if err != nil {
 		return hypervisor.BuildResult{}, fmt.Errorf("emu-manager: %w", err)
 	}
+	if len(r.cfg.Spec.VGPUs) > 0 {
+		if err := r.readEmulatorStates(bufio.NewReaderSize(f, imageBufferBytes)); err != nil {
+			return hypervisor.BuildResult{}, fmt.Errorf("after xenguest's part: %w", err)
+		}
+		if err := s.Send(emu.CmdRestorePrefix + emu.EmuVGPU); err != nil {
+			return hypervisor.BuildResult{}, err
+		}
+		m, err := expect(ctx, s, emu.KindResult)
+		if err != nil {
+			return hypervisor.BuildResult{}, err
+		}
+		if m.Arg != emu.EmuVGPU {
+			return hypervisor.BuildResult{}, fmt.Errorf("emu-manager printed %q, expected result:%s: %w", m.String(),
+				emu.EmuVGPU, errdefs.ErrInvalid)
+		}
+	}
 	if err := s.Wait(ctx); err != nil {
 		return hypervisor.BuildResult{}, err
 	}
 	return res, nil
-}
-
-// helperCarriesEmulators refuses a suspend or resume (what) through the
-// save/restore helper of a VM with vGPUs: the helper does not carry their
-// emulators' state yet (the prepare:/restore: exchange), and a vGPU that
-// lost its state is not one to resume. Without the helper, the daemon
-// saves it into the image.
-func (r *runner) helperCarriesEmulators(what string) error {
-	if r.cfg.EmuManager == nil || len(r.cfg.Spec.VGPUs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("vm %s: %s: the save/restore helper does not carry vGPU state yet (prepare:/restore:vgpu): %w",
-		r.cfg.Spec.UUID, what, errdefs.ErrNotImplemented)
 }

@@ -87,7 +87,8 @@ func TestVMActor_Suspend_HostileHelper(t *testing.T) {
 		"hangs at done":  {"echo suspend:; read x; exec sleep 600", "timeout", "nor progress within 300ms", true},
 		"error at done":  {"echo suspend:; read x; echo error:save failed; exit 1", "unavailable", "save failed", true},
 		"dies at done":   {"echo suspend:; read x; kill -9 $$", "unavailable", "exited without a result", true},
-		"garbage result": {"echo suspend:; read x; echo suspend:", "invalid", `printed "suspend:", expected result`, true},
+		"garbage result": {"echo suspend:; read x; echo suspend:", "invalid", `printed "suspend:", expected prepare: or result`, true},
+		"prepare:vgpu":   {"echo suspend:; read x; echo prepare:vgpu; exec sleep 600", "invalid", "the VM has no vGPU", true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)

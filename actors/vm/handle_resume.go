@@ -31,9 +31,6 @@ func (r *runner) resume(ctx context.Context, msg *ResumeVM) *opDone {
 	if err := r.canCreate("resume"); err != nil {
 		return &opDone{err: err}
 	}
-	if err := r.helperCarriesEmulators("resume"); err != nil {
-		return &opDone{err: err}
-	}
 	f, err := os.Open(r.image)
 	if err != nil {
 		return &opDone{err: fmt.Errorf("vm %s: resume: %w", spec.UUID, fileError("image", r.image, err))}

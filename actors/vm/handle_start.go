@@ -80,12 +80,17 @@ func (r *runner) canCreate(what string) error {
 	return passthroughMissing(spec, r.cfg.VGPUs != nil)
 }
 
-// boot builds the domain and runs the atoms after the build.
+// boot builds the domain (in the xenguest helper if the VM has one) and
+// runs the atoms after the build.
 func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) error {
 	spec, hv := r.cfg.Spec, r.cfg.Hypervisor
 	var res hypervisor.BuildResult
 	if err := atom(ctx, "build", func(ctx context.Context) (err error) {
 		defer observeAtom(atomBuild, time.Now())
+		if r.cfg.Xenguest != nil {
+			res, err = r.buildWithHelper(ctx, domid)
+			return err
+		}
 		res, err = hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
 			TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
 		return err

@@ -54,9 +54,6 @@ func (r *runner) suspend(ctx context.Context, msg *SuspendVM) *opDone {
 	if p := powerState(info); p != Running {
 		return fail(fmt.Errorf("vm %s: suspend: VM is %s, not Running: %w", uuid, p, errdefs.ErrInvalid))
 	}
-	if err := r.helperCarriesEmulators("suspend"); err != nil {
-		return fail(err)
-	}
 	if readString(ctx, xs, homePath(r.domid)+"/control/feature-suspend") != "1" {
 		return fail(fmt.Errorf("vm %s: suspend: the guest cannot suspend (no control/feature-suspend: no PV drivers): %w",
 			uuid, errdefs.ErrNotImplemented))

@@ -239,23 +239,29 @@ func (r *runner) restoreImage(ctx context.Context, domid hypervisor.DomID, f io.
 	if err != nil {
 		return res, err
 	}
+	return res, r.readEmulatorStates(br)
+}
+
+// readEmulatorStates reads the emulators' state records that follow the
+// domain's image in br, up to its end, for startVGPUs.
+func (r *runner) readEmulatorStates(br *bufio.Reader) error {
 	r.vgpuStates = make(map[int][]byte)
 	for {
 		typ, body, err := hypervisor.ReadRecord(br)
 		switch {
 		case err == io.EOF:
-			return res, nil
+			return nil
 		case err != nil:
-			return res, fmt.Errorf("emulator records: %w", err)
+			return fmt.Errorf("emulator records: %w", err)
 		case typ != hypervisor.RecordEmulatorState:
-			return res, fmt.Errorf("a %s record after the image's end: %w", typ, errdefs.ErrInvalid)
+			return fmt.Errorf("a %s record after the image's end: %w", typ, errdefs.ErrInvalid)
 		}
 		var st hypervisor.EmulatorState
 		if err := st.UnmarshalBinary(body); err != nil {
-			return res, err
+			return err
 		}
 		if st.Emulator != emulatorDEMU {
-			return res, fmt.Errorf("the state of emulator %q, which this toolstack does not run: %w", st.Emulator,
+			return fmt.Errorf("the state of emulator %q, which this toolstack does not run: %w", st.Emulator,
 				errdefs.ErrInvalid)
 		}
 		r.vgpuStates[int(st.Instance)] = st.Data

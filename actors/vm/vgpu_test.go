@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/devicemodel"
+	"github.com/xenactor/xenactor/hostio/emu/emutest"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvremote"
 	"github.com/xenactor/xenactor/hostio/vgpu"
@@ -131,16 +133,34 @@ func TestVMActor_VGPU_DEMUStartsBeforeTheDeviceModel(t *testing.T) {
 }
 
 func TestVMActor_VGPU_StateTravelsInTheSuspendImage(t *testing.T) {
-	t.Run("local", func(t *testing.T) { testVGPUSuspendResume(t, false) })
+	t.Run("local", func(t *testing.T) { testVGPUSuspendResume(t, vgpuSaveLocal) })
 	// Over hvremote the restore streams its reader to the server: only
 	// the domain's image may go there, the emulator records stay behind.
-	t.Run("remote hypervisor", func(t *testing.T) { testVGPUSuspendResume(t, true) })
+	t.Run("remote hypervisor", func(t *testing.T) { testVGPUSuspendResume(t, vgpuSaveRemote) })
+	// The save/restore helper asks for DEMU's state with prepare:vgpu and
+	// hands over with restore:vgpu: the image is the same.
+	t.Run("emu-manager", func(t *testing.T) { testVGPUSuspendResume(t, vgpuSaveHelper) })
 }
 
-func testVGPUSuspendResume(t *testing.T, remote bool) {
+// How testVGPUSuspendResume saves and restores.
+const (
+	vgpuSaveLocal = iota
+	vgpuSaveRemote
+	vgpuSaveHelper
+)
+
+func testVGPUSuspendResume(t *testing.T, how int) {
 	v := newVGPUEnv(t, "sim:linux")
 	var tune func(*vm.Config)
-	if remote {
+	var runs string
+	switch how {
+	case vgpuSaveHelper:
+		// The helper leaves a mark of each run, then does its job.
+		dir := t.TempDir()
+		runs = filepath.Join(dir, "runs")
+		wrapper := emutest.Script(t, dir, "emu-manager", `echo "$*" >> runs; exec '`+emutest.BuildHelper(t)+`' "$@"`)
+		tune = v.withHelper(t, wrapper)
+	case vgpuSaveRemote:
 		dir, err := os.MkdirTemp("", "h")
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = os.RemoveAll(dir) })
@@ -191,6 +211,11 @@ func testVGPUSuspendResume(t *testing.T, remote bool) {
 	require.EqualValues(t, 5, s.Frames, "the counter survived the suspend")
 	require.Equal(t, int(st.DomID), s.Domain)
 	require.Equal(t, []bool{true, true}, v.qemu.demuFirst())
+	if runs != "" {
+		b, err := os.ReadFile(runs)
+		require.NoError(t, err)
+		require.Regexp(t, `^-mode hvm_save .* -dm vgpu\n-mode hvm_restore .* -dm vgpu\n$`, string(b))
+	}
 
 	id, err = c.Shutdown(ctx, true)
 	v.succeed(t, id, err)

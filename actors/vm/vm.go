@@ -106,6 +106,11 @@ type Config struct {
 	// save and restore the domain (emu.go); nil saves and restores in the
 	// daemon.
 	EmuManager *EmuManager
+	// Xenguest, if set, is the domain builder that the build step of a
+	// start (and of a reboot's start) runs instead of calling the
+	// hypervisor's Build in the daemon (xenguest.go); nil builds in the
+	// daemon.
+	Xenguest *Xenguest
 	// VGPUs starts and adopts the emulators (DEMU) of the vGPUs of HVM
 	// domains (vgpu.go): one per vGPU, started before the device model;
 	// the teardown stops them after it; suspend saves their state into the

@@ -196,6 +196,14 @@ func (h *helper) save(ctx context.Context, hv hypervisor.Hypervisor, info hyperv
 		return emu.Message{}, fmt.Errorf("save domain %d: %w", id, err)
 	}
 	h.progress(100)
+	if h.args.VGPU {
+		// xenguest's part is in the image: the toolstack appends the
+		// vGPU emulators' states, at the descriptor's shared offset.
+		h.print(emu.Message{Kind: emu.KindPrepare, Arg: emu.EmuVGPU})
+		if err := h.await(ctx, emu.CmdDone); err != nil {
+			return emu.Message{}, fmt.Errorf("prepare:%s: %w", emu.EmuVGPU, err)
+		}
+	}
 	return emu.Message{Kind: emu.KindResult, Arg: emu.EmuXenguest}, nil
 }
 
@@ -210,8 +218,10 @@ func (h *helper) restore(ctx context.Context, hv hypervisor.Hypervisor, img *os.
 		total = fi.Size()
 	}
 	rctx, stop := h.watch(ctx)
-	res, err := hv.Restore(rctx, id, &counter{r: bufio.NewReaderSize(img, imageBufferBytes), total: total,
-		report: h.progress})
+	br := bufio.NewReaderSize(&counter{r: img, total: total, report: h.progress}, imageBufferBytes)
+	// Only xenguest's part goes to the hypervisor; what follows it (the
+	// vGPU emulators' states) is the toolstack's to read.
+	res, err := hv.Restore(rctx, id, hypervisor.ImageReader(br))
 	if why := stop(); why != nil {
 		return emu.Message{}, why
 	}
@@ -219,7 +229,21 @@ func (h *helper) restore(ctx context.Context, hv hypervisor.Hypervisor, img *os.
 		return emu.Message{}, fmt.Errorf("restore domain %d: %w", id, err)
 	}
 	h.progress(100)
-	return emu.XenguestResult(res), nil
+	if !h.args.VGPU {
+		return emu.XenguestResult(res), nil
+	}
+	// Leave the descriptor's shared offset at the end of xenguest's part,
+	// where the toolstack reads the vGPU emulators' states.
+	if _, err := img.Seek(-int64(br.Buffered()), io.SeekCurrent); err != nil {
+		return emu.Message{}, fmt.Errorf("image: %w", err)
+	}
+	h.print(emu.XenguestResult(res))
+	// The stand-in DEMU takes its state from the toolstack when it
+	// starts: the step only acknowledges it.
+	if err := h.await(ctx, emu.CmdRestorePrefix+emu.EmuVGPU); err != nil {
+		return emu.Message{}, err
+	}
+	return emu.Message{Kind: emu.KindResult, Arg: emu.EmuVGPU}, nil
 }
 
 // counter passes bytes through and reports the percent of total done,

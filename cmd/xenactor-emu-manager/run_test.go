@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,6 +165,72 @@ func TestRun_SaveThenRestore(t *testing.T) {
 	require.Equal(t, want, got, "the restored memory is the saved memory")
 }
 
+// With -dm vgpu, a save asks for the vGPU emulators' state after
+// xenguest's part (prepare:vgpu) and ends after done; a restore leaves the
+// image's offset, which it shares with the toolstack, after xenguest's
+// part, and waits for restore:vgpu.
+func TestRun_VGPU(t *testing.T) {
+	h := newHost(t)
+	ctx := context.Background()
+	id := h.domain(t, true)
+	require.NoError(t, h.sim.Pause(ctx, id))
+	want, err := h.sim.MemoryChecksum(ctx, id)
+	require.NoError(t, err)
+	img := filepath.Join(t.TempDir(), "img")
+	f, err := os.OpenFile(img, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	require.NoError(t, err)
+	defer f.Close()
+
+	s := start(t, emu.Args{Mode: emu.ModeHVMSave, DomID: id, ImageFD: dup(t, f), Hypervisor: h.path, VGPU: true})
+	require.Equal(t, "suspend:", s.next(t))
+	s.send(t, emu.CmdDone)
+	require.Equal(t, "prepare:vgpu", s.next(t))
+	// The toolstack appends the emulators' state where the helper stopped.
+	end, err := f.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	fi, err := f.Stat()
+	require.NoError(t, err)
+	require.Equal(t, fi.Size(), end, "the helper's part is flushed")
+	body, err := hypervisor.EmulatorState{Emulator: "demu", Instance: 0, Data: []byte("frames 5")}.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, hypervisor.WriteRecord(f, hypervisor.RecordEmulatorState, body))
+	s.send(t, emu.CmdDone)
+	require.Equal(t, "result:xenguest", s.next(t))
+	require.NoError(t, s.result(t))
+
+	_, err = f.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	to := h.domain(t, false)
+	s = start(t, emu.Args{Mode: emu.ModeHVMRestore, DomID: to, ImageFD: dup(t, f), Hypervisor: h.path, VGPU: true})
+	s.send(t, emu.CmdRestorePrefix+emu.EmuXenguest)
+	m, err := emu.ParseMessage(s.next(t))
+	require.NoError(t, err)
+	_, err = emu.ParseXenguestResult(m.Arg)
+	require.NoError(t, err)
+	at, err := f.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	require.Equal(t, end, at, "the offset is after xenguest's part")
+	typ, got, err := hypervisor.ReadRecord(f)
+	require.NoError(t, err)
+	require.Equal(t, hypervisor.RecordEmulatorState, typ)
+	require.Equal(t, body, got)
+	s.send(t, emu.CmdRestorePrefix+emu.EmuVGPU)
+	require.Equal(t, "result:vgpu", s.next(t))
+	require.NoError(t, s.result(t))
+	sum, err := h.sim.MemoryChecksum(ctx, to)
+	require.NoError(t, err)
+	require.Equal(t, want, sum)
+}
+
+// dup returns a duplicate of f's descriptor, which shares its offset, for
+// the helper to take and close.
+func dup(t *testing.T, f *os.File) int {
+	t.Helper()
+	fd, err := syscall.Dup(int(f.Fd()))
+	require.NoError(t, err)
+	return fd
+}
+
 // The toolstack's abort, or the end of its control channel, while the
 // helper waits for done: it prints error: and ends, and writes nothing.
 func TestRun_AbortOrClosedControl(t *testing.T) {
@@ -198,7 +265,8 @@ func TestRun_AbortOrClosedControl(t *testing.T) {
 // A restore is aborted by the toolstack before it began, or refused for
 // an emulator the helper does not know.
 func TestRun_RestoreRefused(t *testing.T) {
-	for cmd, want := range map[string]string{"abort": "aborted", "restore:vgpu": `unexpected command "restore:vgpu"`} {
+	for cmd, want := range map[string]string{"abort": "aborted", "restore:vgpu": `unexpected command "restore:vgpu"`,
+		"restore:qemu": `unexpected command "restore:qemu"`} {
 		t.Run(cmd, func(t *testing.T) {
 			h := newHost(t)
 			to := h.domain(t, false)

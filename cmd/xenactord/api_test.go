@@ -30,8 +30,8 @@ import (
 // port and drives it with the Go client over TLS and the token it
 // generated: a VM created, started, followed in the events, statted,
 // shut down and removed; junk on the wire from a raw gRPC client in the
-// middle changes nothing. (A wrong token is refused in the CLI's tests and
-// internal/apiwire's: one process holds one API connection.)
+// middle changes nothing. The client runs in a child process (child_test.go).
+// (A wrong token is refused in the CLI's tests and internal/apiwire's.)
 func TestXenactord_APIEndToEnd(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
@@ -49,6 +49,15 @@ func TestXenactord_APIEndToEnd(t *testing.T) {
 		require.NoError(t, err, "the first start generates the credentials")
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "%s is private", f)
 	}
+	mustChild(t, "e2e", cfgPath, "", nil)
+	d.terminate(t)
+}
+
+func init() { children["e2e"] = apiEndToEnd }
+
+// apiEndToEnd is the client's side of TestXenactord_APIEndToEnd, in a
+// child process.
+func apiEndToEnd(t require.TestingT, cfg client.Config, _ string) any {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := client.Dial(ctx, cfg)
@@ -85,7 +94,7 @@ func TestXenactord_APIEndToEnd(t *testing.T) {
 			require.True(t, ok, "the event stream ended")
 			seen = slices.Contains(batch.GetIds(), "vm/"+uuid)
 		case <-ctx.Done():
-			t.Fatal("no vm event for the start")
+			require.Fail(t, "no vm event for the start")
 		}
 	}
 
@@ -115,15 +124,14 @@ func TestXenactord_APIEndToEnd(t *testing.T) {
 	require.True(t, errdefs.IsNotFound(err), "%v", err)
 
 	require.NoError(t, c.Close())
-	d.terminate(t)
+	return nil
 }
 
 // junkOnTheWire sends what no client of ours sends, with the right
 // credentials, on a raw gRPC connection: the remote layer's unimplemented
 // calls, a Stop aimed at the api actor, and frames of garbage. Each is
 // refused.
-func junkOnTheWire(t *testing.T, ctx context.Context, cfg client.Config) {
-	t.Helper()
+func junkOnTheWire(t require.TestingT, ctx context.Context, cfg client.Config) {
 	caPEM, err := os.ReadFile(cfg.CA)
 	require.NoError(t, err)
 	pool := x509.NewCertPool()

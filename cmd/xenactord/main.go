@@ -39,6 +39,8 @@ func main() {
 		`"sim" (the embedded simulated host) or unix:<path> (an xenactor-simhost's hypervisor.sock)`)
 	flag.StringVar(&cfg.EmuManager, "emu-manager", "",
 		`the save/restore helper (xenactor-emu-manager) suspend and resume run; "" saves and restores in the daemon`)
+	flag.StringVar(&cfg.Xenguest, "xenguest", "",
+		`the domain builder (xenactor-xenguest) the build step of each start runs; "" builds in the daemon`)
 	flag.Uint64Var(&cfg.HostMemoryMiB, "host-memory", daemon.DefaultHostMemoryMiB,
 		"the embedded simulated host's memory in MiB")
 	flag.StringVar(&cfg.DeviceModel, "device-model", "",

@@ -12,7 +12,6 @@ import (
 
 	"github.com/xenactor/xenactor/client"
 	"github.com/xenactor/xenactor/internal/testenv"
-	"github.com/xenactor/xenactor/messages"
 )
 
 // freeAddr returns a 127.0.0.1 address with a port free right now.
@@ -25,15 +24,45 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// stunnelStatus returns the stunnel daemon's status from the host's list,
-// nil when it is not listed.
-func stunnelStatus(t *testing.T, ctx context.Context, c *client.Client) *messages.DaemonStatus {
-	t.Helper()
+// daemonRow is one host daemon as the child "daemons" prints it.
+type daemonRow struct {
+	Name     string
+	State    string
+	Pid      int32
+	Adopted  bool
+	Restarts int32
+}
+
+func init() { children["daemons"] = listDaemons }
+
+// listDaemons dials the daemon and lists its host daemons.
+func listDaemons(t require.TestingT, cfg client.Config, _ string) any {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, cfg)
+	require.NoError(t, err)
+	defer c.Close()
 	list, err := c.Daemons(ctx)
 	require.NoError(t, err)
+	rows := []daemonRow{}
 	for _, d := range list {
-		if d.GetName() == "stunnel" {
-			return d
+		rows = append(rows, daemonRow{Name: d.GetName(), State: d.GetState(), Pid: d.GetPid(),
+			Adopted: d.GetAdopted(), Restarts: d.GetRestarts()})
+	}
+	return rows
+}
+
+// stunnelStatus returns the stunnel daemon's row, asking in a child
+// process; nil when the child fails or stunnel is not listed.
+func stunnelStatus(t *testing.T, cfgPath string) *daemonRow {
+	t.Helper()
+	var rows []daemonRow
+	if !inChild(t, "daemons", cfgPath, "", &rows) {
+		return nil
+	}
+	for i := range rows {
+		if rows[i].Name == "stunnel" {
+			return &rows[i]
 		}
 	}
 	return nil
@@ -60,46 +89,26 @@ func TestXenactord_APIBehindStunnel(t *testing.T) {
 		}
 	})
 
-	cfg, err := client.FindConfig(filepath.Join(stateDir, "api", "client.json"))
+	cfgPath := filepath.Join(stateDir, "api", "client.json")
+	cfg, err := client.FindConfig(cfgPath)
 	require.NoError(t, err)
 	require.Equal(t, tlsAddr, cfg.Address, "clients are sent to stunnel")
 	require.False(t, cfg.Insecure, "with TLS")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := client.Dial(ctx, cfg)
-	require.NoError(t, err)
-	defer c.Close()
-	_, err = c.HostInfo(ctx)
-	require.NoError(t, err, "a call through stunnel")
-	first := stunnelStatus(t, ctx, c)
-	require.NotNil(t, first, "stunnel is one of the host's daemons")
-	require.Equal(t, "running", first.GetState())
-	stunnelPid = int(first.GetPid())
+	first := stunnelStatus(t, cfgPath)
+	require.NotNil(t, first, "a call through stunnel lists stunnel among the host's daemons")
+	require.Equal(t, "running", first.State)
+	stunnelPid = int(first.Pid)
 
 	// Calls fail while stunnel is down, and succeed again once it was
-	// started again: the client dials anew.
+	// started again.
 	require.NoError(t, syscall.Kill(stunnelPid, syscall.SIGKILL))
-	var second *messages.DaemonStatus
-	var errs int
+	var second *daemonRow
 	require.Eventually(t, func() bool {
-		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		defer cancel()
-		list, err := c.Daemons(cctx)
-		if err != nil {
-			errs++
-			return false
-		}
-		for _, d := range list {
-			if d.GetName() == "stunnel" {
-				second = d
-			}
-		}
-		return second.GetState() == "running" && second.GetPid() != first.GetPid()
+		second = stunnelStatus(t, cfgPath)
+		return second != nil && second.State == "running" && second.Pid != first.Pid
 	}, time.Minute, 50*time.Millisecond, "stunnel started again")
-	t.Logf("%d calls failed while stunnel was down", errs)
-	stunnelPid = int(second.GetPid())
-	require.EqualValues(t, 1, second.GetRestarts())
-	require.NoError(t, c.Close())
+	stunnelPid = int(second.Pid)
+	require.EqualValues(t, 1, second.Restarts)
 
 	// The daemon dies; stunnel runs on and the next daemon adopts it.
 	require.NoError(t, d.cmd.Process.Kill())
@@ -108,14 +117,10 @@ func TestXenactord_APIBehindStunnel(t *testing.T) {
 	require.NoError(t, syscall.Kill(stunnelPid, 0), "stunnel outlives the daemon")
 	d = startProc(t, bin, args...)
 	d.waitLog(t, "xenactord ready")
-	c2, err := client.Dial(ctx, cfg)
-	require.NoError(t, err, "through the adopted stunnel")
-	defer c2.Close()
-	adopted := stunnelStatus(t, ctx, c2)
-	require.NotNil(t, adopted)
-	require.True(t, adopted.GetAdopted(), "%v", adopted)
-	require.Equal(t, second.GetPid(), adopted.GetPid())
-	require.NoError(t, c2.Close())
+	adopted := stunnelStatus(t, cfgPath)
+	require.NotNil(t, adopted, "a call through the adopted stunnel")
+	require.True(t, adopted.Adopted, "%+v", adopted)
+	require.Equal(t, second.Pid, adopted.Pid)
 
 	d.terminate(t)
 	require.Eventually(t, func() bool { return syscall.Kill(stunnelPid, 0) != nil }, 10*time.Second,

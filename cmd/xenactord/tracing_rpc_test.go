@@ -62,22 +62,45 @@ func TestXenactord_TraceCrossesTheRPCBoundary(t *testing.T) {
 		collector.URL+"/api/traces", "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "1024")
 	d.waitLog(t, "xenactord ready")
 
-	// The client's side: a tracer of the test's own, reporting in memory.
+	var root tracedStart
+	mustChild(t, "traced-start", filepath.Join(stateDir, "api", "client.json"), "", &root)
+	d.terminate(t) // flushes the daemon's spans
+
+	mu.Lock()
+	defer mu.Unlock()
+	apiSpans := spans["api.StartVM"]
+	require.Len(t, apiSpans, 1, "the daemon's span of the call: %v", spans)
+	api := apiSpans[0]
+	require.Equal(t, "xenactord", api.service)
+	require.Equal(t, root.TraceLow, api.traceLow, "the client's trace")
+	require.Equal(t, root.SpanID, api.parent, "a child of the client's span")
+	require.NotEmpty(t, spans["VM.start"])
+	require.Equal(t, api.id, spans["VM.start"][0].parent, "the VM's operation under the call")
+	require.Equal(t, api.traceLow, spans["VM.start"][0].traceLow)
+}
+
+// tracedStart is what the child of TestXenactord_TraceCrossesTheRPCBoundary
+// prints: its root span's ids.
+type tracedStart struct {
+	TraceLow int64 `json:"trace_low"`
+	SpanID   int64 `json:"span_id"`
+}
+
+func init() { children["traced-start"] = startTraced }
+
+// startTraced creates a VM and starts it from a span of a tracer of its
+// own, reporting in memory, and returns the span's ids.
+func startTraced(t require.TestingT, cfg client.Config, _ string) any {
 	reporter := jaeger.NewInMemoryReporter()
 	tracer, closer := jaeger.NewTracer("xenactor-test", jaeger.NewConstSampler(true), reporter)
 	defer closer.Close()
-	prev := opentracing.GlobalTracer()
 	opentracing.SetGlobalTracer(tracer)
-	t.Cleanup(func() { opentracing.SetGlobalTracer(prev) })
 
-	cfg, err := client.FindConfig(filepath.Join(stateDir, "api", "client.json"))
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := client.Dial(ctx, cfg)
 	require.NoError(t, err)
 	defer c.Close()
-
 	const uuid = "0e0b7e8a-5b1c-4d2e-9f00-0000000007ac"
 	require.NoError(t, c.CreateVM(ctx, &messages.VMSpec{Uuid: uuid, Name: "traced",
 		Type: messages.DomainType_DOMAIN_TYPE_PV, Vcpus: 1, MemoryKib: 64 << 10, Kernel: "sim:linux"}))
@@ -88,18 +111,5 @@ func TestXenactord_TraceCrossesTheRPCBoundary(t *testing.T) {
 	require.NoError(t, err)
 	root.Finish()
 	rc := root.Context().(jaeger.SpanContext)
-	require.NoError(t, c.Close())
-	d.terminate(t) // flushes the daemon's spans
-
-	mu.Lock()
-	defer mu.Unlock()
-	apiSpans := spans["api.StartVM"]
-	require.Len(t, apiSpans, 1, "the daemon's span of the call: %v", spans)
-	api := apiSpans[0]
-	require.Equal(t, "xenactord", api.service)
-	require.Equal(t, int64(rc.TraceID().Low), api.traceLow, "the client's trace")
-	require.Equal(t, int64(rc.SpanID()), api.parent, "a child of the client's span")
-	require.NotEmpty(t, spans["VM.start"])
-	require.Equal(t, api.id, spans["VM.start"][0].parent, "the VM's operation under the call")
-	require.Equal(t, api.traceLow, spans["VM.start"][0].traceLow)
+	return tracedStart{TraceLow: int64(rc.TraceID().Low), SpanID: int64(rc.SpanID())}
 }

@@ -50,6 +50,12 @@ type Args struct {
 	// Live is accepted for xenopsd's -live and not used: the helper saves
 	// a suspended domain.
 	Live bool
+	// VGPU is xenopsd's -dm vgpu: the domain has vGPUs, whose emulator's
+	// (DEMU's) state follows xenguest's in the image. A save then prints
+	// prepare:vgpu after xenguest's part, and a restore waits for
+	// restore:vgpu after restore:xenguest. -dm qemu is accepted and
+	// ignored: the device model's state is not in the image.
+	VGPU bool
 }
 
 // Argv returns a's command-line arguments (the control channel is left at
@@ -65,6 +71,9 @@ func (a Args) Argv() []string {
 	}
 	if a.Live {
 		argv = append(argv, "-live")
+	}
+	if a.VGPU {
+		argv = append(argv, "-dm", EmuVGPU)
 	}
 	return argv
 }
@@ -85,6 +94,16 @@ func ParseArgs(argv []string) (Args, error) {
 	fs.IntVar(&a.ControlInFD, "controlinfd", 0, "the descriptor commands come in on")
 	fs.IntVar(&a.ControlOutFD, "controloutfd", 1, "the descriptor messages go out on")
 	fs.BoolVar(&a.Live, "live", false, "accepted, not used")
+	fs.Func("dm", "an emulator with state in the image: vgpu (qemu is accepted and ignored)", func(v string) error {
+		switch v {
+		case EmuVGPU:
+			a.VGPU = true
+		case "qemu":
+		default:
+			return fmt.Errorf("-dm %q: want vgpu or qemu", v)
+		}
+		return nil
+	})
 	bad := func(format string, v ...any) (Args, error) {
 		return Args{}, fmt.Errorf("emu: arguments: "+format+": %w", append(v, errdefs.ErrInvalid)...)
 	}

@@ -17,4 +17,10 @@
 // garbage fails the operation at once; Close kills the whole group and
 // reaps it. The helper side uses ParseArgs, the commands and the Message
 // formatting (cmd/xenactor-emu-manager).
+//
+// Build runs the domain build of a start in a xenguest helper
+// (xenguest -mode pv_build|pvh_build|hvm_build, cmd/xenactor-xenguest) on a
+// Session with the same bounds: the helper prints info: lines, then
+// result:<store gfn> <console gfn> <store port> <console port> or
+// error:<message>; BuildArgs are its arguments.
 package emu

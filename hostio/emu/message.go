@@ -33,9 +33,14 @@ const (
 	CmdRestorePrefix = "restore:"
 )
 
-// EmuXenguest is the emulator whose part of the image is the domain's
-// memory and vCPUs: the only one the helper knows.
-const EmuXenguest = "xenguest"
+// The emulators with a part in the image, as prepare:<emu>, restore:<emu>
+// and result:<emu> name them. EmuXenguest's part is the domain's memory
+// and vCPUs; EmuVGPU's the states of the vGPU emulators (DEMU), which
+// follow it.
+const (
+	EmuXenguest = "xenguest"
+	EmuVGPU     = "vgpu"
+)
 
 // progressPrefix starts an info line that reports progress in percent.
 const progressPrefix = "progress "

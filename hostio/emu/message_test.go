@@ -55,7 +55,7 @@ func TestXenguestResult(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
-	a := emu.Args{Mode: emu.ModeHVMSave, DomID: 7, ImageFD: 3, Hypervisor: "/run/hv.sock", Live: true}
+	a := emu.Args{Mode: emu.ModeHVMSave, DomID: 7, ImageFD: 3, Hypervisor: "/run/hv.sock", Live: true, VGPU: true}
 	got, err := emu.ParseArgs(a.Argv())
 	require.NoError(t, err)
 	a.ControlOutFD = 1
@@ -68,9 +68,20 @@ func TestParseArgs(t *testing.T) {
 		ControlOutFD: 6}, got)
 	require.False(t, got.Mode.Saving())
 
+	// xenopsd's -dm: vgpu is an emulator with state in the image, qemu
+	// is accepted and ignored.
+	got, err = emu.ParseArgs([]string{"-mode", "hvm_save", "-domid", "2", "-fd", "3", "-hypervisor", "/s", "-dm", "qemu"})
+	require.NoError(t, err)
+	require.False(t, got.VGPU)
+	got, err = emu.ParseArgs([]string{"-mode", "hvm_save", "-domid", "2", "-fd", "3", "-hypervisor", "/s", "-dm", "qemu",
+		"-dm", "vgpu"})
+	require.NoError(t, err)
+	require.True(t, got.VGPU)
+
 	base := []string{"-hypervisor", "/s"}
 	for name, argv := range map[string][]string{
 		"no mode":      {"-domid", "2", "-fd", "3"},
+		"unknown dm":   {"-mode", "save", "-domid", "2", "-fd", "3", "-dm", "varstored"},
 		"bad mode":     {"-mode", "migrate", "-domid", "2", "-fd", "3"},
 		"dom0":         {"-mode", "save", "-domid", "0", "-fd", "3"},
 		"no domid":     {"-mode", "save", "-fd", "3"},

@@ -32,6 +32,11 @@ type Config struct {
 	// Path is the executable; Args its arguments.
 	Path string
 	Args Args
+	// Argv, if not nil, are the arguments instead of Args', and Name
+	// what errors call the helper (with its pid) instead of
+	// "emu-manager <mode>": a domain build runs xenguest this way.
+	Argv []string
+	Name string
 	// Image, if set, is passed as descriptor ImageFD (Args.ImageFD is
 	// set to it).
 	Image *os.File
@@ -94,7 +99,11 @@ func Start(cfg Config) (*Session, error) {
 	}
 	s := &Session{cfg: cfg, in: inW, out: outR, lines: make(chan line, 16), read: make(chan struct{}),
 		exited: make(chan struct{}), stderr: &tailBuffer{max: stderrTailBytes}, progress: -1}
-	s.cmd = exec.Command(cfg.Path, args.Argv()...)
+	argv := args.Argv()
+	if cfg.Argv != nil {
+		argv = cfg.Argv
+	}
+	s.cmd = exec.Command(cfg.Path, argv...)
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = inR, outW, s.stderr
 	if cfg.Image != nil {
 		s.cmd.ExtraFiles = []*os.File{cfg.Image}
@@ -110,7 +119,11 @@ func Start(cfg Config) (*Session, error) {
 		outR.Close()
 		return nil, fmt.Errorf("emu: start %s: %w: %w", cfg.Path, err, kindOf(err))
 	}
-	s.name = fmt.Sprintf("emu-manager %s (pid %d)", args.Mode, s.cmd.Process.Pid)
+	name := cfg.Name
+	if name == "" {
+		name = "emu-manager " + string(args.Mode)
+	}
+	s.name = fmt.Sprintf("%s (pid %d)", name, s.cmd.Process.Pid)
 	go s.readLines()
 	go s.reap()
 	return s, nil
@@ -226,6 +239,16 @@ func (s *Session) ended(what string) error {
 			errdefs.ErrTimeout)
 	}
 	return fmt.Errorf("%s: %s (%s)%s: %w", s.name, what, s.cmd.ProcessState, s.stderrTail(), errdefs.ErrUnavailable)
+}
+
+// exitedCleanly reports whether the helper was reaped with exit status 0.
+func (s *Session) exitedCleanly() bool {
+	select {
+	case <-s.exited:
+		return s.cmd.ProcessState.Success()
+	default:
+		return false
+	}
 }
 
 // stderrTail quotes the end of the helper's stderr, if it wrote any.

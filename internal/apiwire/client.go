@@ -22,13 +22,15 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xenactor/xenactor/internal/await"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
 
 // abandonGrace is how long an abandoned call's future waits for its reply
-// before it is stopped: a reply reaching a stopped future races with it.
-const abandonGrace = 10 * time.Second
+// before it is stopped (a reply reaching a stopped future races with it):
+// longer than the daemon holds a long poll.
+const abandonGrace = 5 * time.Minute
 
 // clientBatchSize caps the requests the client's remote sends in one batch,
 // so the daemon's in-flight window is overshot by at most that.
@@ -291,26 +293,8 @@ func (c *Conn) Call(ctx context.Context, req *messages.Request) (*messages.Respo
 	if ctx.Err() != nil {
 		return nil, ctxErr(ctx, c.api.Address)
 	}
-	future := c.system.Root.RequestFuture(c.api, req, -1)
-	var (
-		reply any
-		err   error
-		done  = make(chan struct{})
-	)
-	go func() {
-		reply, err = future.Result()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(abandonGrace):
-				c.system.Root.Stop(future.PID())
-			}
-		}()
+	reply, err := await.Result(ctx, c.system.Root, c.system.Root.RequestFuture(c.api, req, -1), abandonGrace)
+	if err == ctx.Err() && err != nil {
 		return nil, ctxErr(ctx, c.api.Address)
 	}
 	if err != nil {

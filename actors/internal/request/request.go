@@ -6,22 +6,13 @@ package request
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/internal/await"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/internal/tracing"
 )
-
-// abandonGrace is how long a request whose caller gave up still waits for the
-// actor's answer before its future is released. The actor answers abandoned
-// requests at once, so the grace runs out only when the actor is gone.
-//
-// A protoactor future must be answered exactly once: a reply that reaches a
-// future already completed (stopped or timed out) races with its reader. So
-// futures here have no timer and are stopped only as this last resort.
-const abandonGrace = 10 * time.Second
 
 // Do sends msg to pid and waits for the reply or for ctx to end. When ctx
 // ends first, abandon (if not nil) is called with the id of the PID the reply
@@ -32,34 +23,17 @@ func Do(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, a
 		return nil, err
 	}
 	future := send(ctx, root, pid, msg)
-	var (
-		reply any
-		err   error
-		done  = make(chan struct{})
-	)
-	go func() {
-		reply, err = future.Result()
-		close(done)
-	}()
-	select {
-	case <-done:
-		if err != nil {
-			return nil, fmt.Errorf("%w: actor %s: %v", errdefs.ErrUnavailable, pid.GetId(), err)
-		}
+	reply, err := await.Result(ctx, root, future, await.Grace)
+	switch {
+	case err == nil:
 		return reply, nil
-	case <-ctx.Done():
-	}
-	if abandon != nil {
-		abandon(future.PID().GetId())
-	}
-	go func() {
-		select {
-		case <-done:
-		case <-time.After(abandonGrace):
-			root.Stop(future.PID())
+	case err == ctx.Err():
+		if abandon != nil {
+			abandon(future.PID().GetId())
 		}
-	}()
-	return nil, ctx.Err()
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: actor %s: %v", errdefs.ErrUnavailable, pid.GetId(), err)
 }
 
 // send sends msg to pid with a new future as its sender. When ctx carries

@@ -65,6 +65,10 @@ type Config struct {
 	// (xenactor-emu-manager) that suspend and resume run; it reaches the
 	// hypervisor on HypervisorSocket. "" saves and restores in the daemon.
 	EmuManager string
+	// Xenguest, if set, is the domain builder's executable
+	// (xenactor-xenguest) that the build step of each start runs; it
+	// reaches the hypervisor on HypervisorSocket. "" builds in the daemon.
+	Xenguest string
 	// Tracing configures the OpenTracing spans' export to Jaeger; the zero
 	// value is tracing off. Start makes its tracer the global one.
 	Tracing tracing.Config

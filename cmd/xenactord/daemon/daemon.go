@@ -381,15 +381,19 @@ func (d *Daemon) remote(ctx context.Context, hvPath, xsPath string) (backend, er
 	return backend{hv: hv, hp: hv.Hotplug(), dial: dial}, nil
 }
 
-// tuneVM adds the save/restore helper, if configured, to cfg.TuneVM.
+// tuneVM adds the save/restore helper and the domain builder, if
+// configured, to cfg.TuneVM.
 func (d *Daemon) tuneVM(cfg Config) func(*vm.Config) {
-	if cfg.EmuManager == "" {
+	if cfg.EmuManager == "" && cfg.Xenguest == "" {
 		return cfg.TuneVM
 	}
-	em := vm.EmuManager{Path: cfg.EmuManager, Hypervisor: d.hvPath}
 	return func(c *vm.Config) {
-		e := em
-		c.EmuManager = &e
+		if cfg.EmuManager != "" {
+			c.EmuManager = &vm.EmuManager{Path: cfg.EmuManager, Hypervisor: d.hvPath}
+		}
+		if cfg.Xenguest != "" {
+			c.Xenguest = &vm.Xenguest{Path: cfg.Xenguest, Hypervisor: d.hvPath}
+		}
 		if cfg.TuneVM != nil {
 			cfg.TuneVM(c)
 		}

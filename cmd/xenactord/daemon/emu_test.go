@@ -65,3 +65,23 @@ func TestDaemon_Embedded_EmuManager(t *testing.T) {
 	_, err = os.Stat(socket)
 	require.True(t, errors.Is(err, os.ErrNotExist), "the socket is removed: %v", err)
 }
+
+// With -xenguest, each start builds the domain in the builder, which
+// reaches the embedded host's hypervisor on its socket; the guest boots.
+func TestDaemon_Embedded_Xenguest(t *testing.T) {
+	runDir := shortDir(t)
+	dir := t.TempDir()
+	builder := emutest.BuildXenguest(t)
+	wrapper := emutest.Script(t, dir, "xenguest", `echo "$*" >> runs; exec '`+builder+`' "$@"`)
+	d := start(t, daemon.Config{StateDir: filepath.Join(runDir, "state"), RunDir: runDir, HostMemoryMiB: 1024,
+		Xenguest: wrapper, Logger: slog.New(slog.DiscardHandler)})
+	spec := newSpec(0)
+	domid := startVM(t, d, spec)
+	requireDevicesConnected(t, d, spec.UUID, 2)
+	runs, err := os.ReadFile(filepath.Join(dir, "runs"))
+	require.NoError(t, err)
+	require.Equal(t, "-mode pv_build -domid "+domid.String()+" -mem_max_mib 64 -mem_start_mib 64 -image sim:linux "+
+		"-store_port 0 -console_port 0 -store_domid 0 -console_domid 0 -hypervisor "+d.HypervisorSocket()+"\n",
+		string(runs))
+	require.NoError(t, d.Stop())
+}

@@ -1,6 +1,7 @@
-// Package emutest helps tests of the save/restore helper: it builds the
-// project's helper, writes hostile stand-ins as shell scripts, and checks
-// that nothing of a helper's process group is left.
+// Package emutest helps tests of the save/restore helper and the domain
+// builder: it builds the project's helpers, writes hostile stand-ins as
+// shell scripts, and checks that nothing of a helper's process group is
+// left.
 package emutest
 
 import (
@@ -16,14 +17,27 @@ import (
 // and returns its path.
 func BuildHelper(t testing.TB) string {
 	t.Helper()
+	return build(t, "xenactor-emu-manager")
+}
+
+// BuildXenguest builds cmd/xenactor-xenguest, the domain builder, into a
+// temporary directory and returns its path.
+func BuildXenguest(t testing.TB) string {
+	t.Helper()
+	return build(t, "xenactor-xenguest")
+}
+
+// build builds the command cmd/name into a temporary directory.
+func build(t testing.TB, name string) string {
+	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("building the helper: %v", err)
+		t.Fatalf("building %s: %v", name, err)
 	}
-	out := filepath.Join(t.TempDir(), "xenactor-emu-manager")
-	cmd := exec.Command(goBin, "build", "-o", out, "github.com/xenactor/xenactor/cmd/xenactor-emu-manager")
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command(goBin, "build", "-o", out, "github.com/xenactor/xenactor/cmd/"+name)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the helper: %v\n%s", err, b)
+		t.Fatalf("building %s: %v\n%s", name, err, b)
 	}
 	return out
 }
