@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/xenactor/xenactor/internal/await"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
@@ -80,29 +81,11 @@ func (p *Pool) Route(ctx context.Context, host string, req *messages.Request) (*
 	}
 	target := actor.NewPID(m.address(), ForwarderName)
 	future := p.system.Root.RequestFuture(target, req, -1)
-	var (
-		reply any
-		err   error
-		done  = make(chan struct{})
-	)
-	go func() {
-		reply, err = future.Result()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		// The future has no timer (a reply reaching a future that timed out
-		// races with its reader): release it once the member answers, or
-		// after the forwarder's own bound.
-		go func() {
-			select {
-			case <-done:
-			case <-time.After(forwardTimeout):
-				p.system.Root.Stop(future.PID())
-			}
-		}()
-		return nil, fmt.Errorf("pool host %s: %w", host, ctx.Err())
+	// The member answers within its own bound (forwardTimeout): a future
+	// whose caller gave up is released after it.
+	reply, err := await.Result(ctx, p.system.Root, future, forwardTimeout)
+	if err != nil && err == ctx.Err() {
+		return nil, fmt.Errorf("pool host %s: %w", host, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool host %s: %v", errdefs.ErrUnavailable, host, err)

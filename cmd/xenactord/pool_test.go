@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"math/big"
 	"net"
 	"os/exec"
@@ -27,6 +28,13 @@ import (
 	"github.com/xenactor/xenactor/hostio/etcd/etcdtest"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
+)
+
+// The VMs of the pool test: one placed on host-c, one on the least loaded
+// host.
+const (
+	onC   = "7a3c0f00-0000-4000-8000-00000000000c"
+	least = "7a3c0f00-0000-4000-8000-00000000000b"
 )
 
 // poolHost is one xenactord of a pool test.
@@ -87,80 +95,14 @@ func TestXenactord_Pool(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg, err := client.FindConfig(filepath.Join(a.stateDir, "api", "client.json"))
+	cliCfg := filepath.Join(a.stateDir, "api", "client.json")
+	addrs, err := json.Marshal(map[string]string{"host-b": b.poolAddr, "host-c": c.poolAddr})
 	require.NoError(t, err)
-	cl, err := client.Dial(ctx, cfg)
-	require.NoError(t, err)
-	defer cl.Close()
-
-	require.Eventually(t, func() bool {
-		hosts, err := cl.PoolHosts(ctx)
-		if err != nil || len(hosts) != 3 {
-			return false
-		}
-		for _, h := range hosts {
-			if !h.GetUp() || h.GetMemoryTotalKib() == 0 {
-				return false
-			}
-		}
-		return true
-	}, 30*time.Second, 100*time.Millisecond, "the pool does not list three hosts up")
-	hosts, err := cl.PoolHosts(ctx)
-	require.NoError(t, err)
-	byName := hostsByName(hosts)
-	require.Equal(t, uint64(4096<<10), byName["host-b"].GetMemoryTotalKib())
-	require.Equal(t, b.poolAddr, byName["host-b"].GetAddress())
-	require.Equal(t, c.poolAddr, byName["host-c"].GetAddress())
-
-	// Any call on any host, by name: host-a routes it.
-	info, err := cl.On("host-c").HostInfo(ctx)
-	require.NoError(t, err)
-	require.Equal(t, "host-c", info.GetHostname())
-	require.Equal(t, uint64(3072<<10), info.GetMemoryTotalKib())
-	_, err = cl.On("host-z").HostInfo(ctx)
-	require.True(t, errdefs.IsNotFound(err), "%v", err)
-
-	// A VM on a chosen host.
-	const onC = "7a3c0f00-0000-4000-8000-00000000000c"
-	host, err := cl.On("host-c").PlaceVM(ctx, poolSpec(onC, "on-c"))
-	require.NoError(t, err)
-	require.Equal(t, "host-c", host)
-	task, err := cl.On("host-c").StartVM(ctx, onC, false)
-	require.NoError(t, err)
-	require.Equal(t, "host-c", task.Host)
-	done, err := task.Wait(ctx, nil)
-	require.NoError(t, err)
-	require.Equal(t, messages.TaskState_TASK_STATE_COMPLETED, done.GetState())
-	_, err = cl.StatVM(ctx, onC)
-	require.True(t, errdefs.IsNotFound(err), "the VM is host-c's, not host-a's: %v", err)
-
-	// A VM on the least loaded host: host-b has the most free memory.
-	const least = "7a3c0f00-0000-4000-8000-00000000000b"
-	host, err = cl.LeastLoaded().PlaceVM(ctx, poolSpec(least, "least"))
-	require.NoError(t, err)
-	require.Equal(t, "host-b", host)
-	task, err = cl.On(host).StartVM(ctx, least, false)
-	require.NoError(t, err)
-	_, err = task.Wait(ctx, nil)
-	require.NoError(t, err)
-
-	vms, err := cl.PoolVMs(ctx)
-	require.NoError(t, err)
-	where := map[string]*messages.PoolVM{}
-	for _, v := range vms {
-		where[v.GetVm().GetSpec().GetUuid()] = v
-	}
-	require.Len(t, where, 2)
-	require.Equal(t, "host-c", where[onC].GetHost())
-	require.True(t, where[onC].GetHostUp())
-	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[onC].GetVm().GetPowerState())
-	require.Equal(t, "host-b", where[least].GetHost())
-	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
+	mustChild(t, "pool-place", cliCfg, string(addrs), nil)
 
 	// The CLI, through host-a: the pool, a VM created on host-a and started
 	// on the least loaded host (moved there, as it is Halted).
 	cli := buildCmd(t, "../xenactor", "xenactor")
-	cliCfg := filepath.Join(a.stateDir, "api", "client.json")
 	xenactor := func(args ...string) (string, string) {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, cli, append([]string{"--config", cliCfg}, args...)...)
@@ -190,44 +132,11 @@ func TestXenactord_Pool(t *testing.T) {
 	// host-c dies: noticed once its lease expires, marked down, its VM
 	// shown in power state unknown.
 	require.NoError(t, c.proc.cmd.Process.Kill())
-	require.Eventually(t, func() bool {
-		hosts, err := cl.PoolHosts(ctx)
-		if err != nil {
-			return false
-		}
-		h := hostsByName(hosts)["host-c"]
-		return h != nil && !h.GetUp()
-	}, 20*time.Second, 100*time.Millisecond, "host-c is not marked down")
-	hosts, err = cl.PoolHosts(ctx)
-	require.NoError(t, err)
-	byName = hostsByName(hosts)
-	require.Len(t, byName, 3, "a dead host stays listed")
-	require.True(t, byName["host-a"].GetUp())
-	require.True(t, byName["host-b"].GetUp())
-	require.Equal(t, uint32(1), byName["host-c"].GetVms(), "its last report")
-	vms, err = cl.PoolVMs(ctx)
-	require.NoError(t, err)
-	where = map[string]*messages.PoolVM{}
-	for _, v := range vms {
-		where[v.GetVm().GetSpec().GetUuid()] = v
-	}
-	require.Len(t, where, 3, "no VM is dropped")
-	require.Equal(t, "host-c", where[onC].GetHost())
-	require.False(t, where[onC].GetHostUp())
-	require.Equal(t, messages.PowerState_POWER_STATE_UNKNOWN, where[onC].GetVm().GetPowerState())
-	require.Equal(t, "on-c", where[onC].GetVm().GetSpec().GetName())
-	require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
-	_, err = cl.On("host-c").HostInfo(ctx)
-	require.True(t, errdefs.IsUnavailable(err), "a call routed to a dead host: %v", err)
+	mustChild(t, "pool-dead", cliCfg, "", nil)
 	out, _ = xenactor("pool", "vms")
 	require.Regexp(t, `host-c \(down\)\s+`+onC+`\s+on-c\s+Unknown`, out)
 	out, _ = xenactor("pool", "hosts")
 	require.Regexp(t, `host-c\s+127\.0\.0\.1:\d+\s+down`, out)
-	host, err = cl.LeastLoaded().PlaceVM(ctx, poolSpec("7a3c0f00-0000-4000-8000-0000000000aa", "next"))
-	require.NoError(t, err)
-	require.Equal(t, "host-b", host, "the dead host is never chosen")
-
-	require.NoError(t, cl.Close())
 	b.proc.terminate(t)
 	a.proc.terminate(t)
 }
@@ -288,4 +197,125 @@ func selfSignedCert() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}, nil
+}
+
+func init() {
+	// pool-place drives the pool through host-a until host-c is killed:
+	// arg is the pool addresses of host-b and host-c (JSON).
+	children["pool-place"] = func(t require.TestingT, cfg client.Config, arg string) any {
+		var addrs map[string]string
+		require.NoError(t, json.Unmarshal([]byte(arg), &addrs))
+		ctx, cl := dialChild(t, cfg)
+		defer cl.Close()
+
+		require.Eventually(t, func() bool {
+			hosts, err := cl.PoolHosts(ctx)
+			if err != nil || len(hosts) != 3 {
+				return false
+			}
+			for _, h := range hosts {
+				if !h.GetUp() || h.GetMemoryTotalKib() == 0 {
+					return false
+				}
+			}
+			return true
+		}, 30*time.Second, 100*time.Millisecond, "the pool does not list three hosts up")
+		hosts, err := cl.PoolHosts(ctx)
+		require.NoError(t, err)
+		byName := hostsByName(hosts)
+		require.Equal(t, uint64(4096<<10), byName["host-b"].GetMemoryTotalKib())
+		require.Equal(t, addrs["host-b"], byName["host-b"].GetAddress())
+		require.Equal(t, addrs["host-c"], byName["host-c"].GetAddress())
+
+		// Any call on any host, by name: host-a routes it.
+		info, err := cl.On("host-c").HostInfo(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "host-c", info.GetHostname())
+		require.Equal(t, uint64(3072<<10), info.GetMemoryTotalKib())
+		_, err = cl.On("host-z").HostInfo(ctx)
+		require.True(t, errdefs.IsNotFound(err), "%v", err)
+
+		// A VM on a chosen host.
+		host, err := cl.On("host-c").PlaceVM(ctx, poolSpec(onC, "on-c"))
+		require.NoError(t, err)
+		require.Equal(t, "host-c", host)
+		task, err := cl.On("host-c").StartVM(ctx, onC, false)
+		require.NoError(t, err)
+		require.Equal(t, "host-c", task.Host)
+		done, err := task.Wait(ctx, nil)
+		require.NoError(t, err)
+		require.Equal(t, messages.TaskState_TASK_STATE_COMPLETED, done.GetState())
+		_, err = cl.StatVM(ctx, onC)
+		require.True(t, errdefs.IsNotFound(err), "the VM is host-c's, not host-a's: %v", err)
+
+		// A VM on the least loaded host: host-b has the most free memory.
+		host, err = cl.LeastLoaded().PlaceVM(ctx, poolSpec(least, "least"))
+		require.NoError(t, err)
+		require.Equal(t, "host-b", host)
+		task, err = cl.On(host).StartVM(ctx, least, false)
+		require.NoError(t, err)
+		_, err = task.Wait(ctx, nil)
+		require.NoError(t, err)
+
+		vms, err := cl.PoolVMs(ctx)
+		require.NoError(t, err)
+		where := map[string]*messages.PoolVM{}
+		for _, v := range vms {
+			where[v.GetVm().GetSpec().GetUuid()] = v
+		}
+		require.Len(t, where, 2)
+		require.Equal(t, "host-c", where[onC].GetHost())
+		require.True(t, where[onC].GetHostUp())
+		require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[onC].GetVm().GetPowerState())
+		require.Equal(t, "host-b", where[least].GetHost())
+		require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
+		return nil
+	}
+	// pool-dead checks, through host-a, that the killed host-c is noticed.
+	children["pool-dead"] = func(t require.TestingT, cfg client.Config, _ string) any {
+		ctx, cl := dialChild(t, cfg)
+		defer cl.Close()
+		require.Eventually(t, func() bool {
+			hosts, err := cl.PoolHosts(ctx)
+			if err != nil {
+				return false
+			}
+			h := hostsByName(hosts)["host-c"]
+			return h != nil && !h.GetUp()
+		}, 20*time.Second, 100*time.Millisecond, "host-c is not marked down")
+		hosts, err := cl.PoolHosts(ctx)
+		require.NoError(t, err)
+		byName := hostsByName(hosts)
+		require.Len(t, byName, 3, "a dead host stays listed")
+		require.True(t, byName["host-a"].GetUp())
+		require.True(t, byName["host-b"].GetUp())
+		require.Equal(t, uint32(1), byName["host-c"].GetVms(), "its last report")
+		vms, err := cl.PoolVMs(ctx)
+		require.NoError(t, err)
+		where := map[string]*messages.PoolVM{}
+		for _, v := range vms {
+			where[v.GetVm().GetSpec().GetUuid()] = v
+		}
+		require.Len(t, where, 3, "no VM is dropped")
+		require.Equal(t, "host-c", where[onC].GetHost())
+		require.False(t, where[onC].GetHostUp())
+		require.Equal(t, messages.PowerState_POWER_STATE_UNKNOWN, where[onC].GetVm().GetPowerState())
+		require.Equal(t, "on-c", where[onC].GetVm().GetSpec().GetName())
+		require.Equal(t, messages.PowerState_POWER_STATE_RUNNING, where[least].GetVm().GetPowerState())
+		_, err = cl.On("host-c").HostInfo(ctx)
+		require.True(t, errdefs.IsUnavailable(err), "a call routed to a dead host: %v", err)
+		host, err := cl.LeastLoaded().PlaceVM(ctx, poolSpec("7a3c0f00-0000-4000-8000-0000000000aa", "next"))
+		require.NoError(t, err)
+		require.Equal(t, "host-b", host, "the dead host is never chosen")
+		return nil
+	}
+}
+
+// dialChild dials the daemon of cfg for a child.
+func dialChild(t require.TestingT, cfg client.Config) (context.Context, *client.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	time.AfterFunc(time.Minute, cancel)
+	cl, err := client.Dial(ctx, cfg)
+	require.NoError(t, err)
+	return ctx, cl
 }
