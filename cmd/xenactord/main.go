@@ -87,7 +87,16 @@ func main() {
 	flag.StringVar(&cfg.PoolCredentialsDir, "pool-credentials", "",
 		"directory of the pool's CA and its hosts' certificates, shared by the hosts; created by the first host")
 	flag.DurationVar(&cfg.PoolTTL, "pool-ttl", 0, `the lease of the host's pool membership: a host silent that long is down; 0 is 3s`)
+	poolInit := flag.Bool("pool-init", false,
+		"create the pool's CA (if missing) and the certificate of -host-name in -pool-credentials, then exit")
 	flag.Parse()
+	if *poolInit {
+		if err := initPool(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "xenactord:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	api.Version = version()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(cfg); err != nil {
@@ -111,6 +120,20 @@ func run(cfg daemon.Config) error {
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()
+}
+
+// initPool creates the pool credentials of cfg's host (-pool-init) and says
+// where they are.
+func initPool(cfg daemon.Config) error {
+	if cfg.PoolCredentialsDir == "" {
+		return fmt.Errorf("-pool-init needs -pool-credentials")
+	}
+	host, err := daemon.PoolCredentials(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pool credentials of host %s in %s\n", host, cfg.PoolCredentialsDir)
+	return nil
 }
 
 // version names the build: the module's version, or the VCS revision it was

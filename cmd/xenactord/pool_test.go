@@ -319,3 +319,33 @@ func dialChild(t require.TestingT, cfg client.Config) (context.Context, *client.
 	require.NoError(t, err)
 	return ctx, cl
 }
+
+// TestXenactord_PoolFlags checks the pool's usage errors and -pool-init.
+func TestXenactord_PoolFlags(t *testing.T) {
+	bin := build(t)
+	runDir := shortDir(t)
+	creds := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-pool-addr", "127.0.0.1:0", "-pool-credentials", creds}, "-etcd"},
+		{[]string{"-pool-addr", "127.0.0.1:0", "-etcd", "http://127.0.0.1:1"}, "-pool-credentials"},
+		{[]string{"-pool-addr", "127.0.0.1:0", "-etcd", "http://127.0.0.1:1", "-pool-credentials", creds,
+			"-host-name", "no/slash"}, "host name"},
+		{[]string{"-pool-init", "-host-name", "h1"}, "-pool-credentials"},
+	} {
+		cmd := exec.Command(bin, append([]string{"-metrics-addr", "", "-api-addr", "127.0.0.1:0", "-run-dir", runDir,
+			"-state-dir", filepath.Join(runDir, "state")}, tc.args...)...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v: %s", tc.args, out)
+		require.Equal(t, 2, ee.ExitCode(), "%v: %s", tc.args, out)
+		require.Contains(t, string(out), tc.want)
+	}
+	out, err := exec.Command(bin, "-pool-init", "-pool-credentials", creds, "-host-name", "h1").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, f := range []string{"pool-ca.pem", "pool-ca-key.pem", "hosts/h1.pem", "hosts/h1-key.pem"} {
+		require.FileExists(t, filepath.Join(creds, f))
+	}
+}

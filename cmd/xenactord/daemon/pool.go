@@ -85,6 +85,22 @@ func (d *Daemon) joinPool(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// PoolCredentials creates (when missing) and loads the pool credentials of
+// cfg's host in cfg.PoolCredentialsDir, and returns the host's name.
+func PoolCredentials(cfg Config) (string, error) {
+	host, err := cfg.hostName()
+	if err != nil {
+		return "", err
+	}
+	if !pool.ValidHostName(host) {
+		return "", fmt.Errorf("%w: host name %q: letters, digits, '.', '_' and '-' (-host-name)", ErrUsage, host)
+	}
+	if _, err := apiwire.EnsurePoolCredentials(cfg.PoolCredentialsDir, host); err != nil {
+		return "", fmt.Errorf("daemon: pool credentials: %w", err)
+	}
+	return host, nil
+}
+
 // localAPI runs a request on the api actor, for the pool's forwarder.
 func (d *Daemon) localAPI(ctx context.Context, req *messages.Request) (*messages.Response, error) {
 	pid := d.apiPID.Load()
