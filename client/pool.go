@@ -63,3 +63,20 @@ func (c *Client) PlaceVM(ctx context.Context, spec *messages.VMSpec) (string, er
 	}
 	return resp.GetHost(), nil
 }
+
+// PoolEvacuate moves every VM of the pool host host to the other hosts that
+// are up, batch at a time (0: the daemon's default), and returns what became
+// of each VM: a Halted VM's record is moved, a VM with a domain migrated, a
+// Suspended one stays. A VM that could not be moved stays on host with its
+// error. The call lasts as long as the evacuation.
+func (c *Client) PoolEvacuate(ctx context.Context, host string, batch int) ([]*messages.EvacuatedVM, error) {
+	resp, err := c.call(ctx, &messages.Request{Op: &messages.Request_PoolEvacuate{PoolEvacuate: &messages.PoolEvacuateRequest{
+		Host: host, Batch: uint32(max(batch, 0))}}})
+	if err != nil {
+		return nil, err
+	}
+	if r := resp.GetPoolEvacuation(); r != nil {
+		return r.GetVms(), nil
+	}
+	return nil, unexpected("PoolEvacuation", resp)
+}

@@ -16,6 +16,8 @@ func (s *server) dispatch(ctx context.Context, req *messages.Request) (*messages
 		return s.waitTask(ctx, op.WaitTask)
 	case *messages.Request_NextEvents:
 		return s.nextEvents(ctx, op.NextEvents)
+	case *messages.Request_PoolEvacuate:
+		return s.poolEvacuate(ctx, op.PoolEvacuate)
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()

@@ -22,6 +22,9 @@ type Pool interface {
 	Route(ctx context.Context, host string, req *messages.Request) (*messages.Response, error)
 	// LeastLoaded returns the host that is up with the most free memory.
 	LeastLoaded(ctx context.Context) (string, error)
+	// Evacuate moves every VM of host to the other hosts, batch at a time,
+	// and reports each.
+	Evacuate(ctx context.Context, host string, batch int) ([]*messages.EvacuatedVM, error)
 }
 
 // routed reports whether req asks to run on a pool host.
@@ -61,10 +64,14 @@ func (s *server) route(ctx context.Context, req *messages.Request) (*messages.Re
 		return nil, fmt.Errorf("%w: host %s: this daemon (%s) is not in a pool", errdefs.ErrNotFound, host, self)
 	}
 	// The long polls wait on the other host for up to MaxWait; the other
-	// ops take its own Timeout at most.
-	rctx, cancel := context.WithTimeout(ctx, s.cfg.MaxWait+s.cfg.Timeout)
-	defer cancel()
-	return s.cfg.Pool.Route(rctx, host, req)
+	// ops take its own Timeout at most, but an evacuation, which takes as
+	// long as its VMs.
+	if req.GetPoolEvacuate() == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.MaxWait+s.cfg.Timeout)
+		defer cancel()
+	}
+	return s.cfg.Pool.Route(ctx, host, req)
 }
 
 // poolHosts answers PoolHosts.
@@ -89,6 +96,23 @@ func (s *server) poolVMs(ctx context.Context) (*messages.Response, error) {
 		return nil, err
 	}
 	return &messages.Response{Result: &messages.Response_PoolVms{PoolVms: &messages.PoolVMList{Vms: vms}}}, nil
+}
+
+// poolEvacuate answers PoolEvacuate. It runs without the request timeout:
+// it lasts as long as its VMs' moves, each bounded by its own operation.
+func (s *server) poolEvacuate(ctx context.Context, req *messages.PoolEvacuateRequest) (*messages.Response, error) {
+	if s.cfg.Pool == nil {
+		return nil, errNoPool
+	}
+	if req.GetHost() == "" {
+		return nil, fmt.Errorf("%w: evacuate which host?", errdefs.ErrInvalid)
+	}
+	vms, err := s.cfg.Pool.Evacuate(ctx, req.GetHost(), int(req.GetBatch()))
+	if err != nil {
+		return nil, err
+	}
+	return &messages.Response{Result: &messages.Response_PoolEvacuation{PoolEvacuation: &messages.PoolEvacuation{
+		Vms: vms}}}, nil
 }
 
 // errNoPool is the error of the pool ops on a daemon not in a pool.

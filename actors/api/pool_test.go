@@ -46,6 +46,10 @@ func (p *fakePool) Route(_ context.Context, host string, req *messages.Request) 
 
 func (p *fakePool) LeastLoaded(context.Context) (string, error) { return p.least, nil }
 
+func (p *fakePool) Evacuate(_ context.Context, host string, batch int) ([]*messages.EvacuatedVM, error) {
+	return []*messages.EvacuatedVM{{Uuid: "u", From: host, To: fmt.Sprint("batch-", batch), How: "moved"}}, nil
+}
+
 func TestAPI_RoutesToPoolHosts(t *testing.T) {
 	p := &fakePool{least: "other"}
 	e := newEnv(t, func(c *api.Config) { c.Pool = p })
@@ -80,6 +84,11 @@ func TestAPI_RoutesToPoolHosts(t *testing.T) {
 	vms, err := e.c.PoolVMs(ctx)
 	require.NoError(t, err)
 	require.Equal(t, messages.PowerState_POWER_STATE_UNKNOWN, vms[0].GetVm().GetPowerState())
+	ev, err := e.c.PoolEvacuate(ctx, "other", 3)
+	require.NoError(t, err)
+	require.Equal(t, "batch-3", ev[0].GetTo())
+	_, err = e.c.PoolEvacuate(ctx, "", 0)
+	require.True(t, errdefs.IsInvalid(err), "%v", err)
 }
 
 func TestAPI_WithoutAPool(t *testing.T) {
@@ -88,6 +97,8 @@ func TestAPI_WithoutAPool(t *testing.T) {
 	_, err := e.c.PoolHosts(ctx)
 	require.True(t, errdefs.IsNotImplemented(err), "%v", err)
 	_, err = e.c.PoolVMs(ctx)
+	require.True(t, errdefs.IsNotImplemented(err), "%v", err)
+	_, err = e.c.PoolEvacuate(ctx, "other", 0)
 	require.True(t, errdefs.IsNotImplemented(err), "%v", err)
 	_, err = e.c.On("other").HostInfo(ctx)
 	require.True(t, errdefs.IsNotFound(err), "%v", err)

@@ -87,6 +87,8 @@ func opName(req *messages.Request) string {
 		return "PoolHosts"
 	case *messages.Request_PoolVms:
 		return "PoolVMs"
+	case *messages.Request_PoolEvacuate:
+		return "PoolEvacuate"
 	}
 	return "Unknown"
 }

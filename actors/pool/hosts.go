@@ -200,6 +200,14 @@ func (p *Pool) survey(ctx context.Context, withVMs bool) ([]hostState, error) {
 	if !withVMs {
 		return states, nil
 	}
+	// A VM a host reports now is where it is: a down host's last report
+	// (older) does not list it again.
+	seen := map[string]bool{}
+	for _, st := range states {
+		for _, vm := range st.vms {
+			seen[vm.GetSpec().GetUuid()] = true
+		}
+	}
 	for i := range states {
 		st := &states[i]
 		if st.live {
@@ -209,7 +217,11 @@ func (p *Pool) survey(ctx context.Context, withVMs bool) ([]hostState, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.vms = vms
+		for _, vm := range vms {
+			if !seen[vm.GetSpec().GetUuid()] {
+				st.vms = append(st.vms, vm)
+			}
+		}
 	}
 	return states, nil
 }

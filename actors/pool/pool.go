@@ -50,6 +50,9 @@ type Config struct {
 	Credentials *apiwire.PoolCredentials
 	// Local runs requests on this host's api actor; required.
 	Local Local
+	// Migrate, if set, live-migrates a VM between members, for Evacuate;
+	// nil leaves the VMs with a domain where they are.
+	Migrate MigrateFunc
 	// TTL is the lease of the member's key: a member that stops renewing
 	// it is gone after TTL. 0 is DefaultTTL.
 	TTL time.Duration

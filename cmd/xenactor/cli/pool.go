@@ -73,7 +73,48 @@ func (a *app) poolCommand() *cobra.Command {
 			return t.flush()
 		}),
 	}
-	cmd.AddCommand(hosts, vms)
+	var batch int
+	evacuate := &cobra.Command{
+		Use:   "evacuate HOST",
+		Short: "Move every VM of a host to the other hosts of the pool, in parallel batches",
+		Long: "Move every VM of HOST to the other hosts that are up, --batch at a time: a Halted VM's record moves,\n" +
+			"a VM with a domain is migrated, a Suspended VM stays. Each VM goes to the host with the most free\n" +
+			"memory left. A VM that could not be moved stays on HOST and is listed with its error; the command\n" +
+			"then fails with that error's exit code.",
+		Args: exactArgs(1),
+		RunE: a.run(func(ctx context.Context, c *client.Client, args []string) error {
+			evs, err := c.PoolEvacuate(ctx, args[0], batch)
+			if err != nil {
+				return err
+			}
+			var failed []*messages.EvacuatedVM
+			for _, ev := range evs {
+				if ev.GetError() != nil {
+					failed = append(failed, ev)
+				}
+			}
+			if a.json {
+				if err := printJSONList(a, evs); err != nil {
+					return err
+				}
+			} else {
+				t := newTable(a.opts.Stdout, "UUID", "NAME", "FROM", "TO", "HOW", "ERROR")
+				for _, ev := range evs {
+					t.row(ev.GetUuid(), ev.GetName(), ev.GetFrom(), ev.GetTo(), ev.GetHow(), errorText(ev.GetError()))
+				}
+				if err := t.flush(); err != nil {
+					return err
+				}
+			}
+			if len(failed) > 0 {
+				return &client.Error{Kind: failed[0].GetError().GetKind(),
+					Message: fmt.Sprintf("%d of %d VMs stayed on %s", len(failed), len(evs), args[0])}
+			}
+			return nil
+		}),
+	}
+	evacuate.Flags().IntVar(&batch, "batch", 0, "how many VMs to move at once (0: the daemon's default, 8)")
+	cmd.AddCommand(hosts, vms, evacuate)
 	return cmd
 }
 
