@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,6 +52,27 @@ func (f *forwarder) Receive(ctx actor.Context) {
 	}()
 }
 
+// errMemberLeft is the cause of a routed request's end when its member left.
+var errMemberLeft = errors.New("the member left the pool")
+
+// watchMember cancels ctx with errMemberLeft when the member id of host
+// leaves the member list, until ctx ends.
+func (p *Pool) watchMember(ctx context.Context, cancel context.CancelCauseFunc, host, id string) {
+	t := time.NewTicker(p.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if m, ok := p.provider.member(host); !ok || m.ID != id {
+			cancel(errMemberLeft)
+			return
+		}
+	}
+}
+
 // errorResponse is the Response of a failed call.
 func errorResponse(err error) *messages.Response {
 	return &messages.Response{Error: &messages.Error{Kind: errdefs.Kind(err), Message: err.Error()}}
@@ -80,12 +102,20 @@ func (p *Pool) Route(ctx context.Context, host string, req *messages.Request) (*
 		return nil, fmt.Errorf("%w: no pool host %s", errdefs.ErrNotFound, host)
 	}
 	target := actor.NewPID(m.address(), ForwarderName)
+	// A member that dies while it runs the request never answers: the wait
+	// ends when it leaves the member list.
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go p.watchMember(rctx, cancel, host, m.ID)
 	future := p.system.Root.RequestFuture(target, req, -1)
 	// The member answers within its own bound (forwardTimeout): a future
 	// whose caller gave up is released after it.
-	reply, err := await.Result(ctx, p.system.Root, future, forwardTimeout)
-	if err != nil && err == ctx.Err() {
-		return nil, fmt.Errorf("pool host %s: %w", host, err)
+	reply, err := await.Result(rctx, p.system.Root, future, forwardTimeout)
+	if err != nil && err == rctx.Err() {
+		if cause := context.Cause(rctx); errors.Is(cause, errMemberLeft) {
+			return nil, fmt.Errorf("%w: pool host %s went down before it answered", errdefs.ErrUnavailable, host)
+		}
+		return nil, fmt.Errorf("pool host %s: %w", host, ctx.Err())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: pool host %s: %v", errdefs.ErrUnavailable, host, err)

@@ -83,6 +83,9 @@ type Pool struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
+	// joined is set once the cluster member started.
+	joined bool
+
 	stopOnce sync.Once
 }
 
@@ -144,9 +147,9 @@ func Start(ctx context.Context, cfg Config) (_ *Pool, err error) {
 	ccfg := cluster.Configure(cfg.Pool, p.provider, disthash.New(), rcfg)
 	p.cluster = cluster.New(p.system, ccfg)
 	if err := startMember(p.cluster); err != nil {
-		p.cluster = nil
 		return nil, fmt.Errorf("%w: pool member on %s: %v", errdefs.ErrUnavailable, cfg.Address, err)
 	}
+	p.joined = true
 	if _, err := p.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 		return &forwarder{pool: p}
 	}), ForwarderName); err != nil {
@@ -184,10 +187,16 @@ func (p *Pool) Stop() error {
 		if p.provider != nil {
 			_ = p.provider.Shutdown(true)
 		}
-		if p.cluster != nil {
+		switch {
+		case p.joined:
 			p.cluster.Shutdown(false)
-		} else if p.system != nil {
+		case p.system != nil:
 			p.system.Shutdown()
+			// A start that failed after the remote listened (the provider
+			// could not register) leaves it to stop.
+			if p.provider != nil && p.provider.c != nil && p.cluster.Remote != nil {
+				p.cluster.Remote.Shutdown(false)
+			}
 		}
 	})
 	return nil
