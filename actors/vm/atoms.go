@@ -80,6 +80,10 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.suspend(ctx, m)
 	case *ResumeVM:
 		return r.resume(ctx, m)
+	case *MigrateVM:
+		return r.migrate(ctx, m)
+	case *ReceiveVM:
+		return r.receive(ctx, m)
 	case *DestroyVM:
 		if !r.hasDomain && r.image != "" {
 			return r.destroyImage()
