@@ -14,7 +14,7 @@ const DefaultAddress = "127.0.0.1:7652"
 
 // Dial connects to a destination's migration listener at addr (host:port),
 // through TLS when tlsCfg is not nil (the handshake is done before Dial
-// returns).
+// returns; the server's name is addr's host unless tlsCfg names one).
 func Dial(ctx context.Context, addr string, tlsCfg *tls.Config) (net.Conn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -23,6 +23,15 @@ func Dial(ctx context.Context, addr string, tlsCfg *tls.Config) (net.Conn, error
 	}
 	if tlsCfg == nil {
 		return conn, nil
+	}
+	if tlsCfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("migration listener %s: %w: %w", addr, err, errdefs.ErrInvalid)
+		}
+		tlsCfg = tlsCfg.Clone()
+		tlsCfg.ServerName = host
 	}
 	tc := tls.Client(conn, tlsCfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
