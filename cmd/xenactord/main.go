@@ -68,6 +68,12 @@ func main() {
 	flag.StringVar(&cfg.APIStunnel, "api-stunnel", "",
 		`host:port where a supervised stunnel terminates TLS for the API and forwards to -api-addr (then loopback, plaintext); "" serves TLS in the daemon`)
 	flag.StringVar(&cfg.Stunnel, "stunnel", "", `the stunnel executable for -api-stunnel; "" is stunnel4 in PATH`)
+	flag.StringVar(&cfg.MigrateAddr, "migrate-addr", daemon.DefaultMigrateAddr,
+		`host:port of the migration listener (TLS with the API's credentials and token); "" takes no migrations`)
+	flag.BoolVar(&cfg.MigrateInsecure, "migrate-insecure", false,
+		"take migrations in plaintext (loopback addresses only; the token is still required)")
+	flag.IntVar(&cfg.MigrateReceivers, "migrate-receivers", 0,
+		"how many incoming migrations are received at once; 0 is the default (4)")
 	flag.Parse()
 	api.Version = version()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

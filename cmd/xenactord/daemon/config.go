@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/hostio/migrate"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/internal/tracing"
@@ -92,7 +93,22 @@ type Config struct {
 	APIStunnel string
 	// Stunnel is the stunnel executable; "" looks stunnel4 up in PATH.
 	Stunnel string
+	// MigrateAddr is the host:port the migration listener takes incoming
+	// migrations on (DefaultMigrateAddr in xenactord; port 0 picks one);
+	// "" takes none. It serves TLS with the API's server certificate
+	// (APICredentialsDir) and checks the API's token first thing.
+	MigrateAddr string
+	// MigrateInsecure takes migrations in plaintext (the token still
+	// required); only on a loopback address.
+	MigrateInsecure bool
+	// MigrateReceivers is how many migrations are received at once; 0
+	// means hostio/migrate's default.
+	MigrateReceivers int
 }
+
+// DefaultMigrateAddr is where xenactord takes incoming migrations by
+// default.
+const DefaultMigrateAddr = migrate.DefaultAddress
 
 // DefaultAPIAddr is where xenactord serves its RPC API by default.
 const DefaultAPIAddr = apiwire.DefaultAddress
