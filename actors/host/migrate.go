@@ -37,6 +37,10 @@ func (d MigrationDestination) Prepare(ctx context.Context, metadata []byte) (mig
 	}
 	uuid := m.Spec.UUID
 	c, err := d.Host.AddVM(ctx, m.Spec)
+	if errdefs.IsExists(err) {
+		return nil, fmt.Errorf("VM %s is already on this host (a migration to the same host is not supported yet): %w",
+			uuid, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("add VM %s: %w", uuid, err)
 	}
