@@ -94,7 +94,8 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(), "version", api.Version)
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(),
+		"migrate", d.MigrateAddr(), "version", api.Version)
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()
