@@ -383,3 +383,33 @@ func TestServer_BothWaysConcurrently(t *testing.T) {
 		assert.Len(t, h.guests(t), 4)
 	}
 }
+
+// TestServer_IdleSourceFreesItsReceiver stalls a source after its
+// metadata: the destination gives up after IdleTimeout, aborts, and its
+// only receiver takes the next migration.
+func TestServer_IdleSourceFreesItsReceiver(t *testing.T) {
+	ctx := context.Background()
+	src := newHost(t, hvsim.Config{}, 1)
+	dst := newHost(t, hvsim.Config{}, 1)
+	dst.srv.IdleTimeout = 200 * time.Millisecond
+	id := runningGuest(t, src, uuidN(7), 8<<10)
+
+	conn, err := migrate.Dial(ctx, dst.addr, nil)
+	require.NoError(t, err)
+	defer conn.Close()
+	h, _ := json.Marshal(map[string]any{"version": migrate.Version, "token": testToken})
+	m, _ := json.Marshal(meta{UUID: uuidN(7), MemoryKiB: 8 << 10})
+	for _, b := range [][]byte{h, m} {
+		var n [4]byte
+		n[3] = byte(len(b))
+		_, err := conn.Write(append(n[:], b...))
+		require.NoError(t, err)
+		require.NoError(t, migrate.ReadStatus(conn))
+	}
+	require.Len(t, dst.guests(t), 1, "the destination prepared a domain")
+	// The source says nothing more.
+	require.Eventually(t, func() bool { return len(dst.guests(t)) == 0 }, 10*time.Second, 10*time.Millisecond,
+		"the destination gave up on the idle source")
+	_, err = send(ctx, src, id, uuidN(7), dst.addr, nil)
+	require.NoError(t, err, "the receiver is free again")
+}

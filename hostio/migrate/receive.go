@@ -20,6 +20,7 @@ import (
 const (
 	DefaultMaxReceivers = 4
 	DefaultHelloTimeout = 10 * time.Second
+	DefaultIdleTimeout  = time.Minute
 )
 
 // Destination is the host side of incoming migrations.
@@ -57,6 +58,10 @@ type Server struct {
 	// HelloTimeout bounds the wait for a connection's hello
 	// (DefaultHelloTimeout when 0).
 	HelloTimeout time.Duration
+	// IdleTimeout bounds each wait for the source once the hello was
+	// answered (DefaultIdleTimeout when 0): a source gone without closing
+	// the connection frees its receiver.
+	IdleTimeout time.Duration
 	// Logger receives the refused and failed migrations (none when nil).
 	Logger *slog.Logger
 
@@ -109,18 +114,22 @@ func (s *Server) Receive(ctx context.Context, conn net.Conn) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	r := bufio.NewReader(conn)
 	timeout := s.HelloTimeout
 	if timeout <= 0 {
 		timeout = DefaultHelloTimeout
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(timeout))
+	ir := &idleReader{conn: conn, idle: timeout}
+	r := bufio.NewReader(ir)
 	h, err := s.hello(r)
 	if err != nil {
 		_ = WriteStatus(conn, err)
 		return err
 	}
-	_ = conn.SetReadDeadline(time.Time{})
+	idle := s.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	ir.idle = idle
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -202,4 +211,16 @@ func (s *Server) receive(ctx context.Context, conn net.Conn, r *bufio.Reader, h 
 	// The destination owns the VM: a lost acknowledgement changes nothing.
 	_ = WriteStatus(conn, nil)
 	return nil
+}
+
+// idleReader reads conn with a deadline of idle from each read.
+type idleReader struct {
+	conn net.Conn
+	idle time.Duration
+}
+
+// Read reads conn, failing once idle passed without a byte.
+func (i *idleReader) Read(p []byte) (int, error) {
+	_ = i.conn.SetReadDeadline(time.Now().Add(i.idle))
+	return i.conn.Read(p)
 }
