@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -104,6 +105,8 @@ func TestMigration_MovesARunningVMWithItsMemory(t *testing.T) {
 	spec, c := a.startVM(t)
 	domA := states(t, a.hc)[spec.UUID].DomID
 	require.NoError(t, a.h.Sim().WritePage(ctx, domA, 9, []byte("state of the guest")))
+	idA, err := a.xs.Read(ctx, fmt.Sprintf("/local/domain/%d/unique-domain-id", domA))
+	require.NoError(t, err)
 
 	id, err := c.Migrate(ctx, vm.MigrateVM{Dest: b.addr, Token: migrateToken, Live: true, Compress: true})
 	require.NoError(t, err)
@@ -139,6 +142,11 @@ func TestMigration_MovesARunningVMWithItsMemory(t *testing.T) {
 		st, err := bc.Stat(ctx)
 		return err == nil && st.Guest != nil && st.Guest.OS.Name != "" && len(st.Devices) == 2
 	}, waitFor, tick, "the guest's metrics resume on the destination")
+
+	idB, err := b.xs.Read(ctx, fmt.Sprintf("/local/domain/%d/unique-domain-id", info.DomID))
+	require.NoError(t, err)
+	assert.Len(t, string(idB), 36)
+	assert.NotEqual(t, string(idA), string(idB), "the guest agent can tell it moved")
 
 	// It runs on: a shutdown there works.
 	id, err = bc.Shutdown(ctx, true)
