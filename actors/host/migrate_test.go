@@ -117,6 +117,10 @@ func TestMigration_MovesARunningVMWithItsMemory(t *testing.T) {
 	require.NoError(t, json.Unmarshal(task.Result, &res))
 	assert.Equal(t, b.addr, res.Dest)
 	assert.Positive(t, res.BytesSent)
+	require.NotEmpty(t, res.Rounds, "the rounds are in the result")
+	assert.Zero(t, res.Rounds[0].Iteration)
+	assert.Positive(t, res.Rounds[0].BytesSent)
+	assert.LessOrEqual(t, res.Rounds[len(res.Rounds)-1].BytesSent, res.BytesSent)
 
 	// The source forgot it: no VM, no record, no domain, no xenstore trees.
 	require.Eventually(t, func() bool { _, ok := states(t, a.hc)[spec.UUID]; return !ok }, waitFor, tick)

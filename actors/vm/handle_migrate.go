@@ -61,6 +61,18 @@ type MigrateResult struct {
 	Iterations int     `json:"iterations"`
 	DurationMS float64 `json:"duration_ms"`
 	DowntimeMS float64 `json:"downtime_ms"`
+	// Rounds are the pre-copy rounds as they were reported: the first
+	// (iteration 0) sent every page.
+	Rounds []MigrateRound `json:"rounds"`
+}
+
+// MigrateRound is one pre-copy round of a MigrateResult.
+type MigrateRound struct {
+	Iteration           int     `json:"iteration"`
+	BytesSent           int64   `json:"bytes_sent"`
+	DirtyPages          int     `json:"dirty_pages"`
+	DirtyRate           float64 `json:"dirty_pages_per_second"`
+	EstimatedDowntimeMS float64 `json:"estimated_downtime_ms"`
 }
 
 // migrate runs a MigrateVM.
@@ -91,9 +103,10 @@ func (r *runner) migrate(ctx context.Context, msg *MigrateVM) *opDone {
 	if err != nil {
 		return fail(err)
 	}
+	var rounds []MigrateRound
 	cfg := migrate.SendConfig{Token: msg.Token, Metadata: meta, Hypervisor: hv, DomID: r.domid, Live: msg.Live,
 		Compress: msg.Compress, MaxIterations: msg.MaxIterations, DirtyThreshold: msg.DirtyThreshold,
-		Progress: r.migrateProgress(msg)}
+		Progress: r.migrateProgress(msg, &rounds)}
 	var res migrate.Result
 	err = atom(ctx, "migrate", func(ctx context.Context) (err error) {
 		res, err = migrate.Send(ctx, conn, cfg)
@@ -109,25 +122,28 @@ func (r *runner) migrate(ctx context.Context, msg *MigrateVM) *opDone {
 			uuid, msg.Dest, r.domid, err), migrated: true}
 	}
 	result, _ := json.Marshal(MigrateResult{Dest: msg.Dest, BytesSent: res.BytesSent, Iterations: res.Iterations,
-		DurationMS: ms(res.Duration), DowntimeMS: ms(res.Downtime)})
+		DurationMS: ms(res.Duration), DowntimeMS: ms(res.Downtime), Rounds: rounds})
 	return &opDone{result: result, migrated: true}
 }
 
 // ms is d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// migrateProgress reports each pre-copy round as the task's progress.
-func (r *runner) migrateProgress(msg *MigrateVM) func(migrate.Progress) {
-	rounds := msg.MaxIterations
-	if rounds <= 0 {
-		rounds = migrate.DefaultMaxIterations
+// migrateProgress reports each pre-copy round as the task's progress and
+// appends it to rounds.
+func (r *runner) migrateProgress(msg *MigrateVM, rounds *[]MigrateRound) func(migrate.Progress) {
+	most := msg.MaxIterations
+	if most <= 0 {
+		most = migrate.DefaultMaxIterations
 	}
 	return func(p migrate.Progress) {
+		*rounds = append(*rounds, MigrateRound{Iteration: p.Iteration, BytesSent: p.BytesSent, DirtyPages: p.DirtyPages,
+			DirtyRate: p.DirtyRate, EstimatedDowntimeMS: ms(p.EstimatedDowntime)})
 		if r.cfg.Tasks == nil || r.root == nil {
 			return
 		}
 		r.root.Send(r.cfg.Tasks, &tasks.UpdateProgress{ID: r.taskID,
-			Progress: min(0.95, float64(p.Iteration+1)/float64(rounds+2))})
+			Progress: min(0.95, float64(p.Iteration+1)/float64(most+2))})
 	}
 }
 
