@@ -119,6 +119,16 @@ func (c *Client) ResumeVM(ctx context.Context, uuid string, paused bool) (*Task,
 		Uuid: uuid, Paused: paused}}})
 }
 
+// MigrateVM moves the running VM uuid to the daemon whose migration
+// listener is at destination (host:port); destConfig is the path, readable
+// by the source daemon, of the destination's client.json (its CA and
+// token). Live pre-copies the memory while the guest runs; compress sends
+// it through flate.
+func (c *Client) MigrateVM(ctx context.Context, uuid, destination, destConfig string, live, compress bool) (*Task, error) {
+	return c.operation(ctx, &messages.Request{Op: &messages.Request_MigrateVm{MigrateVm: &messages.MigrateVMRequest{
+		Uuid: uuid, Destination: destination, DestinationConfig: destConfig, Live: live, Compress: compress}}})
+}
+
 // DestroyVM destroys the domain of VM uuid at once.
 func (c *Client) DestroyVM(ctx context.Context, uuid string) (*Task, error) {
 	return c.operation(ctx, &messages.Request{Op: &messages.Request_DestroyVm{DestroyVm: &messages.DestroyVMRequest{

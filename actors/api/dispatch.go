@@ -56,6 +56,8 @@ func (s *server) dispatch(ctx context.Context, req *messages.Request) (*messages
 		return s.setMemoryTarget(ctx, op.SetMemoryTarget)
 	case *messages.Request_SetVcpus:
 		return s.setVCPUs(ctx, op.SetVcpus)
+	case *messages.Request_MigrateVm:
+		return s.migrateVM(ctx, op.MigrateVm)
 	case *messages.Request_PlugVbd:
 		return s.plugVBD(ctx, op.PlugVbd)
 	case *messages.Request_UnplugVbd:

@@ -61,6 +61,8 @@ func opName(req *messages.Request) string {
 		return "SetMemoryTarget"
 	case *messages.Request_SetVcpus:
 		return "SetVCPUs"
+	case *messages.Request_MigrateVm:
+		return "MigrateVM"
 	case *messages.Request_PlugVbd:
 		return "PlugVBD"
 	case *messages.Request_UnplugVbd:

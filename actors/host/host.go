@@ -158,6 +158,8 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleRemove(ctx, msg)
 	case *removeChecked:
 		h.handleRemoveChecked(ctx, msg)
+	case *vmMigrated:
+		h.handleMigrated(ctx, msg)
 	case *VM:
 		e := h.vms[msg.UUID]
 		if e == nil {
@@ -340,6 +342,8 @@ func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
 		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels, VGPUs: h.cfg.VGPUs,
 		PVSSwitch: h.cfg.PVSSwitch, DaemonFaults: h.faults.of}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	cfg.OnMigrated = func(uuid string) { root.Send(self, &vmMigrated{uuid: uuid}) }
 	if h.cfg.Accounting != nil {
 		cfg.DeviceSupervisor = supervisors.New(supervisors.WithAccounting(h.cfg.Accounting))
 	}
@@ -425,22 +429,40 @@ func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
 		reply(fmt.Errorf("host: VM %s is %s, not Halted: %w", msg.uuid, msg.st.PowerState, errdefs.ErrBusy))
 		return
 	}
+	reply(h.forget(ctx, msg.uuid, e))
+}
+
+// forget deletes the record of VM uuid, whose entry is e, stops its actor
+// and announces its removal.
+func (h *hostActor) forget(ctx actor.Context, uuid string, e *entry) error {
 	e.journal.Close()
 	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.cfg.StateDir.Delete(dctx, KindVM, msg.uuid); err != nil && !errdefs.IsNotFound(err) {
-		reply(fmt.Errorf("host: delete VM %s: %w", msg.uuid, err))
-		return
+	if err := h.cfg.StateDir.Delete(dctx, KindVM, uuid); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("host: delete VM %s: %w", uuid, err)
 	}
 	forgetPower(e)
-	delete(h.vms, msg.uuid)
-	if e.hasDom && h.byDom[e.domid] == msg.uuid {
+	delete(h.vms, uuid)
+	if e.hasDom && h.byDom[e.domid] == uuid {
 		delete(h.byDom, e.domid)
 		ctx.Request(h.watches, &watches.UnwatchDomain{DomID: e.domid})
 	}
-	ctx.Stop(e.pid)
-	ctx.Send(h.events, &events.Removed{ID: vm.ObjectID(msg.uuid)})
-	reply(nil)
+	if e.pid != nil {
+		ctx.Stop(e.pid)
+	}
+	ctx.Send(h.events, &events.Removed{ID: vm.ObjectID(uuid)})
+	return nil
+}
+
+// handleMigrated forgets a VM that moved to another host.
+func (h *hostActor) handleMigrated(ctx actor.Context, msg *vmMigrated) {
+	e := h.vms[msg.uuid]
+	if e == nil {
+		return
+	}
+	if err := h.forget(ctx, msg.uuid, e); err != nil {
+		h.cfg.Logger.Error("forgetting a VM migrated away", "vm", msg.uuid, "err", err)
+	}
 }
 
 func (h *hostActor) handleList(ctx actor.Context) {

@@ -64,8 +64,9 @@ type (
 		name  string
 		props *actor.Props
 	}
-	vmChanged struct{ uuid string }
-	vmStatted struct {
+	vmChanged  struct{ uuid string }
+	vmMigrated struct{ uuid string }
+	vmStatted  struct {
 		uuid string
 		seq  uint64
 		st   *vm.VMStatus

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strconv"
 	"time"
@@ -80,6 +81,10 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.suspend(ctx, m)
 	case *ResumeVM:
 		return r.resume(ctx, m)
+	case *MigrateVM:
+		return r.migrate(ctx, m)
+	case *ReceiveVM:
+		return r.receive(ctx, m)
 	case *DestroyVM:
 		if !r.hasDomain && r.image != "" {
 			return r.destroyImage()
@@ -155,7 +160,10 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 		// The console daemon serves the ring; limit is the bytes it may buffer.
 		{"console/ring-ref", strconv.FormatUint(res.ConsoleGFN, 10)},
 		{"console/port", strconv.FormatUint(uint64(res.ConsolePort), 10)},
-		{"console/limit", "1048576"}, {"console/type", "xenconsoled"}}); err != nil {
+		{"console/limit", "1048576"}, {"console/type", "xenconsoled"},
+		// New for every domain: a guest agent that sees it change knows it
+		// was resumed or migrated.
+		{"unique-domain-id", newUniqueDomainID()}}); err != nil {
 		return err
 	}
 	if err := tx.MkdirPerms(ctx, home+"/cpu", guestRead); err != nil {
@@ -169,6 +177,14 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 		return err
 	}
 	return tx.WriteKeys(ctx, vm, [][2]string{{"uuid", spec.UUID}, {"name", spec.Name}})
+}
+
+// newUniqueDomainID returns a random (version 4) uuid.
+func newUniqueDomainID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6], u[8] = u[6]&0x0f|0x40, u[8]&0x3f|0x80
+	return hypervisor.FormatUUID(u)
 }
 
 // rmIfExists removes path; a missing path is not an error.

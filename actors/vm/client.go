@@ -80,6 +80,18 @@ func (c Client) Suspend(ctx context.Context, path string) (string, error) {
 	return c.op(ctx, &SuspendVM{Path: path})
 }
 
+// Migrate queues a migration of the running VM (MigrateVM) and returns
+// its task id.
+func (c Client) Migrate(ctx context.Context, msg MigrateVM) (string, error) {
+	return c.op(ctx, &msg)
+}
+
+// Receive queues the receive of an incoming migration into the Halted VM
+// (ReceiveVM) and returns its task id.
+func (c Client) Receive(ctx context.Context, in *Incoming) (string, error) {
+	return c.op(ctx, &ReceiveVM{In: in})
+}
+
 // Resume queues a resume of the Suspended VM and returns its task id.
 func (c Client) Resume(ctx context.Context, paused bool) (string, error) {
 	return c.op(ctx, &ResumeVM{Paused: paused})

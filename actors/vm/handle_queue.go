@@ -53,6 +53,8 @@ type opDone struct {
 	// lastErr, when set, becomes VMStatus.LastError even for an operation
 	// with a task: a state the VM was left in that outlives the task.
 	lastErr error
+	// migrated is set when the VM moved to another host.
+	migrated bool
 }
 
 // opCanceled reports that a task's cancel function ran.
@@ -187,6 +189,9 @@ func (a *vmActor) handleOpDone(ctx actor.Context, msg *opDone) {
 		err = fmt.Errorf("%w: %w", errdefs.ErrCanceled, err)
 	}
 	a.finish(ctx, op, msg.result, err)
+	if msg.migrated && a.cfg.OnMigrated != nil {
+		a.cfg.OnMigrated(a.cfg.Spec.UUID)
+	}
 	// A check announces a power state it sees change (a domain paused
 	// or unpaused by someone else) even when it has nothing to do.
 	quiet := msg.quiet && msg.seen && a.st.powerSeen && a.st.power == msg.power

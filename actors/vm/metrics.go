@@ -3,6 +3,7 @@ package vm
 import (
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/migrate"
 	"github.com/xenactor/xenactor/internal/telemetry"
 )
 
@@ -25,7 +26,25 @@ var (
 	deviceOps      = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "device_operations", Unit: "total",
 		Help:   "Device plugs and unplugs finished, by class, op (plug, unplug) and result.",
 		Labels: []string{"class", "op", "result"}})
+	migrations = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "migrations", Unit: "total",
+		Help: "Outgoing migrations finished, by result (ok or the error kind).", Labels: []string{"result"}})
+	migrationSeconds = telemetry.NewHistogram(telemetry.Desc{Subsystem: "vm", Name: "migration_duration",
+		Unit: "seconds", Help: "Time an outgoing migration took, from the dial to the destination's acknowledgement."})
+	migrationDowntime = telemetry.NewHistogram(telemetry.Desc{Subsystem: "vm", Name: "migration_downtime",
+		Unit: "seconds", Help: "Time a migrated guest was stopped: from its pause here to its unpause there."})
+	migrationBytes = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "migration_sent", Unit: "bytes",
+		Help: "Bytes outgoing migrations wrote to their connections."})
 )
+
+// observeMigration records an outgoing migration that ended with err.
+func observeMigration(res migrate.Result, err error) {
+	migrations.WithLabelValues(telemetry.Result(err)).Inc()
+	migrationBytes.WithLabelValues().Add(float64(res.BytesSent))
+	if err == nil {
+		migrationSeconds.WithLabelValues().Observe(res.Duration.Seconds())
+		migrationDowntime.WithLabelValues().Observe(res.Downtime.Seconds())
+	}
+}
 
 // The atoms timed in atomSeconds.
 const (

@@ -142,6 +142,9 @@ type Config struct {
 	// VM of spec depends on, for its status (VMStatus.DaemonFaults). It is
 	// called in the actor and must return at once.
 	DaemonFaults func(spec Spec) []DaemonFault
+	// OnMigrated, if set, is called in the actor once a MigrateVM moved
+	// the VM to another host: the host forgets it. It must return at once.
+	OnMigrated func(uuid string)
 }
 
 func (c *Config) defaults() {
@@ -248,6 +251,10 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.enqueue(ctx, kindSuspend, msg)
 	case *ResumeVM:
 		a.enqueue(ctx, kindResume, msg)
+	case *MigrateVM:
+		a.enqueue(ctx, kindMigrate, msg)
+	case *ReceiveVM:
+		a.enqueue(ctx, kindReceive, msg)
 	case *PlugVBD:
 		vbd := msg.VBD
 		a.handleHotplug(ctx, &hotplugOp{class: hotplug.ClassVBD, devid: vbd.DevID, vbd: &vbd, plug: true})

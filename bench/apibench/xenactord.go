@@ -58,7 +58,7 @@ func startXenactord(ctx context.Context, bin, dir string, hostMiB uint64) (*daem
 	state := filepath.Join(dir, "state")
 	d := &daemonProc{stderr: &lockedBuffer{}, done: make(chan struct{}),
 		config: filepath.Join(state, "api", "client.json")}
-	d.cmd = exec.Command(bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-run-dir", dir,
+	d.cmd = exec.Command(bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-migrate-addr", "", "-run-dir", dir,
 		"-state-dir", state, "-host-memory", strconv.FormatUint(hostMiB, 10))
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {

@@ -4,7 +4,8 @@
 // and measures what they cost; `xenactor-bench boot` runs a boot storm
 // through the host and VM actors on the simulated host; `xenactor-bench api`
 // measures the RPC API of a real xenactord against the same daemon in
-// process. Each prints a table (or JSON); see docs/benchmarks.md.
+// process; `xenactor-bench migrate` measures live migration's throughput
+// against a raw TCP copy and its downtime. Each prints a table (or JSON); see docs/benchmarks.md.
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot|api [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -39,6 +40,8 @@ func main() {
 		err = bootCmd(os.Args[2:])
 	case "api":
 		err = apiCmd(os.Args[2:])
+	case "migrate":
+		err = migrateCmd(os.Args[2:])
 	case "api-worker": // a worker process of api, not for people
 		err = apiWorkerCmd()
 	default:

@@ -64,7 +64,7 @@ func TestXenactor_EndToEnd(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	stateDir := filepath.Join(dir, "state")
 	daemon := exec.Command(daemonBin, "-state-dir", stateDir, "-run-dir", dir, "-host-memory", "1024",
-		"-metrics-addr", "", "-api-addr", "127.0.0.1:0")
+		"-metrics-addr", "", "-migrate-addr", "", "-api-addr", "127.0.0.1:0")
 	logs := &testenv.Buffer{}
 	daemon.Stdout, daemon.Stderr = logs, logs
 	require.NoError(t, daemon.Start())

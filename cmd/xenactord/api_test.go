@@ -36,7 +36,7 @@ func TestXenactord_APIEndToEnd(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
 	stateDir := filepath.Join(runDir, "state")
-	d := startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-run-dir", runDir,
+	d := startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-migrate-addr", "", "-run-dir", runDir,
 		"-state-dir", stateDir, "-host-memory", "2048")
 	d.waitLog(t, "xenactord ready")
 

@@ -89,6 +89,12 @@ func main() {
 	flag.DurationVar(&cfg.PoolTTL, "pool-ttl", 0, `the lease of the host's pool membership: a host silent that long is down; 0 is 3s`)
 	poolInit := flag.Bool("pool-init", false,
 		"create the pool's CA (if missing) and the certificate of -host-name in -pool-credentials, then exit")
+	flag.StringVar(&cfg.MigrateAddr, "migrate-addr", daemon.DefaultMigrateAddr,
+		`host:port of the migration listener (TLS with the API's credentials and token); "" takes no migrations`)
+	flag.BoolVar(&cfg.MigrateInsecure, "migrate-insecure", false,
+		"take migrations in plaintext (loopback addresses only; the token is still required)")
+	flag.IntVar(&cfg.MigrateReceivers, "migrate-receivers", 0,
+		"how many incoming migrations are received at once; 0 is the default (4)")
 	flag.Parse()
 	if *poolInit {
 		if err := initPool(cfg); err != nil {
@@ -116,7 +122,8 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(), "pool", d.PoolAddr(), "version", api.Version)
+		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(),
+		"migrate", d.MigrateAddr(), "pool", d.PoolAddr(), "version", api.Version)
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()

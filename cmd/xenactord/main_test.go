@@ -93,7 +93,7 @@ func TestXenactord_ServesXenstoreAndStopsCleanly(t *testing.T) {
 	runDir := shortDir(t)
 	stateDir := filepath.Join(t.TempDir(), "state")
 	var stderr testenv.Buffer
-	cmd := exec.Command(bin, "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "4096", "-metrics-addr", "", "-api-addr", "")
+	cmd := exec.Command(bin, "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "4096", "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "")
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
@@ -138,7 +138,7 @@ func TestXenactord_ServesXenstoreAndStopsCleanly(t *testing.T) {
 func TestXenactord_ExternalXenstoredIsAUsageError(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
-	cmd := exec.Command(bin, "-metrics-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+	cmd := exec.Command(bin, "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
 		"-xenstored", "/var/run/xenstored/socket")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -157,7 +157,7 @@ func TestXenactord_AgainstASimhostProcess(t *testing.T) {
 	hvSocket := filepath.Join(hostDir, "hypervisor.sock")
 
 	runDir := shortDir(t)
-	d := startProc(t, bin, "-metrics-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+	d := startProc(t, bin, "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
 		"-hypervisor", "unix:"+hvSocket, "-xenstored", xsSocket)
 	d.waitLog(t, "xenactord ready")
 	_, err := os.Stat(filepath.Join(runDir, "xenstored.sock"))
@@ -181,7 +181,7 @@ func TestXenactord_AgainstASimhostProcess(t *testing.T) {
 func TestXenactord_UnknownHypervisorIsAUsageError(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
-	out, err := exec.Command(bin, "-metrics-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+	out, err := exec.Command(bin, "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
 		"-hypervisor", "kvm").CombinedOutput()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee, "%s", out)

@@ -16,7 +16,7 @@ var metricsLog = regexp.MustCompile(`metrics=(127\.0\.0\.1:[0-9]+)`)
 func TestXenactord_MetricsAddr(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
-	d := startProc(t, bin, "-metrics-addr", "127.0.0.1:0", "-api-addr", "", "-run-dir", runDir, "-state-dir",
+	d := startProc(t, bin, "-metrics-addr", "127.0.0.1:0", "-migrate-addr", "", "-api-addr", "", "-run-dir", runDir, "-state-dir",
 		filepath.Join(runDir, "state"), "-host-memory", "1024")
 	d.waitLog(t, "xenactord ready")
 	m := metricsLog.FindStringSubmatch(d.stderr.String())

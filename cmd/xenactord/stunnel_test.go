@@ -79,7 +79,7 @@ func TestXenactord_APIBehindStunnel(t *testing.T) {
 	stateDir := filepath.Join(runDir, "state")
 	apiAddr, tlsAddr := freeAddr(t), freeAddr(t)
 	args := []string{"-api-addr", apiAddr, "-api-stunnel", tlsAddr, "-stunnel", progs["stunnel4"],
-		"-metrics-addr", "", "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "1024"}
+		"-metrics-addr", "", "-migrate-addr", "", "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "1024"}
 	d := startProc(t, bin, args...)
 	d.waitLog(t, "xenactord ready")
 	var stunnelPid int

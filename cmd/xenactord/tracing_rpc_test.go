@@ -58,7 +58,7 @@ func TestXenactord_TraceCrossesTheRPCBoundary(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
 	stateDir := filepath.Join(runDir, "state")
-	d := startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-trace-collector",
+	d := startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-migrate-addr", "", "-trace-collector",
 		collector.URL+"/api/traces", "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "1024")
 	d.waitLog(t, "xenactord ready")
 

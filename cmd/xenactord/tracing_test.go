@@ -20,7 +20,7 @@ func TestXenactord_TraceFlagsUsageErrors(t *testing.T) {
 		{[]string{"-trace-collector", "127.0.0.1:14268"}, "not an http(s) URL"},
 	} {
 		runDir := shortDir(t)
-		args := append([]string{"-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"), "-metrics-addr", "",
+		args := append([]string{"-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"), "-metrics-addr", "", "-migrate-addr", "",
 			"-api-addr", ""}, tc.args...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		var ee *exec.ExitError

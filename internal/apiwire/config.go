@@ -1,6 +1,7 @@
 package apiwire
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,4 +136,26 @@ func FindClientConfig(explicit string) (ClientConfig, error) {
 	}
 	return ClientConfig{}, fmt.Errorf("%w: no client config: give one with --config, set $%s, or run the daemon to write one of %s",
 		errdefs.ErrNotFound, EnvConfig, strings.Join(ClientConfigPaths, ", "))
+}
+
+// PeerMaterial loads what a daemon needs to reach another daemon described
+// by cfg (its client.json) on a channel of its own, such as migration: a
+// TLS config trusting cfg's CA and presenting its client certificate if it
+// names one (nil when cfg is Insecure), and the token (read from cfg's
+// token file; "" when it names none).
+func PeerMaterial(cfg ClientConfig) (*tls.Config, string, error) {
+	mat, err := clientCredentials(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg.Insecure {
+		return nil, mat.token, nil
+	}
+	return clientTLS(mat), mat.token, nil
+}
+
+// ServerTLS returns the TLS config a daemon's own listener (migration)
+// serves with: the credentials' server certificate, TLS 1.3.
+func (c *Credentials) ServerTLS() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{c.Server}}
 }

@@ -14,7 +14,8 @@ import (
 func (a *app) vmCommand() *cobra.Command {
 	cmd := group("vm", "Create, run, watch and forget VMs")
 	var hard, resumePaused, rebootHard bool
-	var path string
+	var path, to, destConfig string
+	live, compress := true, false
 	cmd.AddCommand(
 		a.vmListCommand(),
 		a.vmCreateCommand(),
@@ -52,6 +53,20 @@ func (a *app) vmCommand() *cobra.Command {
 			func(c *cobra.Command) { c.Flags().BoolVar(&resumePaused, "paused", false, "leave the VM paused") },
 			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
 				return c.ResumeVM(ctx, uuid, resumePaused)
+			}),
+		a.vmOp("migrate", "Move a Running VM to another daemon", "migrate",
+			func(c *cobra.Command) {
+				c.Flags().StringVar(&to, "to", "", "the destination daemon's migration listener, host:port (its -migrate-addr)")
+				c.Flags().StringVar(&destConfig, "dest-config", "",
+					"the destination's client.json, as a path the source daemon can read (its CA and token)")
+				c.Flags().BoolVar(&live, "live", true, "pre-copy the memory while the guest runs")
+				c.Flags().BoolVar(&compress, "compress", false, "compress the memory stream")
+			},
+			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				if to == "" || destConfig == "" {
+					return nil, usagef("migrate needs --to host:port and --dest-config <client.json>")
+				}
+				return c.MigrateVM(ctx, uuid, to, destConfig, live, compress)
 			}),
 		a.vmOp("destroy", "Destroy a VM's domain at once (it becomes Halted)", "destroy", nil,
 			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {

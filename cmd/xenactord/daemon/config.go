@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xenactor/xenactor/internal/apiwire"
-
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/hostio/migrate"
 	"github.com/xenactor/xenactor/hostio/storage"
+	"github.com/xenactor/xenactor/internal/apiwire"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/internal/tracing"
 )
@@ -116,10 +116,25 @@ type Config struct {
 	// PoolTTL is the lease of the host's membership: a host that stops
 	// renewing it is down after PoolTTL. 0 is pool.DefaultTTL.
 	PoolTTL time.Duration
+	// MigrateAddr is the host:port the migration listener takes incoming
+	// migrations on (DefaultMigrateAddr in xenactord; port 0 picks one);
+	// "" takes none. It serves TLS with the API's server certificate
+	// (APICredentialsDir) and checks the API's token first thing.
+	MigrateAddr string
+	// MigrateInsecure takes migrations in plaintext (the token still
+	// required); only on a loopback address.
+	MigrateInsecure bool
+	// MigrateReceivers is how many migrations are received at once; 0
+	// means hostio/migrate's default.
+	MigrateReceivers int
 }
 
 // DefaultPoolName is the pool's name when Config.PoolName is "".
 const DefaultPoolName = "default"
+
+// DefaultMigrateAddr is where xenactord takes incoming migrations by
+// default.
+const DefaultMigrateAddr = migrate.DefaultAddress
 
 // DefaultAPIAddr is where xenactord serves its RPC API by default.
 const DefaultAPIAddr = apiwire.DefaultAddress

@@ -79,6 +79,11 @@ type Daemon struct {
 	console *actor.PID // the console daemon's actor; nil if none
 	metrics *telemetry.Server
 
+	// migrateAddr is where the migration listener is; stopMigration
+	// stops it. Both unset when there is none.
+	migrateAddr   string
+	stopMigration func() error
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -172,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("daemon: the host actor does not answer: %w", err)
 	}
 	if err := d.startAPI(cfg, be, remote, started); err != nil {
+		return nil, err
+	}
+	if err := d.serveMigration(cfg); err != nil {
 		return nil, err
 	}
 	d.startConsole(cfg, be)
@@ -443,6 +451,9 @@ func (d *Daemon) Stop() error {
 			}
 			if d.apiServer != nil {
 				d.apiServer.Stop()
+			}
+			if d.stopMigration != nil {
+				errs = append(errs, d.stopMigration())
 			}
 			if pid := d.host.PID(); pid != nil && d.embeddedHost {
 				errs = append(errs, d.shutdownAll())
