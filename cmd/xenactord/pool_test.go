@@ -54,7 +54,7 @@ func startPoolHost(t *testing.T, bin, etcdURL, creds, name string, memMiB string
 	t.Helper()
 	runDir := shortDir(t)
 	h := &poolHost{name: name, stateDir: filepath.Join(runDir, "state")}
-	h.proc = startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-run-dir", runDir,
+	h.proc = startProc(t, bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "", "-migrate-addr", "127.0.0.1:0", "-run-dir", runDir,
 		"-state-dir", h.stateDir, "-host-memory", memMiB, "-host-name", name, "-pool-addr", "127.0.0.1:0",
 		"-pool-name", "test", "-etcd", etcdURL, "-pool-credentials", creds, "-pool-ttl", "2s")
 	h.proc.waitLog(t, "xenactord ready")
@@ -357,7 +357,7 @@ func TestXenactord_PoolFlags(t *testing.T) {
 			"-host-name", "no/slash"}, "host name"},
 		{[]string{"-pool-init", "-host-name", "h1"}, "-pool-credentials"},
 	} {
-		cmd := exec.Command(bin, append([]string{"-metrics-addr", "", "-api-addr", "127.0.0.1:0", "-run-dir", runDir,
+		cmd := exec.Command(bin, append([]string{"-metrics-addr", "", "-migrate-addr", "", "-api-addr", "127.0.0.1:0", "-run-dir", runDir,
 			"-state-dir", filepath.Join(runDir, "state")}, tc.args...)...)
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
