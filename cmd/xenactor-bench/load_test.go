@@ -6,6 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,5 +118,75 @@ func TestLoad_TinyScenariosAreComplete(t *testing.T) {
 			require.NoError(t, err)
 			require.NotEmpty(t, paths)
 		})
+	}
+}
+
+// lockedWriter collects a process's output for the test's reads.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// With -config, -pid and -metrics a scenario drives a daemon it did not
+// start: the report has the daemon's CPU and memory and the guest
+// counters from its /metrics, and the daemon is left running.
+func TestLoad_DrivesARunningDaemon(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go tool in PATH to build xenactord")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin, err := loadbench.Build(ctx, dir, loadbench.XenactordPackage, "xenactord")
+	require.NoError(t, err)
+	state := filepath.Join(dir, "state")
+	daemon := exec.Command(bin, "-api-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-run-dir", dir,
+		"-state-dir", state)
+	var stderr lockedWriter
+	daemon.Stderr = &stderr
+	require.NoError(t, daemon.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- daemon.Wait() }()
+	defer func() {
+		require.NoError(t, daemon.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, <-exited, stderr.String())
+	}()
+	var metrics string
+	require.Eventually(t, func() bool {
+		m := regexp.MustCompile(`xenactord ready.* metrics=([0-9.]+:[0-9]+)`).FindStringSubmatch(stderr.String())
+		if m != nil {
+			metrics = m[1]
+		}
+		return m != nil
+	}, time.Minute, 20*time.Millisecond, "xenactord not ready: %s", &stderr)
+
+	cfg, _, err := loadbench.ParseArgs(loadbench.ScenarioGuests, []string{"-vms", "2", "-interval", "100ms",
+		"-duration", "2500ms", "-config", filepath.Join(state, "api", "client.json"),
+		"-pid", strconv.Itoa(daemon.Process.Pid), "-metrics", metrics})
+	require.NoError(t, err)
+	rep, err := loadbench.Run(ctx, cfg, loadbench.Options{Worker: testLoadWorker})
+	require.NoError(t, err)
+	require.Zero(t, rep.ErrorCount(), "%v", rep.Messages)
+	require.Empty(t, rep.DaemonExit, "not started by the run")
+	require.NotNil(t, rep.Daemon)
+	require.Equal(t, daemon.Process.Pid, rep.Daemon.PID)
+	require.Positive(t, rep.Daemon.PeakRSSKiB)
+	require.Positive(t, rep.Rates[loadbench.RateReads], "%v", rep.Rates)
+	select {
+	case err := <-exited:
+		t.Fatalf("the daemon exited during the run: %v", err)
+	default:
 	}
 }
