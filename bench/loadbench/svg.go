@@ -24,10 +24,13 @@ type Series struct {
 	Line   bool
 }
 
-// Plot is a scatter or line chart with linear axes from 0.
+// Plot is a scatter or line chart with a linear x axis from 0 and a
+// linear y axis from 0, or a logarithmic one (LogY) over the decades of
+// the positive values.
 type Plot struct {
 	Title, XLabel, YLabel string
 	Series                []Series
+	LogY                  bool
 }
 
 // The plot's geometry in pixels.
@@ -60,20 +63,46 @@ func niceMax(v float64) float64 {
 }
 
 // label formats a tick's value.
-func label(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+func label(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e9 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
 
 // WriteSVG writes p as an SVG document.
 func (p Plot) WriteSVG(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	var xmax, ymax float64
+	ymin := math.Inf(1)
 	for _, s := range p.Series {
 		for _, pt := range s.Points {
 			xmax, ymax = max(xmax, pt.X), max(ymax, pt.Y)
+			if pt.Y > 0 {
+				ymin = min(ymin, pt.Y)
+			}
 		}
 	}
 	xmax, ymax = niceMax(xmax), niceMax(ymax)
 	x := func(v float64) float64 { return marginL + v/xmax*innerW }
 	y := func(v float64) float64 { return marginT + innerH - v/ymax*innerH }
+	// yticks are the values of the y axis's grid lines.
+	var yticks []float64
+	for i := 0; i <= plotTicks; i++ {
+		yticks = append(yticks, ymax*float64(i)/plotTicks)
+	}
+	if p.LogY {
+		lo := math.Floor(math.Log10(min(ymin, ymax)))
+		hi := max(math.Ceil(math.Log10(ymax)), lo+1)
+		y = func(v float64) float64 {
+			l := math.Log10(max(v, math.Pow(10, lo)))
+			return marginT + innerH - (l-lo)/(hi-lo)*innerH
+		}
+		yticks = yticks[:0]
+		for e := lo; e <= hi; e++ {
+			yticks = append(yticks, math.Pow(10, e))
+		}
+	}
 	esc := html.EscapeString
 	fmt.Fprintf(bw, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
@@ -81,10 +110,12 @@ func (p Plot) WriteSVG(w io.Writer) error {
 	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="white"/>`+"\n", plotW, plotH)
 	fmt.Fprintf(bw, `<text x="%d" y="%d" text-anchor="middle" font-size="15">%s</text>`+"\n", plotW/2, marginT/2+5, esc(p.Title))
 	for i := 0; i <= plotTicks; i++ {
-		xv, yv := xmax*float64(i)/plotTicks, ymax*float64(i)/plotTicks
+		xv := xmax * float64(i) / plotTicks
 		fmt.Fprintf(bw, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", x(xv), marginT, x(xv), marginT+innerH)
-		fmt.Fprintf(bw, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", marginL, y(yv), marginL+innerW, y(yv))
 		fmt.Fprintf(bw, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(xv), marginT+innerH+16, label(xv))
+	}
+	for _, yv := range yticks {
+		fmt.Fprintf(bw, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", marginL, y(yv), marginL+innerW, y(yv))
 		fmt.Fprintf(bw, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", marginL-6, y(yv)+4, label(yv))
 	}
 	fmt.Fprintf(bw, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="black"/>`+"\n", marginL, marginT, innerW, innerH)
@@ -142,7 +173,7 @@ func (r *Report) Plots() map[string]Plot {
 	}
 	out := map[string]Plot{PlotLatencyOverTime: over}
 	starts := Plot{Title: r.Config.Scenario + ": start latency against running VMs", XLabel: "running VMs",
-		YLabel: "start latency (ms)"}
+		YLabel: "start latency (ms, log scale)", LogY: true}
 	for _, op := range []string{OpStart, OpProbe} {
 		if len(r.Points[op]) == 0 {
 			continue

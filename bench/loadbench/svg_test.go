@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +83,34 @@ func TestReport_WritePlots(t *testing.T) {
 	var table bytes.Buffer
 	rep.WriteTable(&table)
 	require.True(t, strings.Contains(table.String(), "probe-start"), table.String())
+}
+
+// A logarithmic y axis has a grid line per decade of the values and keeps
+// every point inside the plot.
+func TestPlot_LogY(t *testing.T) {
+	p := Plot{Title: "log", LogY: true, Series: []Series{{Name: "s", Points: []XY{{1, 0.5}, {2, 30}, {3, 2000}, {4, 0}}}}}
+	var b bytes.Buffer
+	require.NoError(t, p.WriteSVG(&b))
+	require.Equal(t, 4, elements(t, b.Bytes())["circle"])
+	for _, tick := range []string{">0.1<", ">1<", ">10<", ">100<", ">1000<", ">10000<"} {
+		require.Contains(t, b.String(), tick)
+	}
+	dec := xml.NewDecoder(&b)
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "circle" {
+			for _, a := range se.Attr {
+				if a.Name.Local == "cy" {
+					v, err := strconv.ParseFloat(a.Value, 64)
+					require.NoError(t, err)
+					require.GreaterOrEqual(t, v, float64(marginT))
+					require.LessOrEqual(t, v, float64(marginT+innerH))
+				}
+			}
+		}
+	}
 }
