@@ -244,9 +244,12 @@ func (r *run) step(ctx context.Context, name string, tmpl Job, uuids []string, n
 			failed += n
 		}
 	}
+	if err := errors.Join(errs...); err != nil {
+		return results, err
+	}
 	r.logf("%s %s: %d ops, %.1f ops/s, %d errors in %s", r.c.Scenario, name, ops,
 		float64(ops)/max(el.Seconds(), 1e-9), failed, el.Round(time.Millisecond))
-	return results, errors.Join(errs...)
+	return results, nil
 }
 
 // live rewrites the progress line of step name until done is closed.

@@ -75,8 +75,11 @@ func WorkerMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		if err := json.Unmarshal(in.Bytes(), &j); err != nil {
 			rc.r.Error = "loadbench worker: job: " + err.Error()
 		} else {
+			// The progress lines end before the result's, so that none is
+			// taken for the next job's.
 			done := make(chan struct{})
-			go func() {
+			var ticking sync.WaitGroup
+			ticking.Go(func() {
 				tick := time.NewTicker(progressEvery)
 				defer tick.Stop()
 				for {
@@ -87,9 +90,10 @@ func WorkerMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 						_ = emit(progressPrefix, rc.progress())
 					}
 				}
-			}()
+			})
 			err := runJob(ctx, c, j, rc)
 			close(done)
+			ticking.Wait()
 			if err != nil {
 				rc.r.Error = err.Error()
 			}
