@@ -201,7 +201,8 @@ func churn(ctx context.Context, c *client.Client, j Job, rc *recorder, i int, uu
 			continue
 		}
 		idle = 0
-		if err := timed(rc, op, 0, func() error { return await(ctx, c, func() (*client.Task, error) { return calls[op](u) }) }); err != nil {
+		call := func() (*client.Task, error) { return calls[op](u) }
+		if err := timed(rc, op, 0, func() error { return await(ctx, c, call) }); err != nil {
 			// Learn the VM's state again before its next operation.
 			if st, err := c.StatVM(ctx, u); err == nil {
 				state[u] = st.GetPowerState()

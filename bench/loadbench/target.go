@@ -133,7 +133,8 @@ var metricsAddr = regexp.MustCompile(`metrics=([0-9.]+:[0-9]+)`)
 // startTarget builds (unless given) and starts xenactord with its API and
 // metrics on 127.0.0.1 (free ports), its directories under dir and hostMiB
 // of simulated host memory, on a separate xenactor-simhost if c.SimHost.
-func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64, progress func(string, ...any)) (*target, error) {
+func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
+	progress func(string, ...any)) (*target, error) {
 	bin := c.Xenactord
 	var err error
 	if bin == "" {
