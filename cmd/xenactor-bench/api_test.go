@@ -18,6 +18,13 @@ import (
 const envAPIWorker = "XENACTOR_BENCH_TEST_API_WORKER"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envLoadWorker) != "" {
+		if err := loadWorkerCmd(); err != nil {
+			fmt.Fprintln(os.Stderr, "load worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(envAPIWorker) != "" {
 		if err := apiWorkerCmd(); err != nil {
 			fmt.Fprintln(os.Stderr, "api worker:", err)

@@ -5,7 +5,10 @@
 // through the host and VM actors on the simulated host; `xenactor-bench api`
 // measures the RPC API of a real xenactord against the same daemon in
 // process; `xenactor-bench migrate` measures live migration's throughput
-// against a raw TCP copy and its downtime. Each prints a table (or JSON); see docs/benchmarks.md.
+// against a raw TCP copy and its downtime; `xenactor-bench
+// storm|churn|guests|hotplug|scale` drive a real xenactord through the
+// public client under load (bench/loadbench). Each prints a table (or
+// JSON); see docs/benchmarks.md.
 package main
 
 import (
@@ -23,7 +26,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|storm|churn|guests|hotplug|scale [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -44,6 +47,10 @@ func main() {
 		err = migrateCmd(os.Args[2:])
 	case "api-worker": // a worker process of api, not for people
 		err = apiWorkerCmd()
+	case "storm", "churn", "guests", "hotplug", "scale":
+		err = loadCmd(os.Args[1], os.Args[2:])
+	case "load-worker": // a worker process of the load scenarios, not for people
+		err = loadWorkerCmd()
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
