@@ -12,7 +12,7 @@ import (
 // handshake against its backend's state:
 // Initialising -> (backend InitWait or Connected) publish the ring and go
 // Initialised -> (backend Connected) Connected; when the backend closes,
-// Closing -> Closed.
+// Closing -> Closed, or Closed at once if it had not connected yet.
 func (g *guest) frontend(k DeviceKey) {
 	ctx, cancel := g.ctx()
 	defer cancel()
@@ -36,6 +36,14 @@ func (g *guest) frontend(k DeviceKey) {
 		}
 		g.publishRing(ctx, k, fe)
 		return
+	case (state == xenbus.StateInitialising || state == xenbus.StateInitWait) &&
+		(bstate == xenbus.StateClosing || bstate == xenbus.StateClosed):
+		// A backend that closes before the frontend connected: Linux's
+		// blkfront and netfront close at once (xenbus_frontend_closed).
+		if g.faults.frontendHangs() {
+			return
+		}
+		next = xenbus.StateClosed
 	case state == xenbus.StateInitialised && bstate == xenbus.StateConnected:
 		next = xenbus.StateConnected
 	case (state == xenbus.StateConnected || state == xenbus.StateInitialised) && (bstate == xenbus.StateClosing || bstate == xenbus.StateClosed):

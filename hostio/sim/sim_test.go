@@ -201,6 +201,21 @@ func TestFrontendHang_StaysInitialising(t *testing.T) {
 	r.waitState(t, k.FrontendPath(), xenbus.StateConnected)
 }
 
+func TestFrontend_ClosesAtOnceWhenTheBackendClosesBeforeItConnected(t *testing.T) {
+	r := newRig(t)
+	r.boot(t, 10, LinuxPV)
+	r.faults.SetFrontendHang(true) // hold the frontend in Initialising
+	k := DeviceKey{VBD, 10, 51712}
+	require.NoError(t, r.plug(t, k))
+	r.waitState(t, k.BackendPath(), xenbus.StateInitWait)
+	require.Equal(t, xenbus.StateInitialising, r.state(k.FrontendPath()))
+	r.faults.SetFrontendHang(false)
+	// The toolstack unplugs it before it connected: the backend closes.
+	require.NoError(t, r.dom0.Write(tctx(t), k.BackendPath()+"/state", xenbus.StateClosing.Value()))
+	r.waitState(t, k.FrontendPath(), xenbus.StateClosed)
+	r.waitState(t, k.BackendPath(), xenbus.StateClosed)
+}
+
 func TestBackendDelay(t *testing.T) {
 	r := newRig(t)
 	r.boot(t, 9, LinuxPV)
