@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"testing"
@@ -45,6 +46,10 @@ func (p *fakePool) Route(_ context.Context, host string, req *messages.Request) 
 }
 
 func (p *fakePool) LeastLoaded(context.Context) (string, error) { return p.least, nil }
+
+func (p *fakePool) MigrationTarget(_ context.Context, host string) (string, *tls.Config, error) {
+	return "", nil, fmt.Errorf("%w: no pool host %s", errdefs.ErrNotFound, host)
+}
 
 func (p *fakePool) Evacuate(_ context.Context, host string, batch int) ([]*messages.EvacuatedVM, error) {
 	return []*messages.EvacuatedVM{{Uuid: "u", From: host, To: fmt.Sprint("batch-", batch), How: "moved"}}, nil

@@ -14,7 +14,7 @@ import (
 func (a *app) vmCommand() *cobra.Command {
 	cmd := group("vm", "Create, run, watch and forget VMs")
 	var hard, resumePaused, rebootHard bool
-	var path, to, destConfig string
+	var path, to, toHost, destConfig string
 	live, compress := true, false
 	cmd.AddCommand(
 		a.vmListCommand(),
@@ -56,6 +56,8 @@ func (a *app) vmCommand() *cobra.Command {
 			}),
 		a.vmOp("migrate", "Move a Running VM to another daemon", "migrate",
 			func(c *cobra.Command) {
+				c.Flags().StringVar(&toHost, "to-host", "",
+					"the destination host of the pool, by name (the VM's own host is --host's, or the daemon's)")
 				c.Flags().StringVar(&to, "to", "", "the destination daemon's migration listener, host:port (its -migrate-addr)")
 				c.Flags().StringVar(&destConfig, "dest-config", "",
 					"the destination's client.json, as a path the source daemon can read (its CA and token)")
@@ -63,8 +65,14 @@ func (a *app) vmCommand() *cobra.Command {
 				c.Flags().BoolVar(&compress, "compress", false, "compress the memory stream")
 			},
 			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				if toHost != "" {
+					if to != "" || destConfig != "" {
+						return nil, usagef("migrate takes --to-host NAME, or --to host:port and --dest-config, not both")
+					}
+					return c.MigrateVMToHost(ctx, uuid, toHost, live, compress)
+				}
 				if to == "" || destConfig == "" {
-					return nil, usagef("migrate needs --to host:port and --dest-config <client.json>")
+					return nil, usagef("migrate needs --to-host NAME (in a pool), or --to host:port and --dest-config <client.json>")
 				}
 				return c.MigrateVM(ctx, uuid, to, destConfig, live, compress)
 			}),
