@@ -129,6 +129,15 @@ func (c *Client) MigrateVM(ctx context.Context, uuid, destination, destConfig st
 		Uuid: uuid, Destination: destination, DestinationConfig: destConfig, Live: live, Compress: compress}}})
 }
 
+// MigrateVMToHost moves the running VM uuid to the member named host of
+// the daemon's pool: the daemon running the call (the VM's host: see On)
+// finds host's migration listener in the pool and authenticates with its
+// pool certificate, so no destination config is needed.
+func (c *Client) MigrateVMToHost(ctx context.Context, uuid, host string, live, compress bool) (*Task, error) {
+	return c.operation(ctx, &messages.Request{Op: &messages.Request_MigrateVm{MigrateVm: &messages.MigrateVMRequest{
+		Uuid: uuid, ToHost: host, Live: live, Compress: compress}}})
+}
+
 // DestroyVM destroys the domain of VM uuid at once.
 func (c *Client) DestroyVM(ctx context.Context, uuid string) (*Task, error) {
 	return c.operation(ctx, &messages.Request{Op: &messages.Request_DestroyVm{DestroyVm: &messages.DestroyVMRequest{

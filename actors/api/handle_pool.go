@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -25,6 +26,10 @@ type Pool interface {
 	// Evacuate moves every VM of host to the other hosts, batch at a time,
 	// and reports each.
 	Evacuate(ctx context.Context, host string, batch int) ([]*messages.EvacuatedVM, error)
+	// MigrationTarget returns the migration listener's address of the
+	// member named host and the TLS config that authenticates this member
+	// to it (its pool certificate; no token).
+	MigrationTarget(ctx context.Context, host string) (string, *tls.Config, error)
 }
 
 // routed reports whether req asks to run on a pool host.

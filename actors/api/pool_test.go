@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"testing"
@@ -46,6 +47,10 @@ func (p *fakePool) Route(_ context.Context, host string, req *messages.Request) 
 
 func (p *fakePool) LeastLoaded(context.Context) (string, error) { return p.least, nil }
 
+func (p *fakePool) MigrationTarget(_ context.Context, host string) (string, *tls.Config, error) {
+	return "", nil, fmt.Errorf("%w: no pool host %s", errdefs.ErrNotFound, host)
+}
+
 func (p *fakePool) Evacuate(_ context.Context, host string, batch int) ([]*messages.EvacuatedVM, error) {
 	return []*messages.EvacuatedVM{{Uuid: "u", From: host, To: fmt.Sprint("batch-", batch), How: "moved"}}, nil
 }
@@ -89,6 +94,15 @@ func TestAPI_RoutesToPoolHosts(t *testing.T) {
 	require.Equal(t, "batch-3", ev[0].GetTo())
 	_, err = e.c.PoolEvacuate(ctx, "", 0)
 	require.True(t, errdefs.IsInvalid(err), "%v", err)
+
+	// A migration to a pool host asks the pool where it is.
+	_, err = e.c.MigrateVMToHost(ctx, newUUID(), "nowhere", true, false)
+	require.True(t, errdefs.IsNotFound(err), "%v", err)
+	require.ErrorContains(t, err, "no pool host nowhere")
+	resp, err := client.InProcess(e.system, e.api).Call(ctx, &messages.Request{Op: &messages.Request_MigrateVm{
+		MigrateVm: &messages.MigrateVMRequest{Uuid: newUUID(), ToHost: "other", Destination: "127.0.0.1:1"}}})
+	require.NoError(t, err)
+	require.Equal(t, "invalid", resp.GetError().GetKind(), "a pool host and an address")
 }
 
 func TestAPI_WithoutAPool(t *testing.T) {
@@ -102,6 +116,9 @@ func TestAPI_WithoutAPool(t *testing.T) {
 	require.True(t, errdefs.IsNotImplemented(err), "%v", err)
 	_, err = e.c.On("other").HostInfo(ctx)
 	require.True(t, errdefs.IsNotFound(err), "%v", err)
+	_, err = e.c.MigrateVMToHost(ctx, newUUID(), "other", true, false)
+	require.True(t, errdefs.IsNotFound(err), "%v", err)
+	require.ErrorContains(t, err, "not in a pool")
 	info, err := e.c.On("testhost").HostInfo(ctx)
 	require.NoError(t, err, "the daemon's own name")
 	require.Equal(t, "testhost", info.GetHostname())

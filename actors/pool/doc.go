@@ -14,9 +14,16 @@
 // off) leaves the cluster's member list; the pool then lists it as down,
 // with the figures and the VMs it last reported, in power state unknown.
 //
+// Members migrate VMs to each other by host name: each publishes its
+// migration listener's address in its report (SetMigrateAddr), and
+// MigrationTarget gives another member that address with the TLS config of
+// the member's pool certificate, which the listener accepts instead of the
+// API's token. Migrate runs such a migration on the source and waits for
+// it; Evacuate uses it for the VMs with a domain.
+//
 // The keys, under /xenactor/pools/<pool>/:
 //
 //	members/<host>  the member (JSON: id, host, port), with a lease
-//	hosts/<host>    the host's last report (JSON)
+//	hosts/<host>    the host's last report (JSON), with its migration address
 //	vms/<host>      its VMs at that report (protojson of messages.VMList)
 package pool

@@ -68,8 +68,8 @@ func plan(hosts []*messages.PoolHost, source string, vms []*messages.VMSummary) 
 
 // Evacuate moves every VM of host to the other hosts that are up, batch at
 // a time (0 is DefaultEvacuateBatch), and reports each: a Halted VM's record
-// is moved, a VM with a domain migrated with Config.Migrate (nil: it stays,
-// not_implemented), a Suspended VM stays. host must be up: its VMs are
+// is moved, a Running or Paused VM live-migrated (Config.Migrate, by default
+// Pool.Migrate), a Suspended VM stays. host must be up: its VMs are
 // asked of it and removed from it. A VM that could not be moved stays on
 // host and says why.
 func (p *Pool) Evacuate(ctx context.Context, host string, batch int) ([]*messages.EvacuatedVM, error) {
@@ -128,11 +128,11 @@ func (p *Pool) evacuateOne(ctx context.Context, host string, pl placement) *mess
 		}
 	case messages.PowerState_POWER_STATE_RUNNING, messages.PowerState_POWER_STATE_PAUSED:
 		ev.How = HowMigrated
-		if p.cfg.Migrate == nil {
-			return fail(fmt.Errorf("%w: VM %s has a domain and live migration is not available", errdefs.ErrNotImplemented,
-				spec.GetUuid()))
+		migrate := p.cfg.Migrate
+		if migrate == nil {
+			migrate = p.Migrate
 		}
-		if err := p.cfg.Migrate(ctx, host, spec.GetUuid(), pl.to); err != nil {
+		if err := migrate(ctx, host, spec.GetUuid(), pl.to); err != nil {
 			return fail(err)
 		}
 	default:

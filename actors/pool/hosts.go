@@ -23,6 +23,7 @@ const liveTimeout = 5 * time.Second
 type hostRecord struct {
 	Name           string `json:"name"`
 	Address        string `json:"address"`
+	MigrateAddress string `json:"migrate_address,omitempty"`
 	MemoryTotalKiB uint64 `json:"memory_total_kib"`
 	MemoryFreeKiB  uint64 `json:"memory_free_kib"`
 	VMs            uint32 `json:"vms"`
@@ -42,8 +43,9 @@ func (p *Pool) report() {
 		h, vms, err := p.local(ctx)
 		if err == nil {
 			var hb, vb []byte
-			rec := hostRecord{Name: p.cfg.Host, Address: p.Addr(), MemoryTotalKiB: h.GetMemoryTotalKib(),
-				MemoryFreeKiB: h.GetMemoryFreeKib(), VMs: h.GetVms(), VMsRunning: h.GetVmsRunning()}
+			rec := hostRecord{Name: p.cfg.Host, Address: p.Addr(), MigrateAddress: p.migrateAddr(),
+				MemoryTotalKiB: h.GetMemoryTotalKib(),
+				MemoryFreeKiB:  h.GetMemoryFreeKib(), VMs: h.GetVms(), VMsRunning: h.GetVmsRunning()}
 			hb, err = json.Marshal(rec)
 			if err == nil {
 				vb, err = protojson.Marshal(&messages.VMList{Vms: vms})

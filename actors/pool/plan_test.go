@@ -1,10 +1,13 @@
 package pool
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
 
@@ -34,4 +37,36 @@ func TestPlan_LargestFirstOnTheMostFreeMemoryLeft(t *testing.T) {
 		[]*messages.VMSummary{vm("x", 1)}) {
 		require.Empty(t, p.to, "never the host being evacuated")
 	}
+}
+
+// TestEvacuateOne_MigrationOutcome checks how an evacuated VM with a domain
+// is reported: migrated to its target, or, when its migration failed,
+// staying on its host with the migration's error.
+func TestEvacuateOne_MigrationOutcome(t *testing.T) {
+	var calls []string
+	p := &Pool{cfg: Config{Migrate: func(_ context.Context, source, uuid, target string) error {
+		calls = append(calls, source+" "+uuid+" "+target)
+		if uuid == "bad" {
+			return fmt.Errorf("%w: the destination is out of memory", errdefs.ErrUnavailable)
+		}
+		return nil
+	}}}
+	vm := func(uuid string, st messages.PowerState) *messages.VMSummary {
+		return &messages.VMSummary{Spec: &messages.VMSpec{Uuid: uuid, Name: uuid}, PowerState: st}
+	}
+	ev := p.evacuateOne(context.Background(), "src", placement{vm: vm("good", messages.PowerState_POWER_STATE_RUNNING),
+		to: "a"})
+	require.Nil(t, ev.GetError())
+	require.Equal(t, "a", ev.GetTo())
+	require.Equal(t, HowMigrated, ev.GetHow())
+	ev = p.evacuateOne(context.Background(), "src", placement{vm: vm("bad", messages.PowerState_POWER_STATE_PAUSED),
+		to: "b"})
+	require.Equal(t, "", ev.GetTo(), "it stays")
+	require.Equal(t, "src", ev.GetFrom())
+	require.Equal(t, "unavailable", ev.GetError().GetKind())
+	require.Contains(t, ev.GetError().GetMessage(), "out of memory")
+	ev = p.evacuateOne(context.Background(), "src", placement{vm: vm("susp", messages.PowerState_POWER_STATE_SUSPENDED),
+		to: "b"})
+	require.NotNil(t, ev.GetError(), "a Suspended VM stays")
+	require.Equal(t, []string{"src good a", "src bad b"}, calls)
 }

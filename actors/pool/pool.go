@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -50,8 +51,8 @@ type Config struct {
 	Credentials *apiwire.PoolCredentials
 	// Local runs requests on this host's api actor; required.
 	Local Local
-	// Migrate, if set, live-migrates a VM between members, for Evacuate;
-	// nil leaves the VMs with a domain where they are.
+	// Migrate live-migrates a VM between members, for Evacuate; nil is
+	// Pool.Migrate.
 	Migrate MigrateFunc
 	// TTL is the lease of the member's key: a member that stops renewing
 	// it is gone after TTL. 0 is DefaultTTL.
@@ -85,6 +86,9 @@ type Pool struct {
 
 	// joined is set once the cluster member started.
 	joined bool
+	// migrate is the migration address the member publishes
+	// (SetMigrateAddr).
+	migrate atomic.Pointer[string]
 
 	stopOnce sync.Once
 }

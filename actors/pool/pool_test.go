@@ -2,6 +2,8 @@ package pool_test
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,9 +28,31 @@ func local(_ context.Context, req *messages.Request) (*messages.Response, error)
 		return &messages.Response{Result: &messages.Response_Vms{Vms: &messages.VMList{Vms: []*messages.VMSummary{{
 			Spec: &messages.VMSpec{Uuid: "solo-vm", Name: "s"}, PowerState: messages.PowerState_POWER_STATE_RUNNING,
 			Domid: 3}}}}}, nil
+	case *messages.Request_MigrateVm:
+		m := req.GetMigrateVm()
+		if m.GetToHost() == "" || !m.GetLive() || m.GetUuid() != "solo-vm" {
+			return nil, errdefs.ErrInvalid
+		}
+		return &messages.Response{Result: &messages.Response_TaskRef{TaskRef: &messages.TaskRef{
+			Id: "task-to-" + m.GetToHost()}}}, nil
+	case *messages.Request_WaitTask:
+		// The migration to "far" is pending on the first wait, then
+		// completed; the one to "full" fails.
+		t := &messages.Task{Id: req.GetWaitTask().GetId()}
+		switch {
+		case t.Id == "task-to-full":
+			t.State = messages.TaskState_TASK_STATE_FAILED
+			t.Error = &messages.Error{Kind: errdefs.Kind(errdefs.ErrResourceExhausted), Message: "no room"}
+		case waits.Add(1) > 1:
+			t.State = messages.TaskState_TASK_STATE_COMPLETED
+		}
+		return &messages.Response{Result: &messages.Response_Task{Task: t}}, nil
 	}
 	return nil, errdefs.ErrNotImplemented
 }
+
+// waits counts the waits for the migration task to "far".
+var waits atomic.Int32
 
 // TestPool_OneMember runs one member (a second remote in the process would
 // trip the race detector inside the library; cmd/xenactord runs three
@@ -105,6 +129,31 @@ func TestPool_OneMember(t *testing.T) {
 	require.True(t, errdefs.IsUnavailable(err), "%v", err)
 	_, err = p.Route(ctx, "nobody", &messages.Request{Op: &messages.Request_HostInfo{HostInfo: &messages.HostInfoRequest{}}})
 	require.True(t, errdefs.IsNotFound(err), "%v", err)
+
+	// Migration targets: the address a member publishes (an unspecified IP
+	// is the pool address's), never this host, not a host that is down or
+	// unknown.
+	p.SetMigrateAddr("0.0.0.0:7652")
+	require.Eventually(t, func() bool {
+		kvs, err := ec.Get(ctx, "/xenactor/pools/p/hosts/solo")
+		return err == nil && len(kvs) == 1 && strings.Contains(string(kvs[0].Value), `"migrate_address":"127.0.0.1:7652"`)
+	}, 10*time.Second, 20*time.Millisecond, "the migration address is published")
+	_, _, err = p.MigrationTarget(ctx, "solo")
+	require.True(t, errdefs.IsInvalid(err), "%v", err)
+	_, _, err = p.MigrationTarget(ctx, "ghost")
+	require.True(t, errdefs.IsUnavailable(err), "%v", err)
+	_, _, err = p.MigrationTarget(ctx, "nobody")
+	require.True(t, errdefs.IsNotFound(err), "%v", err)
+
+	// Migrate runs migrate_vm on the source, naming the target, and waits
+	// for its task there.
+	require.NoError(t, p.Migrate(ctx, "solo", "solo-vm", "far"))
+	require.EqualValues(t, 2, waits.Load(), "waited until the task completed")
+	err = p.Migrate(ctx, "solo", "solo-vm", "full")
+	require.True(t, errdefs.IsResourceExhausted(err), "the task's error: %v", err)
+	require.ErrorContains(t, err, "no room")
+	err = p.Migrate(ctx, "ghost", "solo-vm", "far")
+	require.True(t, errdefs.IsUnavailable(err), "a source that is down: %v", err)
 
 	// The member reports its own VMs for the day it dies.
 	require.Eventually(t, func() bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	clicodes "github.com/xenactor/xenactor/cmd/xenactor/cli"
 	"github.com/xenactor/xenactor/internal/testenv"
 )
 
@@ -142,6 +143,16 @@ func TestXenactor_MigrateBetweenDaemons(t *testing.T) {
 	_, stderr, code = xenactor(b, "vm", "migrate", "mig", "--to", a.migrate, "--dest-config", a.config)
 	require.NotEqual(t, 0, code)
 	require.Contains(t, stderr, "dial migration listener")
+	require.Equal(t, "POWER_STATE_RUNNING", state(b, "mig"))
+
+	// A pool host's name is not an address: not with --to, and b is in no
+	// pool.
+	_, stderr, code = xenactor(b, "vm", "migrate", "mig", "--to-host", "a", "--to", a.migrate)
+	require.Equal(t, clicodes.ExitUsage, code, stderr)
+	require.Contains(t, stderr, "not both")
+	_, stderr, code = xenactor(b, "vm", "migrate", "mig", "--to-host", "a")
+	require.Equal(t, clicodes.ExitNotFound, code, stderr)
+	require.Contains(t, stderr, "not in a pool")
 	require.Equal(t, "POWER_STATE_RUNNING", state(b, "mig"))
 
 	ok(b, "vm", "shutdown", "mig", "--hard")

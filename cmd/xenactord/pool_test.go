@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"encoding/json"
 	"math/big"
 	"net"
@@ -26,6 +27,8 @@ import (
 
 	"github.com/xenactor/xenactor/client"
 	"github.com/xenactor/xenactor/hostio/etcd/etcdtest"
+	"github.com/xenactor/xenactor/hostio/migrate"
+	"github.com/xenactor/xenactor/internal/apiwire"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
@@ -39,14 +42,19 @@ const (
 
 // poolHost is one xenactord of a pool test.
 type poolHost struct {
-	name     string
-	proc     *proc
-	stateDir string
-	poolAddr string
+	name        string
+	proc        *proc
+	stateDir    string
+	poolAddr    string
+	migrateAddr string
 }
 
-// poolAddrLog finds the pool address in the ready line.
-var poolAddrLog = regexp.MustCompile(`pool=(127\.0\.0\.1:[0-9]+)`)
+// poolAddrLog and migrateAddrLog find the pool and migration addresses
+// in the ready line.
+var (
+	poolAddrLog    = regexp.MustCompile(`pool=(127\.0\.0\.1:[0-9]+)`)
+	migrateAddrLog = regexp.MustCompile(`migrate=(127\.0\.0\.1:[0-9]+)`)
+)
 
 // startPoolHost starts a xenactord named name in the pool of etcdURL with
 // the shared credentials directory creds.
@@ -61,6 +69,9 @@ func startPoolHost(t *testing.T, bin, etcdURL, creds, name string, memMiB string
 	m := poolAddrLog.FindStringSubmatch(h.proc.stderr.String())
 	require.NotNil(t, m, "no pool address in the ready line:\n%s", h.proc.stderr)
 	h.poolAddr = m[1]
+	m = migrateAddrLog.FindStringSubmatch(h.proc.stderr.String())
+	require.NotNil(t, m, "no migration address in the ready line:\n%s", h.proc.stderr)
+	h.migrateAddr = m[1]
 	return h
 }
 
@@ -82,9 +93,12 @@ func hostsByName(hosts []*messages.PoolHost) map[string]*messages.PoolHost {
 // own simulated host, and drives the pool through the API of one of them:
 // the hosts are listed, a VM is created and started on a chosen host and
 // another on the least loaded one, the pool's VMs show where each runs;
-// one host killed with SIGKILL is noticed, marked down, and its VM is
-// shown in power state unknown, not dropped. A peer without the pool's
-// certificate is refused at the pool port and nothing crashes.
+// a running VM is live-migrated by host name, and a host with running and
+// Halted VMs evacuated (each VM ends on another host once); one host
+// killed with SIGKILL is noticed, marked down, and its VM is shown in
+// power state unknown, not dropped. A peer without the pool's certificate
+// is refused at the pool port and at the migration listener (without the
+// token too), and nothing crashes.
 func TestXenactord_Pool(t *testing.T) {
 	etcdURL := etcdtest.Start(t)
 	bin := build(t)
@@ -131,21 +145,48 @@ func TestXenactord_Pool(t *testing.T) {
 	out, _ = xenactor("--host", "host-a", "vm", "list")
 	require.NotContains(t, out, cliVM, "the VM left host-a")
 
-	// Evacuate host-c: its Halted VMs move to the other hosts, one at a
-	// time; its running VM stays (no live migration here) and the command
-	// says so and fails.
+	// Live migration by host name: the running VM "least" goes from
+	// host-b to host-c, the members authenticating each other with their
+	// pool certificates (no client.json, no token).
+	_, errOut, err = xenactorErr("--host", "host-b", "vm", "migrate", "least", "--to-host", "host-c")
+	require.NoError(t, err, "vm migrate --to-host: %s", errOut)
+	vmsOnce(t, xenactor, map[string]string{least: "host-c", onC: "host-c", cliVM: "host-b"})
+	_, errOut, err = xenactorErr("--host", "host-c", "vm", "migrate", "least", "--to-host", "host-z")
+	require.Error(t, err)
+	require.Contains(t, errOut, "no pool host host-z")
+
+	// Evacuate host-c, one VM at a time: its Halted VMs move to the other
+	// hosts, its running VMs are live-migrated there; each ends on the
+	// other hosts once, Running ones Running, and host-c has none.
 	for _, name := range []string{"evac-1", "evac-2"} {
 		xenactor("vm", "create", "--name", name, "--memory", "64M", "--kernel", "sim:linux", "--on", "host-c")
 	}
-	out, errOut, err = xenactorErr("pool", "evacuate", "host-c", "--batch", "1")
-	require.Error(t, err, "a VM stayed: %s", out)
-	require.Contains(t, errOut, "1 of 3 VMs stayed on host-c")
+	out, errOut = xenactor("pool", "evacuate", "host-c", "--batch", "2")
 	require.Regexp(t, `evac-1\s+host-c\s+host-[ab]\s+moved`, out)
 	require.Regexp(t, `evac-2\s+host-c\s+host-[ab]\s+moved`, out)
-	require.Regexp(t, `on-c\s+host-c\s+-\s+migrated\s+.*live migration is not available \(not_implemented\)`, out)
+	require.Regexp(t, `least\s+host-c\s+host-[ab]\s+migrated`, out)
+	m := regexp.MustCompile(`on-c\s+host-c\s+(host-[ab])\s+migrated`).FindStringSubmatch(out)
+	require.NotNil(t, m, "on-c was not migrated: %s\n%s", out, errOut)
 	out, _ = xenactor("--host", "host-c", "vm", "list")
 	require.NotContains(t, out, "evac-")
-	require.Contains(t, out, "on-c")
+	require.NotContains(t, out, "on-c")
+	require.NotContains(t, out, "least")
+	where := vmsOnce(t, xenactor, map[string]string{cliVM: "host-b"})
+	for _, uuid := range []string{onC, least} {
+		require.Contains(t, []string{"host-a", "host-b"}, where[uuid].host)
+		require.Equal(t, "Running", where[uuid].state)
+	}
+	require.Equal(t, m[1], where[onC].host)
+
+	// on-c goes back to host-c, for the death of host-c below; the CLI
+	// finds the VM's host in the pool (host-a is called).
+	xenactor("vm", "migrate", "on-c", "--to-host", "host-c")
+	vmsOnce(t, xenactor, map[string]string{onC: "host-c"})
+
+	// A non-member at host-b's migration listener: without the token and
+	// without a pool certificate, or with one of another CA, it is
+	// refused.
+	nonMemberMigration(t, ctx, b.migrateAddr)
 
 	// A non-member at host-b's pool port: no certificate, a certificate of
 	// another CA, plain junk. Each is refused; host-b goes on.
@@ -202,6 +243,67 @@ func nonMember(t *testing.T, ctx context.Context, addr string) {
 	require.NoError(t, err)
 	_, _ = nc.Write([]byte("GET / HTTP/1.0\r\n\r\n\x00\x01\x02junk"))
 	_ = nc.Close()
+}
+
+// placed is where `pool vms` shows a VM.
+type placed struct{ host, state string }
+
+// poolVMsLine is a line of `pool vms`: host, uuid, name, power state.
+var poolVMsLine = regexp.MustCompile(`(?m)^(host-[a-z])(?: \(down\))?\s+([0-9a-f-]{36})\s+\S+\s+(\S+)`)
+
+// vmsOnce runs `pool vms`, checks each VM is listed once, and those of
+// want on the host it names (Running), and returns where each is.
+func vmsOnce(t *testing.T, xenactor func(...string) (string, string), want map[string]string) map[string]placed {
+	t.Helper()
+	out, _ := xenactor("pool", "vms")
+	where := map[string]placed{}
+	for _, m := range poolVMsLine.FindAllStringSubmatch(out, -1) {
+		_, dup := where[m[2]]
+		require.False(t, dup, "VM %s listed twice:\n%s", m[2], out)
+		where[m[2]] = placed{host: m[1], state: m[3]}
+	}
+	for uuid, host := range want {
+		require.Equal(t, placed{host: host, state: "Running"}, where[uuid], "VM %s:\n%s", uuid, out)
+	}
+	return where
+}
+
+// nonMemberMigration tries the migration listener at addr as a
+// non-member: the API's certificate side with no token, the pool's side
+// without a certificate and with one of another CA. Each is refused.
+func nonMemberMigration(t *testing.T, ctx context.Context, addr string) {
+	t.Helper()
+	try := func(cfg *tls.Config) error {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		conn, err := migrate.Dial(dctx, addr, cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		hello, err := json.Marshal(map[string]any{"version": migrate.Version, "token": ""})
+		require.NoError(t, err)
+		frame := binary.BigEndian.AppendUint32(nil, uint32(len(hello)))
+		if _, err := conn.Write(append(frame, hello...)); err != nil {
+			return err
+		}
+		return migrate.ReadStatus(conn)
+	}
+	var remote *migrate.RemoteError
+	err := try(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec
+	require.ErrorAs(t, err, &remote, "no token, no certificate: %v", err)
+	require.Contains(t, remote.Text, "bad token")
+	// The pool's side refuses in the TLS handshake, before any hello.
+	err = try(&tls.Config{InsecureSkipVerify: true, ServerName: apiwire.PoolServerName}) //nolint:gosec
+	require.Error(t, err, "the pool's side without a certificate")
+	require.NotErrorAs(t, err, &remote, "%v", err)
+	other, err := selfSignedCert()
+	require.NoError(t, err)
+	err = try(&tls.Config{InsecureSkipVerify: true, ServerName: apiwire.PoolServerName, //nolint:gosec
+		Certificates: []tls.Certificate{other}})
+	require.Error(t, err, "the pool's side with a certificate of another CA")
+	require.NotErrorAs(t, err, &remote, "%v", err)
 }
 
 // selfSignedCert makes a certificate no pool's CA signed.

@@ -43,8 +43,18 @@ type host struct {
 
 func newHost(t *testing.T, cfg hvsim.Config, receivers int) *host {
 	t.Helper()
+	return newHostWith(t, cfg, receivers, nil)
+}
+
+// newHostWith is newHost with the server changed by mod (if not nil)
+// before it serves.
+func newHostWith(t *testing.T, cfg hvsim.Config, receivers int, mod func(*migrate.Server)) *host {
+	t.Helper()
 	h := &host{hv: hvsim.New(cfg), sums: map[string][32]byte{}, owned: map[string]hypervisor.DomID{}}
 	h.srv = &migrate.Server{Token: testToken, Destination: h, MaxReceivers: receivers}
+	if mod != nil {
+		mod(h.srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	h.addr = ln.Addr().String()
@@ -206,6 +216,35 @@ func requireFailedCleanly(t *testing.T, src, dst *host, id hypervisor.DomID, err
 	assert.False(t, si.Shutdown)
 	require.Eventually(t, func() bool { return len(dst.guests(t)) == 0 }, 10*time.Second, 10*time.Millisecond,
 		"the destination aborted its domain")
+}
+
+// TestServer_TrustedPeerNeedsNoToken checks Server.Trusted: a connection
+// it vouches for migrates without the token; one it does not is refused.
+func TestServer_TrustedPeerNeedsNoToken(t *testing.T) {
+	ctx := context.Background()
+	src := newHost(t, hvsim.Config{}, 4)
+	id := runningGuest(t, src, uuidN(7), 16<<10)
+	var asked atomic.Int32
+	trusted := func(trust bool) func(*migrate.Server) {
+		return func(s *migrate.Server) {
+			s.Trusted = func(conn net.Conn) bool {
+				asked.Add(1)
+				return trust && conn.RemoteAddr() != nil
+			}
+		}
+	}
+	noToken := func(c *migrate.SendConfig) { c.Token = "" }
+
+	dst := newHostWith(t, hvsim.Config{}, 1, trusted(false))
+	_, err := send(ctx, src, id, uuidN(7), dst.addr, noToken)
+	requireFailedCleanly(t, src, dst, id, err)
+	assert.ErrorContains(t, err, "bad token")
+
+	dst = newHostWith(t, hvsim.Config{}, 1, trusted(true))
+	_, err = send(ctx, src, id, uuidN(7), dst.addr, noToken)
+	require.NoError(t, err)
+	require.Len(t, dst.guests(t), 1, "the destination runs the VM")
+	require.EqualValues(t, 2, asked.Load())
 }
 
 func TestSend_Failures(t *testing.T) {

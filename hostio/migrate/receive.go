@@ -48,6 +48,11 @@ type Incoming interface {
 type Server struct {
 	// Token is what the source must send first.
 	Token string
+	// Trusted, if set, reports whether a connection's peer was
+	// authenticated otherwise (a verified pool certificate): its hello
+	// needs no token. It is called once the hello was read, so after a
+	// TLS handshake.
+	Trusted func(conn net.Conn) bool
 	// Destination prepares and completes each migration.
 	Destination Destination
 	// MaxReceivers is how many migrations are received at once
@@ -120,7 +125,7 @@ func (s *Server) Receive(ctx context.Context, conn net.Conn) error {
 	}
 	ir := &idleReader{conn: conn, idle: timeout}
 	r := bufio.NewReader(ir)
-	h, err := s.hello(r)
+	h, err := s.hello(r, conn)
 	if err != nil {
 		_ = WriteStatus(conn, err)
 		return err
@@ -142,8 +147,8 @@ func (s *Server) Receive(ctx context.Context, conn net.Conn) error {
 	return s.receive(ctx, conn, r, h)
 }
 
-// hello reads and checks the hello.
-func (s *Server) hello(r io.Reader) (hello, error) {
+// hello reads and checks the hello from r, conn's reader.
+func (s *Server) hello(r io.Reader, conn net.Conn) (hello, error) {
 	var h hello
 	b, err := readMessage(r)
 	if err != nil {
@@ -152,7 +157,8 @@ func (s *Server) hello(r io.Reader) (hello, error) {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return h, fmt.Errorf("hello: %v: %w", err, errdefs.ErrInvalid)
 	}
-	if s.Token == "" || subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.Token)) != 1 {
+	trusted := s.Trusted != nil && s.Trusted(conn)
+	if !trusted && (s.Token == "" || subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.Token)) != 1) {
 		return h, fmt.Errorf("hello: bad token: %w", errdefs.ErrPermission)
 	}
 	if h.Version != Version {

@@ -14,7 +14,7 @@ import (
 func (a *app) vmCommand() *cobra.Command {
 	cmd := group("vm", "Create, run, watch and forget VMs")
 	var hard, resumePaused, rebootHard bool
-	var path, to, destConfig string
+	var path, to, toHost, destConfig string
 	live, compress := true, false
 	cmd.AddCommand(
 		a.vmListCommand(),
@@ -54,17 +54,26 @@ func (a *app) vmCommand() *cobra.Command {
 			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
 				return c.ResumeVM(ctx, uuid, resumePaused)
 			}),
-		a.vmOp("migrate", "Move a Running VM to another daemon", "migrate",
+		a.vmOpIn("migrate", "Move a Running VM to another daemon", "migrate",
 			func(c *cobra.Command) {
+				c.Flags().StringVar(&toHost, "to-host", "",
+					"the destination host of the pool, by name (the VM is looked for on every host, unless --host names its host)")
 				c.Flags().StringVar(&to, "to", "", "the destination daemon's migration listener, host:port (its -migrate-addr)")
 				c.Flags().StringVar(&destConfig, "dest-config", "",
 					"the destination's client.json, as a path the source daemon can read (its CA and token)")
 				c.Flags().BoolVar(&live, "live", true, "pre-copy the memory while the guest runs")
 				c.Flags().BoolVar(&compress, "compress", false, "compress the memory stream")
 			},
+			func() bool { return toHost != "" },
 			func(ctx context.Context, c *client.Client, uuid string, _ []string) (*client.Task, error) {
+				if toHost != "" {
+					if to != "" || destConfig != "" {
+						return nil, usagef("migrate takes --to-host NAME, or --to host:port and --dest-config, not both")
+					}
+					return c.MigrateVMToHost(ctx, uuid, toHost, live, compress)
+				}
 				if to == "" || destConfig == "" {
-					return nil, usagef("migrate needs --to host:port and --dest-config <client.json>")
+					return nil, usagef("migrate needs --to-host NAME (in a pool), or --to host:port and --dest-config <client.json>")
 				}
 				return c.MigrateVM(ctx, uuid, to, destConfig, live, compress)
 			}),
@@ -97,6 +106,14 @@ func (a *app) vmCommand() *cobra.Command {
 // arguments.
 func (a *app) vmOp(use, short, label string, flags func(*cobra.Command),
 	start func(ctx context.Context, c *client.Client, uuid string, args []string) (*client.Task, error)) *cobra.Command {
+	return a.vmOpIn(use, short, label, flags, nil, start)
+}
+
+// vmOpIn is vmOp whose VM is looked for in the whole pool when inPool (if
+// not nil) says so and no --host names its host: the operation then runs
+// on the host that has it.
+func (a *app) vmOpIn(use, short, label string, flags func(*cobra.Command), inPool func() bool,
+	start func(ctx context.Context, c *client.Client, uuid string, args []string) (*client.Task, error)) *cobra.Command {
 	name, rest, _ := cutSpace(use)
 	extra := 0
 	if rest != "" {
@@ -110,6 +127,15 @@ func (a *app) vmOp(use, short, label string, flags func(*cobra.Command),
 		ValidArgsFunction: a.completeVMs,
 	}
 	cmd.RunE = a.run(func(ctx context.Context, c *client.Client, args []string) error {
+		if inPool != nil && inPool() && a.host == "" {
+			host, err := locateInPool(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			if host != "" {
+				c = c.On(host)
+			}
+		}
 		uuid, err := resolveVM(ctx, c, args[0])
 		if err != nil {
 			return err

@@ -59,6 +59,9 @@ type Daemon struct {
 	// pool is the host's membership of a pool; nil when Config.PoolAddr
 	// is "".
 	pool *pool.Pool
+	// poolCreds are the host's pool credentials, which its migration
+	// listener also accepts; nil outside a pool.
+	poolCreds *apiwire.PoolCredentials
 	// apiServer serves the api actor over the network; nil when
 	// Config.APIAddr is "".
 	apiServer *apiwire.Server

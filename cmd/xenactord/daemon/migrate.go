@@ -24,7 +24,11 @@ func credentialsDir(cfg Config) string {
 
 // serveMigration starts the migration listener on cfg.MigrateAddr, unless
 // it is "": incoming migrations are received into the host actor's VMs
-// (host.MigrationDestination), by receivers of their own.
+// (host.MigrationDestination), by receivers of their own. A caller brings
+// the API's token, or, when the host is in a pool, asks for
+// apiwire.PoolServerName and presents a pool certificate (mutual TLS
+// against the pool's CA, no token); the pool member publishes the
+// listener's address.
 func (d *Daemon) serveMigration(cfg Config) error {
 	if cfg.MigrateAddr == "" {
 		return nil
@@ -43,14 +47,20 @@ func (d *Daemon) serveMigration(cfg Config) error {
 			return fmt.Errorf("%w: -migrate-insecure needs a loopback -migrate-addr, not %s", ErrUsage, cfg.MigrateAddr)
 		}
 	} else {
-		ln = tls.NewListener(ln, creds.ServerTLS())
+		ln = tls.NewListener(ln, apiwire.MigrationServerTLS(creds, d.poolCreds))
 	}
 	srv := &migrate.Server{Token: creds.Token, Destination: host.MigrationDestination{Host: d.host},
 		MaxReceivers: cfg.MigrateReceivers, Logger: d.log}
+	if d.poolCreds != nil {
+		srv.Trusted = apiwire.PoolPeer
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	d.migrateAddr = ln.Addr().String()
+	if d.pool != nil {
+		d.pool.SetMigrateAddr(d.migrateAddr)
+	}
 	d.stopMigration = func() error {
 		cancel()
 		return <-done

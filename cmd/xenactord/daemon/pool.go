@@ -82,6 +82,7 @@ func (d *Daemon) joinPool(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("daemon: joining pool %s: %w", name, err)
 	}
 	d.pool = p
+	d.poolCreds = creds
 	return nil
 }
 
