@@ -25,6 +25,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(envEvacWorker) != "" {
+		if err := evacWorkerCmd(); err != nil {
+			fmt.Fprintln(os.Stderr, "evacuate worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(envAPIWorker) != "" {
 		if err := apiWorkerCmd(); err != nil {
 			fmt.Fprintln(os.Stderr, "api worker:", err)

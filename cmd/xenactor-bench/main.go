@@ -5,7 +5,8 @@
 // through the host and VM actors on the simulated host; `xenactor-bench api`
 // measures the RPC API of a real xenactord against the same daemon in
 // process; `xenactor-bench migrate` measures live migration's throughput
-// against a raw TCP copy and its downtime; `xenactor-bench
+// against a raw TCP copy and its downtime; `xenactor-bench evacuate` times
+// the evacuation of a host of a pool of real xenactord on etcd; `xenactor-bench
 // storm|churn|guests|hotplug|scale` drive a real xenactord through the
 // public client under load (bench/loadbench). Each prints a table (or
 // JSON); see docs/benchmarks.md.
@@ -26,7 +27,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|storm|churn|guests|hotplug|scale [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|evacuate|storm|churn|guests|hotplug|scale [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -45,6 +46,10 @@ func main() {
 		err = apiCmd(os.Args[2:])
 	case "migrate":
 		err = migrateCmd(os.Args[2:])
+	case "evacuate":
+		err = evacuateCmd(os.Args[2:])
+	case "evac-worker": // the worker process of evacuate, not for people
+		err = evacWorkerCmd()
 	case "api-worker": // a worker process of api, not for people
 		err = apiWorkerCmd()
 	case "storm", "churn", "guests", "hotplug", "scale":
