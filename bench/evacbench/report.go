@@ -48,6 +48,8 @@ type Row struct {
 	// downtimes their results report.
 	Migration Percentiles `json:"migration"`
 	Downtime  Percentiles `json:"downtime"`
+	// BytesSent is what the migrations sent, as their tasks report it.
+	BytesSent int64 `json:"bytes_sent"`
 	// Errors counts the VMs that stayed, by error kind.
 	Errors map[string]int `json:"errors,omitempty"`
 	// Messages are the first few of their error messages.
@@ -100,16 +102,16 @@ func WriteTable(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "evacuation of %s: %d VMs of %d MiB, %d hosts (setup %.0f ms)\n", r.Source, r.VMs, r.MemoryMiB,
 		r.Hosts, r.SetupMS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "batch\tVMs\tmigrated\ttotal ms\tVMs/s\tmig p50\tp90\tp99\tmax ms\tdown p50\tp90\tp99\tmax ms\terrors\tplacement\t")
+	fmt.Fprintln(tw, "batch\tVMs\tmigrated\ttotal ms\tVMs/s\tmig p50\tp90\tp99\tmax ms\tdown p50\tp90\tp99\tmax ms\tsent MiB\terrors\tplacement\t")
 	for _, row := range r.Rows {
 		errs := 0
 		for _, n := range row.Errors {
 			errs += n
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", row.Batch,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%d\t%s\t\n", row.Batch,
 			row.VMs, row.Migrated, row.TotalMS, row.VMsPerSecond, row.Migration.P50, row.Migration.P90,
 			row.Migration.P99, row.Migration.Max, row.Downtime.P50, row.Downtime.P90, row.Downtime.P99,
-			row.Downtime.Max, errs, placement(row.Placement))
+			row.Downtime.Max, float64(row.BytesSent)/(1<<20), errs, placement(row.Placement))
 	}
 	_ = tw.Flush()
 	for _, p := range r.Problems() {

@@ -309,6 +309,7 @@ func timings(ctx context.Context, src *client.Client, start time.Time, ours map[
 		var res vm.MigrateResult
 		if err := json.Unmarshal(t.GetResult(), &res); err == nil {
 			downtimes = append(downtimes, res.DowntimeMS)
+			row.BytesSent += res.BytesSent
 		}
 	}
 	row.Timed = len(durations)

@@ -61,6 +61,7 @@ func TestEvacuate_TinyRunIsComplete(t *testing.T) {
 		require.GreaterOrEqual(t, r.Migration.Max, r.Migration.P99)
 		require.GreaterOrEqual(t, r.Migration.P99, r.Migration.P90)
 		require.Positive(t, r.Downtime.Max, "the tasks report a downtime")
+		require.Positive(t, r.BytesSent, "the tasks report the bytes sent")
 	}
 	require.NotEmpty(t, progress)
 
