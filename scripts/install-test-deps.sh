@@ -18,7 +18,7 @@ PACKAGES=(
 	openvswitch-switch # ovsdb-server, ovs-vswitchd, ovs-vsctl in user space (hostio/ovs)
 	stunnel4           # TLS in front of the API port (the stunnel daemon actor)
 	prometheus         # scrapes xenactord's /metrics (cmd/xenactord/daemon)
-	etcd-server        # etcd: the pool's membership store (hostio/etcd, cmd/xenactord pool tests)
+	etcd-server        # etcd: the pool's membership store (hostio/etcd, cmd/xenactord pool tests, xenactor-bench evacuate)
 )
 
 installed() {

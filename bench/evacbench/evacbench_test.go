@@ -3,12 +3,16 @@ package evacbench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/messages"
 )
 
 func TestPercentiles_NearestRank(t *testing.T) {
@@ -67,4 +71,87 @@ func TestOptions_Defaults(t *testing.T) {
 		require.True(t, errdefs.IsInvalid(bad.defaults()), "%+v", bad)
 	}
 	require.Equal(t, "host-c", hostName(2))
+}
+
+// The checks of an evacuation's outcome: a clean one has no violation; a
+// VM left on the source, listed twice, not Running, listed elsewhere than
+// reported or missing from the report, and a VM that stayed with its
+// error, are each reported.
+func TestCheck_FindsEveryBrokenInvariant(t *testing.T) {
+	running := messages.PowerState_POWER_STATE_RUNNING
+	uuids := []string{"vm-1", "vm-2"}
+	migrated := func(u, to string) *messages.EvacuatedVM {
+		return &messages.EvacuatedVM{Uuid: u, From: "host-a", To: to, How: "migrated"}
+	}
+	row := Row{Placement: map[string]int{}}
+	check("host-a", uuids, []*messages.EvacuatedVM{migrated("vm-1", "host-b"), migrated("vm-2", "host-c")},
+		map[string]where{"vm-1": {"host-b", running, 1}, "vm-2": {"host-c", running, 1}}, &row)
+	require.Empty(t, row.Violations)
+	require.Equal(t, 2, row.Migrated)
+	require.Equal(t, map[string]int{"host-b": 1, "host-c": 1}, row.Placement)
+
+	row = Row{Placement: map[string]int{}}
+	stayed := &messages.EvacuatedVM{Uuid: "vm-2", From: "host-a", Error: &messages.Error{Kind: "unavailable",
+		Message: "no route"}}
+	check("host-a", uuids, []*messages.EvacuatedVM{migrated("vm-1", "host-b"), stayed},
+		map[string]where{"vm-1": {"host-c", running, 1}, "vm-2": {"host-a", running, 1},
+			"other": {"host-a", messages.PowerState_POWER_STATE_HALTED, 1}}, &row)
+	require.Equal(t, 1, row.Migrated)
+	require.Equal(t, map[string]int{"unavailable": 1}, row.Errors)
+	require.Equal(t, []string{"vm-2: no route"}, row.Messages)
+	v := strings.Join(row.Violations, "\n")
+	require.Contains(t, v, "VM vm-1 reported on host-b, listed on host-c")
+	require.Contains(t, v, "VM vm-2 is still on host-a")
+	require.Contains(t, v, "VM other is still on host-a", "no VM at all on the source")
+
+	row = Row{Placement: map[string]int{}}
+	check("host-a", uuids, []*messages.EvacuatedVM{migrated("vm-1", "host-b"), migrated("vm-1", "host-b")},
+		map[string]where{"vm-1": {"host-b", running, 2}}, &row)
+	v = strings.Join(row.Violations, "\n")
+	require.Contains(t, v, "VM vm-1 reported twice")
+	require.Contains(t, v, "VM vm-1 is listed 2 times")
+	require.Contains(t, v, "VM vm-2 is on no host")
+	require.Contains(t, v, "VM vm-2 missing from the evacuation's report")
+
+	row = Row{Placement: map[string]int{}}
+	check("host-a", uuids, []*messages.EvacuatedVM{migrated("vm-1", "host-b"), {Uuid: "vm-2", How: "moved",
+		To: "host-b"}}, map[string]where{"vm-1": {"host-b", messages.PowerState_POWER_STATE_PAUSED, 1},
+		"vm-2": {"host-b", running, 1}}, &row)
+	v = strings.Join(row.Violations, "\n")
+	require.Contains(t, v, "VM vm-1 is POWER_STATE_PAUSED on host-b")
+	require.Contains(t, v, `VM vm-2 reported "moved" to "host-b"`)
+}
+
+// The timings come from the latest completed VM.migrate task of each VM
+// created since the evacuation started; other tasks are left out, and a
+// VM migrated without its task is a violation.
+func TestFromTasks_TakesTheEvacuationsMigrations(t *testing.T) {
+	start := time.Unix(1000, 0)
+	task := func(kind, subject string, created time.Time, state messages.TaskState, durMS int, downMS float64) *messages.Task {
+		res, err := json.Marshal(vm.MigrateResult{DowntimeMS: downMS, BytesSent: 100})
+		require.NoError(t, err)
+		return &messages.Task{Kind: kind, Subject: subject, State: state, CreatedUnixNano: created.UnixNano(),
+			DurationNanos: int64(durMS) * int64(time.Millisecond), Result: res}
+	}
+	done, failed := messages.TaskState_TASK_STATE_COMPLETED, messages.TaskState_TASK_STATE_FAILED
+	tasks := []*messages.Task{
+		task("VM.migrate", "vm-1", start.Add(-time.Second), done, 1000, 1000), // before
+		task("VM.migrate", "vm-1", start.Add(time.Millisecond), done, 10, 1),
+		task("VM.migrate", "vm-2", start.Add(time.Millisecond), failed, 500, 500),
+		task("VM.migrate", "vm-2", start.Add(2*time.Millisecond), done, 30, 3),
+		task("VM.start", "vm-2", start.Add(3*time.Millisecond), done, 900, 900),
+		task("VM.migrate", "not-ours", start.Add(time.Millisecond), done, 700, 700),
+	}
+	row := Row{Migrated: 2}
+	fromTasks(tasks, start, map[string]bool{"vm-1": true, "vm-2": true}, &row)
+	require.Equal(t, 2, row.Timed)
+	require.Equal(t, 30.0, row.Migration.Max)
+	require.Equal(t, 10.0, row.Migration.P50)
+	require.Equal(t, 3.0, row.Downtime.Max)
+	require.Equal(t, int64(200), row.BytesSent)
+	require.Empty(t, row.Violations)
+
+	row = Row{Migrated: 3}
+	fromTasks(tasks, start, map[string]bool{"vm-1": true, "vm-2": true, "vm-3": true}, &row)
+	require.Equal(t, []string{"2 VM.migrate tasks completed on the evacuated host for 3 VMs migrated"}, row.Violations)
 }

@@ -227,6 +227,26 @@ func evacuate(ctx context.Context, c *client.Client, cfg workerConfig, uuids []s
 	for _, u := range uuids {
 		ours[u] = true
 	}
+	where, err := locate(ctx, c)
+	if err != nil {
+		return row, err
+	}
+	check(cfg.Source, uuids, evs, where, &row)
+	if err := timings(ctx, c.On(cfg.Source), start, ours, &row); err != nil {
+		return row, err
+	}
+	return row, nil
+}
+
+// check counts the migrated VMs and the errors of an evacuation of source
+// that reported evs, and records in the row each broken invariant: every
+// VM of uuids reported once, migrated to another host, listed once by the
+// pool, Running, where the report says; source lists no VM.
+func check(source string, uuids []string, evs []*messages.EvacuatedVM, where map[string]where, row *Row) {
+	ours := make(map[string]bool, len(uuids))
+	for _, u := range uuids {
+		ours[u] = true
+	}
 	reported := map[string]string{}
 	for _, ev := range evs {
 		u := ev.GetUuid()
@@ -248,19 +268,15 @@ func evacuate(ctx context.Context, c *client.Client, cfg workerConfig, uuids []s
 			}
 			continue
 		}
-		if ev.GetHow() == "migrated" && ev.GetTo() != "" && ev.GetTo() != cfg.Source {
+		if ev.GetHow() == "migrated" && ev.GetTo() != "" && ev.GetTo() != source {
 			row.Migrated++
 		} else {
 			row.Violations = append(row.Violations, fmt.Sprintf("VM %s reported %q to %q", u, ev.GetHow(), ev.GetTo()))
 		}
 	}
-	where, err := locate(ctx, c)
-	if err != nil {
-		return row, err
-	}
 	for u, p := range where {
-		if p.host == cfg.Source {
-			row.Violations = append(row.Violations, fmt.Sprintf("VM %s is still on %s", u, cfg.Source))
+		if p.host == source {
+			row.Violations = append(row.Violations, fmt.Sprintf("VM %s is still on %s", u, source))
 		}
 	}
 	for _, u := range uuids {
@@ -280,10 +296,6 @@ func evacuate(ctx context.Context, c *client.Client, cfg workerConfig, uuids []s
 			row.Violations = append(row.Violations, fmt.Sprintf("VM %s reported on %s, listed on %s", u, to, p.host))
 		}
 	}
-	if err := timings(ctx, c.On(cfg.Source), start, ours, &row); err != nil {
-		return row, err
-	}
-	return row, nil
 }
 
 // timings fills the row's migration times and downtimes from the
@@ -293,6 +305,13 @@ func timings(ctx context.Context, src *client.Client, start time.Time, ours map[
 	if err != nil {
 		return fmt.Errorf("tasks of the evacuated host: %w", err)
 	}
+	fromTasks(tasks, start, ours, row)
+	return nil
+}
+
+// fromTasks fills the row's migration times and downtimes from the latest
+// completed VM.migrate task of each VM of ours created since start.
+func fromTasks(tasks []*messages.Task, start time.Time, ours map[string]bool, row *Row) {
 	latest := map[string]*messages.Task{}
 	for _, t := range tasks {
 		if t.GetKind() != "VM.migrate" || !ours[t.GetSubject()] || t.GetCreatedUnixNano() < start.UnixNano() ||
@@ -318,7 +337,6 @@ func timings(ctx context.Context, src *client.Client, start time.Time, ours map[
 		row.Violations = append(row.Violations, fmt.Sprintf("%d VM.migrate tasks completed on the evacuated host "+
 			"for %d VMs migrated", row.Timed, row.Migrated))
 	}
-	return nil
 }
 
 // where is what the pool lists of a VM.
