@@ -4,7 +4,9 @@
 // and measures what they cost; `xenactor-bench boot` runs a boot storm
 // through the host and VM actors on the simulated host; `xenactor-bench api`
 // measures the RPC API of a real xenactord against the same daemon in
-// process. Each prints a table (or JSON); see docs/benchmarks.md.
+// process; `xenactor-bench chaos` runs a storm against a xenactord with
+// faults injected at random and checks the invariants after each run (see
+// docs/chaos.md). Each prints a table (or JSON); see docs/benchmarks.md.
 package main
 
 import (
@@ -22,7 +24,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot|api [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api|chaos [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -41,6 +43,10 @@ func main() {
 		err = apiCmd(os.Args[2:])
 	case "api-worker": // a worker process of api, not for people
 		err = apiWorkerCmd()
+	case "chaos":
+		err = chaosCmd(os.Args[2:])
+	case "chaos-daemon": // the daemon process of chaos, not for people
+		err = chaosDaemonCmd()
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

@@ -1,0 +1,131 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/xenactor/xenactor/client"
+	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/messages"
+)
+
+// View is the daemon's view of its VMs and tasks, through its API.
+type View struct {
+	VMs []VMView
+	// Pending are the tasks not finished: "<kind> of <subject> (<id>)".
+	Pending []string `json:",omitempty"`
+}
+
+// VMView is one VM as the daemon lists it.
+type VMView struct {
+	UUID string
+	// Power is the power state's name without its prefix ("RUNNING").
+	Power string
+	DomID uint32
+	// VBDs and VIFs are the devids of its spec's devices.
+	VBDs, VIFs []int32
+}
+
+// HasDomain tells whether the power state is one with a domain.
+func (v VMView) HasDomain() bool { return v.Power != "HALTED" && v.Power != "SUSPENDED" }
+
+// settle waits until no task is pending (for at most timeout), then returns
+// the daemon's view; the error says what kept it from settling.
+func settle(ctx context.Context, c *client.Client, timeout time.Duration) (*View, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		v, err := view(ctx, c)
+		if err == nil && len(v.Pending) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			if err == nil && len(v.Pending) > 0 {
+				err = fmt.Errorf("chaos: %d tasks still pending after %s: %w", len(v.Pending), timeout,
+					errdefs.ErrTimeout)
+			}
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// view reads the daemon's view.
+func view(ctx context.Context, c *client.Client) (*View, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	vms, err := c.ListVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{}
+	for _, s := range vms {
+		vv := VMView{UUID: s.GetSpec().GetUuid(), DomID: s.GetDomid(),
+			Power: strings.TrimPrefix(s.GetPowerState().String(), "POWER_STATE_")}
+		for _, d := range s.GetSpec().GetVbds() {
+			vv.VBDs = append(vv.VBDs, d.GetDevid())
+		}
+		for _, d := range s.GetSpec().GetVifs() {
+			vv.VIFs = append(vv.VIFs, d.GetDevid())
+		}
+		v.VMs = append(v.VMs, vv)
+	}
+	tasks, err := c.Tasks(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		if t.GetState() == messages.TaskState_TASK_STATE_PENDING {
+			v.Pending = append(v.Pending, fmt.Sprintf("%s of %s (%s)", t.GetKind(), t.GetSubject(), t.GetId()))
+		}
+	}
+	return v, nil
+}
+
+// CleanResult is what removing every VM after a run did.
+type CleanResult struct {
+	Removed int
+	// Errors are the failures, "<op> <uuid>: <error>".
+	Errors []string `json:",omitempty"`
+}
+
+// clean destroys and removes every VM of the daemon, and forgets the
+// finished tasks.
+func clean(ctx context.Context, c *client.Client, timeout time.Duration) CleanResult {
+	var res CleanResult
+	fail := func(op, uuid string, err error) { res.Errors = append(res.Errors, op+" "+uuid+": "+err.Error()) }
+	ctx, cancel := context.WithTimeout(ctx, 2*timeout+30*time.Second)
+	defer cancel()
+	vms, err := c.ListVMs(ctx)
+	if err != nil {
+		fail("list", "", err)
+		return res
+	}
+	for _, s := range vms {
+		uuid := s.GetSpec().GetUuid()
+		if s.GetPowerState() != messages.PowerState_POWER_STATE_HALTED {
+			t, err := c.DestroyVM(ctx, uuid)
+			if err == nil {
+				_, err = t.Wait(ctx, nil)
+			}
+			if err != nil {
+				fail("destroy", uuid, err)
+				continue
+			}
+		}
+		if err := c.RemoveVM(ctx, uuid); err != nil {
+			fail("remove", uuid, err)
+			continue
+		}
+		res.Removed++
+	}
+	if tasks, err := c.Tasks(ctx, ""); err == nil {
+		for _, t := range tasks {
+			if t.GetState() != messages.TaskState_TASK_STATE_PENDING {
+				_ = c.DestroyTask(ctx, t.GetId())
+			}
+		}
+	}
+	return res
+}

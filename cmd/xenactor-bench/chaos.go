@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/xenactor/xenactor/actors/guest"
+	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/bench/chaos"
+	"github.com/xenactor/xenactor/client"
+	"github.com/xenactor/xenactor/cmd/xenactord/daemon"
+	"github.com/xenactor/xenactor/hostio/hotplug"
+	"github.com/xenactor/xenactor/hostio/xenbus"
+	"github.com/xenactor/xenactor/internal/errdefs"
+)
+
+// chaosCmd runs the chaos suite: a storm against a xenactord in a child
+// process with faults injected at random, and the invariant checks after
+// each run.
+func chaosCmd(args []string) error {
+	fs := flag.NewFlagSet("chaos", flag.ExitOnError)
+	seed := fs.Int64("seed", 1, "seed of every random choice")
+	duration := fs.Duration("duration", 10*time.Minute, "total length (runs until it has passed; see -runs)")
+	runs := fs.Int("runs", 0, "number of runs (0: until -duration has passed)")
+	runDuration := fs.Duration("run-duration", chaos.DefaultRunDuration, "length of each run's storm")
+	faults := fs.String("faults", "all", "all or a comma-separated list of fault kinds")
+	vms := fs.Int("vms", chaos.DefaultVMs, "VMs of the storm's pool")
+	workers := fs.Int("workers", chaos.DefaultWorkers, "operations in flight at once")
+	interval := fs.Duration("fault-interval", chaos.DefaultFaultInterval, "mean time between two faults")
+	opTimeout := fs.Duration("op-timeout", chaos.DefaultOpTimeout, "bound on each operation, its task included")
+	asJSON := fs.Bool("json", false, "print JSON instead of the tables")
+	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	fs.Parse(args)
+
+	kinds, err := chaos.ParseFaults(*faults)
+	if err != nil {
+		return err
+	}
+	opts := chaos.Options{Seed: *seed, Runs: *runs, Duration: *duration, RunDuration: *runDuration, Faults: kinds,
+		VMs: *vms, Workers: *workers, FaultInterval: *interval, OpTimeout: *opTimeout}
+	if !*quiet {
+		opts.Progress = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := chaos.Run(ctx, opts)
+	if rep != nil {
+		if *asJSON {
+			if err := chaos.WriteJSON(os.Stdout, rep); err != nil {
+				return err
+			}
+		} else {
+			chaos.WriteText(os.Stdout, rep)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if n := rep.ViolationCount(); n > 0 {
+		return fmt.Errorf("%d invariant violations (seed %d)", n, *seed)
+	}
+	return nil
+}
+
+// chaosDaemonCmd is the child process of chaosCmd (hidden): a xenactord
+// daemon with the fault hooks, and the storm, driven over stdin and stdout.
+func chaosDaemonCmd() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return chaos.ChildMain(ctx, StartChaosDaemon, os.Stdin, os.Stdout)
+}
+
+// StartChaosDaemon starts xenactord's daemon on the chaos suite's host,
+// with short timeouts and the injector's hooks in every VM actor.
+func StartChaosDaemon(ctx context.Context, cfg chaos.ChildConfig) (*chaos.ChildDaemon, error) {
+	if err := os.MkdirAll(filepath.Join(cfg.RunDir, "suspend"), 0o700); err != nil {
+		return nil, err
+	}
+	inj := newInjector()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	d, err := daemon.Start(ctx, daemon.Config{StateDir: cfg.StateDir, RunDir: cfg.RunDir, Xenstored: cfg.Xenstored,
+		Hypervisor: cfg.Hypervisor, MetricsAddr: "127.0.0.1:0", Logger: log, TuneVM: inj.tune})
+	if err != nil {
+		return nil, err
+	}
+	return &chaos.ChildDaemon{Client: client.New(client.InProcess(d.System(), d.API())), Injector: inj,
+		MetricsAddr: d.MetricsAddr(), Stop: d.Stop}, nil
+}
+
+// injector arms the faults of the daemon's process: a flag per VM for its
+// actor, and counts for the device and guest actors; the hooks it installs
+// in each VM actor's config take them.
+type injector struct {
+	mu    sync.Mutex
+	vms   map[string]bool
+	armed map[string]int // by kind, for the device and guest actors
+	hit   map[string]int
+}
+
+func newInjector() *injector {
+	return &injector{vms: make(map[string]bool), armed: make(map[string]int), hit: make(map[string]int)}
+}
+
+// Inject arms one fault of kind.
+func (i *injector) Inject(_ context.Context, kind, uuid string) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	switch kind {
+	case chaos.FaultPanicVM:
+		i.vms[uuid] = true
+	case chaos.FaultPanicVBD, chaos.FaultPanicVIF, chaos.FaultPanicGuest:
+		i.armed[kind]++
+	default:
+		return fmt.Errorf("chaos: %s in this daemon: %w", kind, errdefs.ErrNotImplemented)
+	}
+	return nil
+}
+
+// Hit returns the faults that went off.
+func (i *injector) Hit() map[string]int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	out := make(map[string]int, len(i.hit))
+	for k, n := range i.hit {
+		out[k] = n
+	}
+	return out
+}
+
+// take disarms one fault of kind (of uuid's VM for FaultPanicVM) and says
+// whether there was one.
+func (i *injector) take(kind, uuid string) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if kind == chaos.FaultPanicVM {
+		if !i.vms[uuid] {
+			return false
+		}
+		delete(i.vms, uuid)
+	} else {
+		if i.armed[kind] == 0 {
+			return false
+		}
+		i.armed[kind]--
+	}
+	i.hit[kind]++
+	return true
+}
+
+// actorPkg is protoactor's actor package: its system messages (Started,
+// Stopping, ...) never panic a VM actor, as a restart while it stops would
+// bring it back.
+var actorPkg = reflect.TypeFor[actor.Started]().PkgPath()
+
+// tune is the daemon's TuneVM: short timeouts, and the hooks.
+func (i *injector) tune(c *vm.Config) {
+	c.AckTimeout, c.ShutdownTimeout, c.SuspendTimeout = 2*time.Second, 5*time.Second, 10*time.Second
+	c.HotplugTimeout, c.UnplugTimeout, c.CleanupTimeout = 5*time.Second, 2*time.Second, 10*time.Second
+	uuid := c.Spec.UUID
+	vm.OnReceive(c, func(msg any) {
+		if t := reflect.TypeOf(msg); t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() != actorPkg &&
+			i.take(chaos.FaultPanicVM, uuid) {
+			panic("chaos: injected fault in the VM actor of " + uuid)
+		}
+	})
+	c.Hotplug = faultyHotplug{Hotplug: c.Hotplug, inj: i}
+	vm.WrapGuestStore(c, func(s guest.Store) guest.Store { return faultyStore{Store: s, inj: i} })
+}
+
+// faultyHotplug panics the device actor whose hotplug step takes an armed
+// fault of its class.
+type faultyHotplug struct {
+	hotplug.Hotplug
+	inj *injector
+}
+
+func (h faultyHotplug) Add(ctx context.Context, d hotplug.Device) error {
+	kind := chaos.FaultPanicVBD
+	if d.Class == xenbus.ClassVIF {
+		kind = chaos.FaultPanicVIF
+	}
+	if h.inj.take(kind, "") {
+		panic("chaos: injected fault in the hotplug of " + d.BackendPath())
+	}
+	return h.Hotplug.Add(ctx, d)
+}
+
+// faultyStore panics the guest actor whose read takes an armed fault.
+type faultyStore struct {
+	guest.Store
+	inj *injector
+}
+
+func (s faultyStore) Directory(ctx context.Context, p string) ([]string, error) {
+	if s.inj.take(chaos.FaultPanicGuest, "") {
+		panic("chaos: injected fault in a guest read of " + p)
+	}
+	return s.Store.Directory(ctx, p)
+}
