@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/xenactor/xenactor/client"
@@ -81,10 +82,16 @@ type reply struct {
 	Ready       bool         `json:",omitempty"`
 	MetricsAddr string       `json:",omitempty"`
 	Storm       *StormResult `json:",omitempty"`
-	View        *View        `json:",omitempty"`
-	Clean       *CleanResult `json:",omitempty"`
-	Err         string       `json:",omitempty"`
+	// Partial is the storm's result so far, sent every partialEvery
+	// while it runs: what Run keeps of a storm whose daemon it kills.
+	Partial *StormResult `json:",omitempty"`
+	View    *View        `json:",omitempty"`
+	Clean   *CleanResult `json:",omitempty"`
+	Err     string       `json:",omitempty"`
 }
+
+// partialEvery is how often a storm reports its result so far.
+const partialEvery = 500 * time.Millisecond
 
 // settleTimeout bounds the wait for every task to finish after a storm.
 const settleTimeout = 60 * time.Second
@@ -107,8 +114,14 @@ func ChildMain(ctx context.Context, start StartChild, in io.Reader, out io.Write
 		return err
 	}
 	defer d.Stop()
+	var mu sync.Mutex // the storm's partial results are written meanwhile
 	enc := json.NewEncoder(out)
-	if err := enc.Encode(reply{Ready: true, MetricsAddr: d.MetricsAddr}); err != nil {
+	encode := func(r reply) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return enc.Encode(r)
+	}
+	if err := encode(reply{Ready: true, MetricsAddr: d.MetricsAddr}); err != nil {
 		return err
 	}
 	for lines.Scan() {
@@ -119,7 +132,7 @@ func ChildMain(ctx context.Context, start StartChild, in io.Reader, out io.Write
 		var r reply
 		switch c.Cmd {
 		case cmdStorm:
-			res := runStorm(ctx, d.Client, d.Injector, cfg, c)
+			res := runStorm(ctx, d.Client, d.Injector, cfg, c, func(p StormResult) { _ = encode(reply{Partial: &p}) })
 			r.Storm = &res
 		case cmdSettle:
 			v, err := settle(ctx, d.Client, settleTimeout)
@@ -135,7 +148,7 @@ func ChildMain(ctx context.Context, start StartChild, in io.Reader, out io.Write
 		default:
 			r.Err = fmt.Sprintf("unknown command %q", c.Cmd)
 		}
-		if err := enc.Encode(r); err != nil {
+		if err := encode(r); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -69,8 +70,8 @@ type Report struct {
 	Hit      map[string]int
 	// Unavailable are the kinds the daemon could not inject.
 	Unavailable []string `json:",omitempty"`
-	// Ops counts the storm's operations by "<op>: <result>" (the
-	// operations of a storm whose daemon was killed are not counted).
+	// Ops counts the storm's operations by "<op>: <result>" (of a storm
+	// whose daemon was killed, those it reported before).
 	Ops        map[string]int
 	Violations []Violation
 	Samples    []Sample
@@ -212,34 +213,46 @@ func (r *runner) run(ctx context.Context, run int) error {
 		stopHost()
 		return fmt.Errorf("chaos: run %d: %w", run, err)
 	}
-	wait := r.o.RunDuration + r.o.OpTimeout + time.Minute
+	deadline := time.Now().Add(r.o.RunDuration + r.o.OpTimeout + time.Minute)
 	if killAt > 0 {
-		wait = killAt
+		deadline = time.Now().Add(killAt)
 	}
-	rep, err := r.child.await(ctx, wait)
+	var res *StormResult
+	var err error
+	for {
+		var rep reply
+		if rep, err = r.child.await(ctx, time.Until(deadline)); err != nil || rep.Partial == nil {
+			res = cmp.Or(rep.Storm, res)
+			break
+		}
+		res = rep.Partial
+	}
 	stopHost()
 	switch {
 	case killAt > 0 && errdefs.IsTimeout(err):
 		r.child.kill()
 		r.rep.Injected[FaultKill]++
-		r.addHits()
-		if err := r.startChild(ctx); err != nil {
-			return fmt.Errorf("chaos: run %d: the daemon after the kill: %w", run, err)
-		}
 	case err != nil:
 		return fmt.Errorf("chaos: run %d: %w", run, err)
-	case rep.Storm != nil:
-		for k, n := range rep.Storm.Ops {
+	}
+	if res != nil {
+		for k, n := range res.Ops {
 			r.rep.Ops[k] += n
 		}
-		for k, n := range rep.Storm.Faults {
+		for k, n := range res.Faults {
 			r.rep.Injected[k] += n
 		}
-		r.hits = rep.Storm.Hit
-		for _, k := range rep.Storm.Unavailable {
+		r.hits = res.Hit
+		for _, k := range res.Unavailable {
 			if !slices.Contains(r.rep.Unavailable, k) {
 				r.rep.Unavailable = append(r.rep.Unavailable, k)
 			}
+		}
+	}
+	if err != nil { // killed
+		r.addHits()
+		if err := r.startChild(ctx); err != nil {
+			return fmt.Errorf("chaos: run %d: the daemon after the kill: %w", run, err)
 		}
 	}
 
@@ -266,7 +279,7 @@ func (r *runner) run(ctx context.Context, run int) error {
 		r.o.Progress("  violation: %s", v)
 	}
 
-	rep, err = r.child.call(ctx, command{Cmd: cmdClean}, 2*r.o.OpTimeout+2*time.Minute)
+	rep, err := r.child.call(ctx, command{Cmd: cmdClean}, 2*r.o.OpTimeout+2*time.Minute)
 	if err != nil {
 		return fmt.Errorf("chaos: run %d: cleaning up: %w", run, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
 	"path/filepath"
 	"slices"
@@ -89,12 +90,26 @@ func VMUUID(i int) string { return fmt.Sprintf("c4a05000-0000-4000-8000-%012x", 
 
 // runStorm runs cfg.Workers workers for c.Duration, each picking a VM of the
 // pool and an operation its state allows, while a fault loop arms faults of
-// the daemon's process every cfg.FaultInterval on average.
-func runStorm(ctx context.Context, c *client.Client, inj Injector, cfg ChildConfig, cmd command) StormResult {
+// the daemon's process every cfg.FaultInterval on average. It calls partial
+// with the result so far every partialEvery.
+func runStorm(ctx context.Context, c *client.Client, inj Injector, cfg ChildConfig, cmd command,
+	partial func(StormResult)) StormResult {
 	s := &stormState{res: StormResult{Ops: make(map[string]int), Faults: make(map[string]int)}}
 	ctx, cancel := context.WithTimeout(ctx, cmd.Duration)
 	defer cancel()
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(partialEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				partial(s.snapshot(inj))
+			}
+		}
+	})
 	for w := range max(cfg.Workers, 1) {
 		r := rand.New(rand.NewSource(cmd.Seed*1000 + int64(w)))
 		wg.Go(func() {
@@ -133,8 +148,15 @@ func runStorm(ctx context.Context, c *client.Client, inj Injector, cfg ChildConf
 		})
 	}
 	wg.Wait()
-	s.res.Hit = inj.Hit()
-	return s.res
+	return s.snapshot(inj)
+}
+
+// snapshot copies the result so far.
+func (s *stormState) snapshot(inj Injector) StormResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return StormResult{Ops: maps.Clone(s.res.Ops), Faults: maps.Clone(s.res.Faults), Hit: inj.Hit(),
+		Unavailable: slices.Clone(s.res.Unavailable)}
 }
 
 // stormStep runs one operation on a VM of the pool picked with r.
