@@ -69,7 +69,8 @@ func (h *Host) Check(ctx context.Context, v *View) ([]Violation, error) {
 		if !vm.HasDomain() {
 			for _, d := range doms {
 				if d.UUID == vm.UUID {
-					bad(InvVMState, "VM %s is %s but domain %d has its uuid (%s)", vm.UUID, vm.Power, d.ID, domState(d))
+					bad(InvVMState, "VM %s is %s but domain %d has its uuid (%s)%s", vm.UUID, vm.Power, d.ID, domState(d),
+						history(vm))
 				}
 			}
 			continue
@@ -81,7 +82,8 @@ func (h *Host) Check(ctx context.Context, v *View) ([]Violation, error) {
 		case d.UUID != vm.UUID:
 			bad(InvVMState, "VM %s is %s with domain %d, which has uuid %s", vm.UUID, vm.Power, vm.DomID, d.UUID)
 		case vm.Power != domState(d):
-			bad(InvVMState, "VM %s is %s but its domain %d is %s", vm.UUID, vm.Power, vm.DomID, domState(d))
+			bad(InvVMState, "VM %s is %s but its domain %d is %s%s", vm.UUID, vm.Power, vm.DomID, domState(d),
+				history(vm))
 		}
 	}
 	for _, d := range doms {
@@ -153,6 +155,14 @@ func (h *Host) Check(ctx context.Context, v *View) ([]Violation, error) {
 		}
 	}
 	return out, nil
+}
+
+// history tells the VM's last failed tasks, for a violation's report.
+func history(vm VMView) string {
+	if len(vm.Failed) == 0 {
+		return ""
+	}
+	return "; its last failed tasks: " + strings.Join(vm.Failed, " | ")
 }
 
 // domState is a domain's state named as a VM's power state.

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand"
@@ -44,6 +43,10 @@ const (
 	hotVBD = 51728 // xvdb
 	hotVIF = 1
 )
+
+// SR is the storage repository of the daemon whose plugin the storage
+// faults make slow or failing: the storm's hot-plugged VBD is a VDI of it.
+const SR = "chaos"
 
 // hostileKernels are the misbehaving guests of FaultHostile.
 var hostileKernels = []string{"sim:hostile-noack", "sim:hostile-junk", "sim:hostile-quota", "sim:hostile-flapper"}
@@ -185,8 +188,8 @@ func stormStep(ctx context.Context, c *client.Client, s *stormState, cfg ChildCo
 		t, err := f()
 		if err == nil {
 			_, err = t.Wait(octx, nil)
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				_ = c.DestroyTask(octx, t.ID)
+			if err == nil {
+				_ = c.DestroyTask(octx, t.ID) // the failed ones stay, for the checker's reports
 			}
 		}
 		if ctx.Err() != nil && err != nil {
@@ -203,7 +206,7 @@ func stormStep(ctx context.Context, c *client.Client, s *stormState, cfg ChildCo
 				task(OpUnplugVBD, func() (*client.Task, error) { return c.UnplugVBD(octx, uuid, hotVBD, r.Intn(2) == 0) })
 			} else {
 				task(OpPlugVBD, func() (*client.Task, error) {
-					return c.PlugVBD(octx, uuid, &messages.VBD{Devid: hotVBD, Params: "/dev/loop1"})
+					return c.PlugVBD(octx, uuid, &messages.VBD{Devid: hotVBD, Vdi: fmt.Sprintf("%s/vol-%d", SR, i)})
 				})
 			}
 		default:

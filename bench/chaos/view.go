@@ -26,7 +26,12 @@ type VMView struct {
 	DomID uint32
 	// VBDs and VIFs are the devids of its spec's devices.
 	VBDs, VIFs []int32
+	// Failed are its last failed tasks, "<kind>: <error>", newest last.
+	Failed []string `json:",omitempty"`
 }
+
+// maxFailed caps VMView.Failed.
+const maxFailed = 4
 
 // HasDomain tells whether the power state is one with a domain.
 func (v VMView) HasDomain() bool { return v.Power != "HALTED" && v.Power != "SUSPENDED" }
@@ -59,10 +64,21 @@ func view(ctx context.Context, c *client.Client) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
+	tasks, err := c.Tasks(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	failed := make(map[string][]string)
+	for _, t := range tasks {
+		if t.GetState() == messages.TaskState_TASK_STATE_FAILED {
+			f := append(failed[t.GetSubject()], t.GetKind()+": "+t.GetError().GetMessage())
+			failed[t.GetSubject()] = f[max(0, len(f)-maxFailed):]
+		}
+	}
 	v := &View{}
 	for _, s := range vms {
 		vv := VMView{UUID: s.GetSpec().GetUuid(), DomID: s.GetDomid(),
-			Power: strings.TrimPrefix(s.GetPowerState().String(), "POWER_STATE_")}
+			Power: strings.TrimPrefix(s.GetPowerState().String(), "POWER_STATE_"), Failed: failed[s.GetSpec().GetUuid()]}
 		for _, d := range s.GetSpec().GetVbds() {
 			vv.VBDs = append(vv.VBDs, d.GetDevid())
 		}
@@ -70,10 +86,6 @@ func view(ctx context.Context, c *client.Client) (*View, error) {
 			vv.VIFs = append(vv.VIFs, d.GetDevid())
 		}
 		v.VMs = append(v.VMs, vv)
-	}
-	tasks, err := c.Tasks(ctx, "")
-	if err != nil {
-		return nil, err
 	}
 	for _, t := range tasks {
 		if t.GetState() == messages.TaskState_TASK_STATE_PENDING {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/xenactor/xenactor/client"
 	"github.com/xenactor/xenactor/cmd/xenactord/daemon"
 	"github.com/xenactor/xenactor/hostio/hotplug"
+	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
@@ -87,10 +89,15 @@ func StartChaosDaemon(ctx context.Context, cfg chaos.ChildConfig) (*chaos.ChildD
 	if err := os.MkdirAll(filepath.Join(cfg.RunDir, "suspend"), 0o700); err != nil {
 		return nil, err
 	}
-	inj := newInjector()
+	inj := newInjector(filepath.Join(cfg.RunDir, "smctl"))
+	plugin := filepath.Join(cfg.RunDir, "sm")
+	if err := writeChaosPlugin(plugin, inj.ctl); err != nil {
+		return nil, err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	d, err := daemon.Start(ctx, daemon.Config{StateDir: cfg.StateDir, RunDir: cfg.RunDir, Xenstored: cfg.Xenstored,
-		Hypervisor: cfg.Hypervisor, MetricsAddr: "127.0.0.1:0", Logger: log, TuneVM: inj.tune})
+		Hypervisor: cfg.Hypervisor, MetricsAddr: "127.0.0.1:0", Logger: log, TuneVM: inj.tune,
+		SRs: []storage.SR{{Name: chaos.SR, PluginDir: plugin, URI: "file://" + inj.ctl}}})
 	if err != nil {
 		return nil, err
 	}
@@ -98,18 +105,65 @@ func StartChaosDaemon(ctx context.Context, cfg chaos.ChildConfig) (*chaos.ChildD
 		MetricsAddr: d.MetricsAddr(), Stop: d.Stop}, nil
 }
 
+// chaosPluginScript is the prelude of each call of the chaos SR's plugin:
+// it fails while <ctl>/fail exists and sleeps while <ctl>/slow does,
+// noting each in <ctl>/hits.
+const chaosPluginScript = `#!/bin/sh
+ctl=%q
+cat >/dev/null
+if [ -e "$ctl/fail" ]; then
+	echo fail >>"$ctl/hits"
+	echo '{"code":"unavailable","message":"chaos: injected storage plugin failure"}'
+	exit 1
+fi
+if [ -e "$ctl/slow" ]; then
+	echo slow >>"$ctl/hits"
+	sleep 2
+fi
+`
+
+// writeChaosPlugin writes the chaos SR's plugin into dir: the datapath
+// calls of a VDI plug and unplug, whose attach gives a fixed device.
+func writeChaosPlugin(dir, ctl string) error {
+	for _, d := range []string{dir, ctl} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	for fn, reply := range map[string]string{
+		"Datapath.attach":     `{"implementation":"XenDisk","params":"/dev/loop2","extra":{}}`,
+		"Datapath.activate":   "null",
+		"Datapath.deactivate": "null",
+		"Datapath.detach":     "null",
+	} {
+		script := fmt.Sprintf(chaosPluginScript, ctl) + "echo '" + reply + "'\n"
+		if err := os.WriteFile(filepath.Join(dir, fn), []byte(script), 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The windows of the storage faults.
+const (
+	storageSlowFor = 3 * time.Second
+	storageFailFor = 1500 * time.Millisecond
+)
+
 // injector arms the faults of the daemon's process: a flag per VM for its
-// actor, and counts for the device and guest actors; the hooks it installs
-// in each VM actor's config take them.
+// actor, and counts for the device and guest actors, which the hooks it
+// installs in each VM actor's config take; and a control file of the chaos
+// SR's plugin for a while for the storage faults.
 type injector struct {
+	ctl   string // the plugin's control directory
 	mu    sync.Mutex
 	vms   map[string]bool
 	armed map[string]int // by kind, for the device and guest actors
 	hit   map[string]int
 }
 
-func newInjector() *injector {
-	return &injector{vms: make(map[string]bool), armed: make(map[string]int), hit: make(map[string]int)}
+func newInjector(ctl string) *injector {
+	return &injector{ctl: ctl, vms: make(map[string]bool), armed: make(map[string]int), hit: make(map[string]int)}
 }
 
 // Inject arms one fault of kind.
@@ -121,6 +175,16 @@ func (i *injector) Inject(_ context.Context, kind, uuid string) error {
 		i.vms[uuid] = true
 	case chaos.FaultPanicVBD, chaos.FaultPanicVIF, chaos.FaultPanicGuest:
 		i.armed[kind]++
+	case chaos.FaultStorageSlow, chaos.FaultStorageFail:
+		name, window := "slow", storageSlowFor
+		if kind == chaos.FaultStorageFail {
+			name, window = "fail", storageFailFor
+		}
+		f := filepath.Join(i.ctl, name)
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			return err
+		}
+		time.AfterFunc(window, func() { _ = os.Remove(f) })
 	default:
 		return fmt.Errorf("chaos: %s in this daemon: %w", kind, errdefs.ErrNotImplemented)
 	}
@@ -134,6 +198,10 @@ func (i *injector) Hit() map[string]int {
 	out := make(map[string]int, len(i.hit))
 	for k, n := range i.hit {
 		out[k] = n
+	}
+	if b, err := os.ReadFile(filepath.Join(i.ctl, "hits")); err == nil {
+		out[chaos.FaultStorageSlow] = strings.Count(string(b), "slow\n")
+		out[chaos.FaultStorageFail] = strings.Count(string(b), "fail\n")
 	}
 	return out
 }
