@@ -29,6 +29,8 @@ const (
 	// backends of a VM's devices only while it has its domain; /vm/<uuid>
 	// only for known VMs.
 	InvXenstoreOrphan = "xenstore-orphan"
+	// InvVMActor: every VM's actor answers (it was not given up on).
+	InvVMActor = "vm-actor"
 	// InvGrowth: the daemon's goroutines and open files do not grow
 	// across runs beyond a bound.
 	InvGrowth = "growth"
@@ -66,6 +68,10 @@ func (h *Host) Check(ctx context.Context, v *View) ([]Violation, error) {
 	vms := make(map[string]VMView)
 	for _, vm := range v.VMs {
 		vms[vm.UUID] = vm
+		if vm.Err != "" {
+			bad(InvVMActor, "the actor of VM %s does not answer: %s%s", vm.UUID, vm.Err, history(vm))
+			continue
+		}
 		if !vm.HasDomain() {
 			for _, d := range doms {
 				if d.UUID == vm.UUID {
@@ -91,6 +97,9 @@ func (h *Host) Check(ctx context.Context, v *View) ([]Violation, error) {
 			continue
 		}
 		vm, ok := vms[d.UUID]
+		if ok && vm.Err != "" {
+			continue // reported as InvVMActor
+		}
 		if !ok || !vm.HasDomain() || hypervisor.DomID(vm.DomID) != d.ID {
 			bad(InvLeakedDomain, "domain %d (uuid %s, %s) belongs to no VM of the daemon", d.ID, d.UUID, domState(d))
 		}

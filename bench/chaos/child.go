@@ -44,6 +44,9 @@ type Injector interface {
 	Inject(ctx context.Context, kind, uuid string) error
 	// Hit returns how many armed faults of each kind went off.
 	Hit() map[string]int
+	// Lift disarms the faults not gone off and ends those in effect, at
+	// the end of a storm: the settle and the clean-up run without faults.
+	Lift()
 }
 
 // ChildDaemon is the daemon a child process started.

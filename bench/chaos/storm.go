@@ -151,6 +151,7 @@ func runStorm(ctx context.Context, c *client.Client, inj Injector, cfg ChildConf
 		})
 	}
 	wg.Wait()
+	inj.Lift()
 	return s.snapshot(inj)
 }
 

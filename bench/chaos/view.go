@@ -26,6 +26,8 @@ type VMView struct {
 	DomID uint32
 	// VBDs and VIFs are the devids of its spec's devices.
 	VBDs, VIFs []int32
+	// Err is set when its actor did not answer (Power is then HALTED).
+	Err string `json:",omitempty"`
 	// Failed are its last failed tasks, "<kind>: <error>", newest last.
 	Failed []string `json:",omitempty"`
 }
@@ -79,6 +81,9 @@ func view(ctx context.Context, c *client.Client) (*View, error) {
 	for _, s := range vms {
 		vv := VMView{UUID: s.GetSpec().GetUuid(), DomID: s.GetDomid(),
 			Power: strings.TrimPrefix(s.GetPowerState().String(), "POWER_STATE_"), Failed: failed[s.GetSpec().GetUuid()]}
+		if e := s.GetError(); e != nil {
+			vv.Err = e.GetKind() + ": " + e.GetMessage()
+		}
 		for _, d := range s.GetSpec().GetVbds() {
 			vv.VBDs = append(vv.VBDs, d.GetDevid())
 		}

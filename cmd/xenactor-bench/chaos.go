@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,6 +145,13 @@ func writeChaosPlugin(dir, ctl string) error {
 	return nil
 }
 
+// A VM actor is panicked at most vmPanicMax times in vmPanicWindow, below
+// the give-up limit of its supervisor (5 restarts a minute).
+const (
+	vmPanicMax    = 3
+	vmPanicWindow = 70 * time.Second
+)
+
 // The windows of the storage faults.
 const (
 	storageSlowFor = 3 * time.Second
@@ -155,15 +163,18 @@ const (
 // installs in each VM actor's config take; and a control file of the chaos
 // SR's plugin for a while for the storage faults.
 type injector struct {
-	ctl   string // the plugin's control directory
-	mu    sync.Mutex
-	vms   map[string]bool
-	armed map[string]int // by kind, for the device and guest actors
-	hit   map[string]int
+	ctl string // the plugin's control directory
+	mu  sync.Mutex
+	vms map[string]bool
+	// vmHits are the times each VM actor panicked, within vmPanicWindow.
+	vmHits map[string][]time.Time
+	armed  map[string]int // by kind, for the device and guest actors
+	hit    map[string]int
 }
 
 func newInjector(ctl string) *injector {
-	return &injector{ctl: ctl, vms: make(map[string]bool), armed: make(map[string]int), hit: make(map[string]int)}
+	return &injector{ctl: ctl, vms: make(map[string]bool), vmHits: make(map[string][]time.Time),
+		armed: make(map[string]int), hit: make(map[string]int)}
 }
 
 // Inject arms one fault of kind.
@@ -172,6 +183,14 @@ func (i *injector) Inject(_ context.Context, kind, uuid string) error {
 	defer i.mu.Unlock()
 	switch kind {
 	case chaos.FaultPanicVM:
+		// The VM actors' supervisor gives up on one that panics 5 times
+		// a minute: a different fault, kept out of the storm.
+		now := time.Now()
+		i.vmHits[uuid] = slices.DeleteFunc(i.vmHits[uuid], func(t time.Time) bool { return now.Sub(t) > vmPanicWindow })
+		if i.vms[uuid] || len(i.vmHits[uuid]) >= vmPanicMax {
+			return fmt.Errorf("chaos: VM %s panicked %d times in %s: %w", uuid, len(i.vmHits[uuid]), vmPanicWindow,
+				errdefs.ErrBusy)
+		}
 		i.vms[uuid] = true
 	case chaos.FaultPanicVBD, chaos.FaultPanicVIF, chaos.FaultPanicGuest:
 		i.armed[kind]++
@@ -206,6 +225,17 @@ func (i *injector) Hit() map[string]int {
 	return out
 }
 
+// Lift disarms every fault and removes the plugin's control files.
+func (i *injector) Lift() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	clear(i.vms)
+	clear(i.armed)
+	for _, f := range []string{"slow", "fail"} {
+		_ = os.Remove(filepath.Join(i.ctl, f))
+	}
+}
+
 // take disarms one fault of kind (of uuid's VM for FaultPanicVM) and says
 // whether there was one.
 func (i *injector) take(kind, uuid string) bool {
@@ -216,6 +246,7 @@ func (i *injector) take(kind, uuid string) bool {
 			return false
 		}
 		delete(i.vms, uuid)
+		i.vmHits[uuid] = append(i.vmHits[uuid], time.Now())
 	} else {
 		if i.armed[kind] == 0 {
 			return false
