@@ -5,6 +5,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/xenactor/xenactor/bench/chaos"
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/testenv"
 )
 
 // shortSeed is the seed of the short run: of its three runs, it kills
@@ -44,10 +46,17 @@ func TestChaos_Short(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a chaos run takes about a minute")
 	}
+	faults := ciFaults
+	// Host daemon kills need stunnel (stunnel4); required under CI.
+	if _, err := testenv.Lookup("stunnel4"); err == nil || testenv.Required() {
+		faults = append(slices.Clone(faults), chaos.FaultDaemonKill)
+	} else {
+		t.Logf("no stunnel4: no %s (%v)", chaos.FaultDaemonKill, err)
+	}
 	bin := buildBench(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rep, err := chaos.Run(ctx, chaos.Options{Seed: shortSeed, Runs: 3, Faults: ciFaults, RunDuration: 6 * time.Second, VMs: 8,
+	rep, err := chaos.Run(ctx, chaos.Options{Seed: shortSeed, Runs: 3, Faults: faults, RunDuration: 6 * time.Second, VMs: 8,
 		Workers: 3, FaultInterval: 300 * time.Millisecond, OpTimeout: 20 * time.Second,
 		Child:    func() *exec.Cmd { return exec.Command(bin, "chaos-daemon") },
 		Progress: t.Logf})
@@ -61,7 +70,7 @@ func TestChaos_Short(t *testing.T) {
 	require.Empty(t, rep.Violations, "%s", &out)
 	require.Equal(t, 3, rep.Runs)
 	require.Equal(t, 2, rep.Incarnations, "the seed kills xenactord once")
-	for _, k := range ciFaults {
+	for _, k := range faults {
 		require.Positive(t, rep.Injected[k], "no %s injected", k)
 	}
 	require.Positive(t, rep.Hit[chaos.FaultPanicGuest], "no guest actor panicked")

@@ -31,6 +31,9 @@ const (
 	InvXenstoreOrphan = "xenstore-orphan"
 	// InvVMActor: every VM's actor answers (it was not given up on).
 	InvVMActor = "vm-actor"
+	// InvDaemonRunning: every host daemon (stunnel) runs again after the
+	// settle.
+	InvDaemonRunning = "daemon-running"
 	// InvGrowth: the daemon's goroutines and open files do not grow
 	// across runs beyond a bound.
 	InvGrowth = "growth"
@@ -56,6 +59,9 @@ func (h *Host) Check(ctx context.Context, v *View) ([]Violation, error) {
 	}
 	for _, p := range v.Pending {
 		bad(InvTaskTerminal, "task %s still pending", p)
+	}
+	for _, d := range v.Daemons {
+		bad(InvDaemonRunning, "host daemon %s", d)
 	}
 	doms, err := h.sim.Hypervisor().ListDomains(ctx)
 	if err != nil {

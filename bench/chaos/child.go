@@ -34,6 +34,11 @@ type ChildConfig struct {
 	OpTimeout time.Duration
 	// Incarnation counts the daemons started on StateDir, from 0.
 	Incarnation int
+	// APIStunnel, when set, is the 127.0.0.1 address where the daemon
+	// runs stunnel in front of its API (a host daemon for
+	// FaultDaemonKill); the same for every incarnation, which adopts the
+	// stunnel the one before left.
+	APIStunnel string `json:",omitempty"`
 }
 
 // Injector arms faults in the daemon's process.

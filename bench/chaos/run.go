@@ -3,14 +3,18 @@ package chaos
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -131,6 +135,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			Workers: o.Workers, FaultInterval: o.FaultInterval, OpTimeout: o.OpTimeout},
 		rep: &Report{Seed: o.Seed, Faults: o.Faults, Injected: make(map[string]int), Hit: make(map[string]int),
 			Ops: make(map[string]int)}}
+	if slices.Contains(o.Faults, FaultDaemonKill) {
+		if _, err := exec.LookPath(stunnelProgram); err == nil {
+			if r.cfg.APIStunnel, err = freeAddr(); err != nil {
+				return nil, err
+			}
+			// A stunnel a killed daemon left and no daemon adopted.
+			defer killStunnels(filepath.Join(r.cfg.RunDir, "api-stunnel"))
+		}
+	}
 	start := time.Now()
 	if err := r.startChild(ctx); err != nil {
 		return nil, err
@@ -351,3 +364,36 @@ func sum(m map[string]int) int {
 
 // ViolationCount returns the number of violations.
 func (r *Report) ViolationCount() int { return len(r.Violations) }
+
+// stunnelProgram is the stunnel of FaultDaemonKill (Debian's stunnel4).
+const stunnelProgram = "stunnel4"
+
+// freeAddr returns a 127.0.0.1 address with a port free at the time.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// killStunnels kills the stunnel processes of the pid files in dir that
+// still run: those of a daemon killed by SIGKILL that no daemon stopped.
+func killStunnels(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var rec struct{ Pid int }
+		if json.Unmarshal(raw, &rec) != nil || rec.Pid <= 0 {
+			continue
+		}
+		if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", rec.Pid)); err == nil &&
+			strings.Contains(string(cmdline), "stunnel") {
+			_ = syscall.Kill(rec.Pid, syscall.SIGKILL)
+		}
+	}
+}

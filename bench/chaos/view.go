@@ -16,6 +16,9 @@ type View struct {
 	VMs []VMView
 	// Pending are the tasks not finished: "<kind> of <subject> (<id>)".
 	Pending []string `json:",omitempty"`
+	// Daemons are the host daemons that are not running: "<name>:
+	// <state> (<last error>)".
+	Daemons []string `json:",omitempty"`
 }
 
 // VMView is one VM as the daemon lists it.
@@ -91,6 +94,15 @@ func view(ctx context.Context, c *client.Client) (*View, error) {
 			vv.VIFs = append(vv.VIFs, d.GetDevid())
 		}
 		v.VMs = append(v.VMs, vv)
+	}
+	ds, err := c.Daemons(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if d.GetState() != "running" {
+			v.Daemons = append(v.Daemons, fmt.Sprintf("%s: %s (%s)", d.GetName(), d.GetState(), d.GetLastError()))
+		}
 	}
 	for _, t := range tasks {
 		if t.GetState() == messages.TaskState_TASK_STATE_PENDING {

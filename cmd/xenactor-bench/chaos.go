@@ -17,6 +17,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/daemons"
 	"github.com/xenactor/xenactor/actors/guest"
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/bench/chaos"
@@ -96,12 +97,19 @@ func StartChaosDaemon(ctx context.Context, cfg chaos.ChildConfig) (*chaos.ChildD
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	d, err := daemon.Start(ctx, daemon.Config{StateDir: cfg.StateDir, RunDir: cfg.RunDir, Xenstored: cfg.Xenstored,
+	dc := daemon.Config{StateDir: cfg.StateDir, RunDir: cfg.RunDir, Xenstored: cfg.Xenstored,
 		Hypervisor: cfg.Hypervisor, MetricsAddr: "127.0.0.1:0", Logger: log, TuneVM: inj.tune,
-		SRs: []storage.SR{{Name: chaos.SR, PluginDir: plugin, URI: "file://" + inj.ctl}}})
+		SRs: []storage.SR{{Name: chaos.SR, PluginDir: plugin, URI: "file://" + inj.ctl}}}
+	if cfg.APIStunnel != "" {
+		// stunnel in front of the API: the host daemon FaultDaemonKill
+		// kills.
+		dc.APIAddr, dc.APIStunnel = "127.0.0.1:0", cfg.APIStunnel
+	}
+	d, err := daemon.Start(ctx, dc)
 	if err != nil {
 		return nil, err
 	}
+	inj.daemons = d.Daemons()
 	return &chaos.ChildDaemon{Client: client.New(client.InProcess(d.System(), d.API())), Injector: inj,
 		MetricsAddr: d.MetricsAddr(), Stop: d.Stop}, nil
 }
@@ -152,6 +160,14 @@ const (
 	vmPanicWindow = 70 * time.Second
 )
 
+// Host daemons are killed at most daemonKillMax times in
+// daemonKillWindow, below the give-up limit of their actors (5 failures a
+// minute).
+const (
+	daemonKillMax    = 3
+	daemonKillWindow = 70 * time.Second
+)
+
 // The windows of the storage faults.
 const (
 	storageSlowFor = 3 * time.Second
@@ -164,8 +180,14 @@ const (
 // SR's plugin for a while for the storage faults.
 type injector struct {
 	ctl string // the plugin's control directory
-	mu  sync.Mutex
-	vms map[string]bool
+	// daemons are the daemon's host daemons, whose processes
+	// FaultDaemonKill kills.
+	daemons []daemons.Client
+	mu      sync.Mutex
+	// kills are the times of the host daemon kills, within
+	// daemonKillWindow.
+	kills []time.Time
+	vms   map[string]bool
 	// vmHits are the times each VM actor panicked, within vmPanicWindow.
 	vmHits map[string][]time.Time
 	armed  map[string]int // by kind, for the device and guest actors
@@ -178,7 +200,10 @@ func newInjector(ctl string) *injector {
 }
 
 // Inject arms one fault of kind.
-func (i *injector) Inject(_ context.Context, kind, uuid string) error {
+func (i *injector) Inject(ctx context.Context, kind, uuid string) error {
+	if kind == chaos.FaultDaemonKill {
+		return i.killDaemon(ctx)
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	switch kind {
@@ -208,6 +233,39 @@ func (i *injector) Inject(_ context.Context, kind, uuid string) error {
 		return fmt.Errorf("chaos: %s in this daemon: %w", kind, errdefs.ErrNotImplemented)
 	}
 	return nil
+}
+
+// killDaemon kills the process of a host daemon that runs one with
+// SIGKILL; its actor starts it again.
+func (i *injector) killDaemon(ctx context.Context) error {
+	if len(i.daemons) == 0 {
+		return fmt.Errorf("chaos: no host daemon in this daemon: %w", errdefs.ErrNotImplemented)
+	}
+	// The daemon actors give up after 5 failures a minute: a different
+	// fault, kept out of the storm.
+	now := time.Now()
+	i.mu.Lock()
+	i.kills = slices.DeleteFunc(i.kills, func(t time.Time) bool { return now.Sub(t) > daemonKillWindow })
+	n := len(i.kills)
+	i.mu.Unlock()
+	if n >= daemonKillMax {
+		return fmt.Errorf("chaos: %d host daemon kills in %s: %w", n, daemonKillWindow, errdefs.ErrBusy)
+	}
+	for _, c := range i.daemons {
+		st, err := c.Status(ctx)
+		if err != nil || st.Pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(st.Pid, syscall.SIGKILL); err != nil {
+			return err
+		}
+		i.mu.Lock()
+		i.hit[chaos.FaultDaemonKill]++
+		i.kills = append(i.kills, now)
+		i.mu.Unlock()
+		return nil
+	}
+	return fmt.Errorf("chaos: no host daemon runs a process: %w", errdefs.ErrBusy)
 }
 
 // Hit returns the faults that went off.
