@@ -138,6 +138,13 @@ func clean(ctx context.Context, c *client.Client, timeout time.Duration) CleanRe
 			if err == nil {
 				_, err = t.Wait(ctx, nil)
 			}
+			if err != nil && errdefs.IsInvalid(err) {
+				// It halted by itself meanwhile (its guest shut down).
+				if st, serr := c.StatVM(ctx, uuid); serr == nil &&
+					st.GetPowerState() == messages.PowerState_POWER_STATE_HALTED {
+					err = nil
+				}
+			}
 			if err != nil {
 				fail("destroy", uuid, err)
 				continue
