@@ -72,6 +72,7 @@ type StartChild func(ctx context.Context, cfg ChildConfig) (*ChildDaemon, error)
 const (
 	cmdStorm  = "storm"
 	cmdSettle = "settle"
+	cmdView   = "view"
 	cmdClean  = "clean"
 	cmdExit   = "exit"
 )
@@ -144,6 +145,12 @@ func ChildMain(ctx context.Context, start StartChild, in io.Reader, out io.Write
 			r.Storm = &res
 		case cmdSettle:
 			v, err := settle(ctx, d.Client, settleTimeout)
+			r.View = v
+			if err != nil {
+				r.Err = err.Error()
+			}
+		case cmdView:
+			v, err := view(ctx, d.Client)
 			r.View = v
 			if err != nil {
 				r.Err = err.Error()

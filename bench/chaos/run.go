@@ -272,9 +272,18 @@ func (r *runner) run(ctx context.Context, run int) error {
 	// The checks, on fresh views until they pass or the attempts are spent.
 	var viols []Violation
 	for attempt := range checkAttempts {
-		rep, err := r.child.call(ctx, command{Cmd: cmdSettle}, settleTimeout+time.Minute)
+		// The settle waits for the tasks once; the later attempts only
+		// look again.
+		cmd := command{Cmd: cmdSettle}
+		if attempt > 0 {
+			cmd.Cmd = cmdView
+		}
+		rep, err := r.child.call(ctx, cmd, settleTimeout+time.Minute)
 		if err != nil {
 			return fmt.Errorf("chaos: run %d: settling: %w", run, err)
+		}
+		if rep.View == nil {
+			return fmt.Errorf("chaos: run %d: no view from the daemon: %s", run, rep.Err)
 		}
 		if viols, err = r.host.Check(ctx, rep.View); err != nil {
 			return fmt.Errorf("chaos: run %d: %w", run, err)
