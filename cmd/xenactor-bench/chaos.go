@@ -96,6 +96,10 @@ func StartChaosDaemon(ctx context.Context, cfg chaos.ChildConfig) (*chaos.ChildD
 	if err := writeChaosPlugin(plugin, inj.ctl); err != nil {
 		return nil, err
 	}
+	// What a daemon killed in the middle of a storm left in effect, and
+	// its count of hits.
+	inj.Lift()
+	_ = os.Remove(filepath.Join(inj.ctl, "hits"))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	dc := daemon.Config{StateDir: cfg.StateDir, RunDir: cfg.RunDir, Xenstored: cfg.Xenstored,
 		Hypervisor: cfg.Hypervisor, MetricsAddr: "127.0.0.1:0", Logger: log, TuneVM: inj.tune,
