@@ -10,7 +10,7 @@ FUZZTIME     ?= 30s
 TEST_TIMEOUT ?= 5m
 PROTOS       := $(wildcard messages/*.proto)
 
-.PHONY: all build run test bench proto lint fuzz clean help
+.PHONY: all build run test bench chaos proto lint fuzz clean help
 
 all: build
 
@@ -38,6 +38,12 @@ test:
 bench:
 	$(GO) run ./cmd/xenactor-bench xenstore
 	$(GO) run ./cmd/xenactor-bench sim -guests 1000,10000
+
+## chaos: a long chaos run (10 minutes, every fault; SEED=n picks another seed)
+SEED ?= 1
+chaos:
+	$(GO) build -o bin/xenactor-bench ./cmd/xenactor-bench
+	bin/xenactor-bench chaos -seed $(SEED) -duration 10m -faults all
 
 ## proto: regenerate the Go code of messages/*.proto
 proto:

@@ -129,10 +129,10 @@ type Config struct {
 	// vgpus holds the running vGPU emulators, shared likewise.
 	vgpus *vgpuSlot
 
-	// wrapGuestStore, when set (by tests), wraps what the guest actor
+	// wrapGuestStore, when set (WrapGuestStore), wraps what the guest actor
 	// reads through.
 	wrapGuestStore func(guest.Store) guest.Store
-	// onReceive, if set, sees every message first (tests inject faults).
+	// onReceive, if set, sees every message first (OnReceive: fault injection).
 	onReceive func(msg any)
 	// HostEvents means that the host routes the hypervisor's domain
 	// events to this actor as CheckState, only when its domain changed:

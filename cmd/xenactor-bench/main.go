@@ -9,7 +9,9 @@
 // the evacuation of a host of a pool of real xenactord on etcd; `xenactor-bench
 // storm|churn|guests|hotplug|scale` drive a real xenactord through the
 // public client under load (bench/loadbench). Each prints a table (or
-// JSON); see docs/benchmarks.md.
+// JSON); `xenactor-bench chaos` runs a storm against a xenactord with
+// faults injected at random and checks the invariants after each run (see
+// docs/chaos.md). See docs/benchmarks.md.
 package main
 
 import (
@@ -27,7 +29,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|evacuate|storm|churn|guests|hotplug|scale [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|evacuate|storm|churn|guests|hotplug|scale|chaos [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -56,6 +58,10 @@ func main() {
 		err = loadCmd(os.Args[1], os.Args[2:])
 	case "load-worker": // a worker process of the load scenarios, not for people
 		err = loadWorkerCmd()
+	case "chaos":
+		err = chaosCmd(os.Args[2:])
+	case "chaos-daemon": // the daemon process of chaos, not for people
+		err = chaosDaemonCmd()
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
