@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
 )
@@ -128,7 +127,7 @@ func TestCheck_FindsEveryBrokenInvariant(t *testing.T) {
 func TestFromTasks_TakesTheEvacuationsMigrations(t *testing.T) {
 	start := time.Unix(1000, 0)
 	task := func(kind, subject string, created time.Time, state messages.TaskState, durMS int, downMS float64) *messages.Task {
-		res, err := json.Marshal(vm.MigrateResult{DowntimeMS: downMS, BytesSent: 100})
+		res, err := json.Marshal(map[string]any{"downtime_ms": downMS, "bytes_sent": 100, "iterations": 1})
 		require.NoError(t, err)
 		return &messages.Task{Kind: kind, Subject: subject, State: state, CreatedUnixNano: created.UnixNano(),
 			DurationNanos: int64(durMS) * int64(time.Millisecond), Result: res}

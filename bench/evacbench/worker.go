@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/client"
 	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/messages"
@@ -325,7 +324,7 @@ func fromTasks(tasks []*messages.Task, start time.Time, ours map[string]bool, ro
 	var durations, downtimes []float64
 	for _, t := range latest {
 		durations = append(durations, float64(t.GetDurationNanos())/float64(time.Millisecond))
-		var res vm.MigrateResult
+		var res migrateResult
 		if err := json.Unmarshal(t.GetResult(), &res); err == nil {
 			downtimes = append(downtimes, res.DowntimeMS)
 			row.BytesSent += res.BytesSent
@@ -405,3 +404,10 @@ func vmSpec(uuid string, memKiB uint64) *messages.VMSpec {
 
 // vmUUID is the uuid of VM i.
 func vmUUID(i int) string { return fmt.Sprintf("e7ac0000-0000-4000-8000-%012x", i) }
+
+// migrateResult is the part of a VM.migrate task's result (JSON, see
+// docs/migration.md) the benchmark reads.
+type migrateResult struct {
+	BytesSent  int64   `json:"bytes_sent"`
+	DowntimeMS float64 `json:"downtime_ms"`
+}
