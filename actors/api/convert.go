@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/xenactor/xenactor/actors/daemons"
@@ -254,7 +255,7 @@ func GuestToProto(m guest.GuestMetrics) *messages.GuestMetrics {
 func TaskToProto(t tasks.Task) *messages.Task {
 	p := &messages.Task{Id: t.ID, Kind: t.Kind, Subject: t.Subject, State: messages.TaskState(t.State),
 		Progress: t.Progress, Result: t.Result, Cancelling: t.Cancelling, CreatedUnixNano: unixNano(t.Created),
-		FinishedUnixNano: unixNano(t.Finished), DurationNanos: int64(t.Duration)}
+		FinishedUnixNano: unixNano(t.Finished), DurationNanos: int64(t.Duration), Detail: maps.Clone(t.Detail)}
 	if t.State == tasks.Failed {
 		p.Error = &messages.Error{Kind: t.ErrorKind, Message: t.Error}
 	}
@@ -266,7 +267,7 @@ func TaskFromProto(p *messages.Task) tasks.Task {
 	t := tasks.Task{ID: p.GetId(), Kind: p.GetKind(), Subject: p.GetSubject(), State: tasks.State(p.GetState()),
 		Progress: p.GetProgress(), Result: p.GetResult(), Cancelling: p.GetCancelling(),
 		Created: fromUnixNano(p.GetCreatedUnixNano()), Finished: fromUnixNano(p.GetFinishedUnixNano()),
-		Duration: time.Duration(p.GetDurationNanos())}
+		Duration: time.Duration(p.GetDurationNanos()), Detail: maps.Clone(p.GetDetail())}
 	if e := p.GetError(); e != nil {
 		t.Error, t.ErrorKind = e.Message, e.Kind
 	}

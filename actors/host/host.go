@@ -108,6 +108,9 @@ type entry struct {
 	// power is the power state counted in the metrics, if counted.
 	power   vm.PowerState
 	counted bool
+	// domainUUID is the uuid of the domains of an incoming VM under a
+	// temporary uuid (vm.Config.DomainUUID); "" for the VM's own.
+	domainUUID string
 }
 
 type hostActor struct {
@@ -120,7 +123,10 @@ type hostActor struct {
 	domains *actor.PID
 	vms     map[string]*entry
 	byDom   map[uint32]string
-	cancel  context.CancelFunc
+	// incoming are the migrations to this host of VMs it has, by
+	// temporary uuid (incoming.go).
+	incoming map[string]*incomingVM
+	cancel   context.CancelFunc
 	// life ends when the host stops.
 	life context.Context
 	// daemons holds the latest status of each daemon, by name; faults
@@ -160,6 +166,14 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleRemoveChecked(ctx, msg)
 	case *vmMigrated:
 		h.handleMigrated(ctx, msg)
+	case *addIncoming:
+		h.handleAddIncoming(ctx, msg)
+	case *commitIncoming:
+		h.handleCommitIncoming(ctx, msg)
+	case *finishIncoming:
+		h.handleFinishIncoming(ctx, msg)
+	case *incomingStopped:
+		h.handleIncomingStopped(ctx, msg)
 	case *VM:
 		e := h.vms[msg.UUID]
 		if e == nil {
@@ -202,6 +216,7 @@ func (h *hostActor) Receive(ctx actor.Context) {
 func (h *hostActor) handleStarted(ctx actor.Context) {
 	h.vms = make(map[string]*entry)
 	h.byDom = make(map[uint32]string)
+	h.incoming = make(map[string]*incomingVM)
 	h.xs = h.cfg.Xenstore
 	if h.xs == nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -253,6 +268,7 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 func (h *hostActor) load(ctx actor.Context) {
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer lcancel()
+	h.settleIncoming(lctx)
 	byUUID := make(map[string][]hypervisor.DomID)
 	doms, err := h.cfg.Hypervisor.ListDomains(lctx)
 	if err != nil {
@@ -318,7 +334,12 @@ func domains(ctx actor.Context) {
 // adopts rec's domain and destroys strays; done, if set, is called in the
 // actor once it is spawned or failed.
 func (h *hostActor) spawn(ctx actor.Context, rec vm.Record, strays []hypervisor.DomID, done func(*actor.PID, error)) {
-	e := &entry{journal: vm.NewJournal(rec, h.saveFunc(rec.Spec.UUID))}
+	h.spawnEntry(ctx, &entry{journal: vm.NewJournal(rec, h.saveFunc(rec.Spec.UUID))}, rec, strays, done)
+}
+
+// spawnEntry is spawn with the entry e of rec made by the caller.
+func (h *hostActor) spawnEntry(ctx actor.Context, e *entry, rec vm.Record, strays []hypervisor.DomID,
+	done func(*actor.PID, error)) {
 	if old := h.vms[rec.Spec.UUID]; old != nil {
 		forgetPower(old)
 	}
@@ -341,7 +362,7 @@ func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
 		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels, VGPUs: h.cfg.VGPUs,
-		PVSSwitch: h.cfg.PVSSwitch, DaemonFaults: h.faults.of}
+		PVSSwitch: h.cfg.PVSSwitch, DaemonFaults: h.faults.of, DomainUUID: e.domainUUID}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	cfg.OnMigrated = func(uuid string) { root.Send(self, &vmMigrated{uuid: uuid}) }
 	if h.cfg.Accounting != nil {
@@ -450,6 +471,7 @@ func (h *hostActor) forget(ctx actor.Context, uuid string, e *entry) error {
 	if e.pid != nil {
 		ctx.Stop(e.pid)
 	}
+	h.forgetIncoming(dctx, uuid)
 	ctx.Send(h.events, &events.Removed{ID: vm.ObjectID(uuid)})
 	return nil
 }
@@ -462,12 +484,22 @@ func (h *hostActor) handleMigrated(ctx actor.Context, msg *vmMigrated) {
 	}
 	if err := h.forget(ctx, msg.uuid, e); err != nil {
 		h.cfg.Logger.Error("forgetting a VM migrated away", "vm", msg.uuid, "err", err)
+		return
+	}
+	// A VM migrated to this host takes its uuid back.
+	for temp, in := range h.incoming {
+		if in.rec.For == msg.uuid {
+			h.renameIncoming(ctx, temp)
+		}
 	}
 }
 
 func (h *hostActor) handleList(ctx actor.Context) {
 	uuids := make([]string, 0, len(h.vms))
 	for uuid, e := range h.vms {
+		if h.isIncoming(uuid) {
+			continue // under its temporary uuid
+		}
 		if e.pid != nil {
 			uuids = append(uuids, uuid)
 		}

@@ -23,8 +23,9 @@ const removeRetry = 10 * time.Second
 // it. An aborted migration leaves nothing: the domain is torn down and the
 // VM forgotten.
 //
-// The VM is added under its own uuid, so a VM the host already has (a
-// migration to the same host) is refused with errdefs.ErrExists.
+// A VM the host already has (a migration to the same host) is received
+// under a temporary uuid and takes its own back once the source's copy is
+// gone (Client.AddIncomingVM, KindIncoming).
 type MigrationDestination struct {
 	Host Client
 }
@@ -35,16 +36,18 @@ func (d MigrationDestination) Prepare(ctx context.Context, metadata []byte) (mig
 	if err := json.Unmarshal(metadata, &m); err != nil {
 		return nil, fmt.Errorf("migration metadata: %v: %w", err, errdefs.ErrInvalid)
 	}
-	uuid := m.Spec.UUID
+	uuid, temp := m.Spec.UUID, ""
 	c, err := d.Host.AddVM(ctx, m.Spec)
 	if errdefs.IsExists(err) {
-		return nil, fmt.Errorf("VM %s is already on this host (a migration to the same host is not supported yet): %w",
-			uuid, err)
+		c, temp, err = d.Host.AddIncomingVM(ctx, m.Spec)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("add VM %s: %w", uuid, err)
 	}
-	in := &incoming{host: d.Host, uuid: uuid, in: vm.NewIncoming()}
+	in := &incoming{host: d.Host, uuid: uuid, temp: temp, in: vm.NewIncoming()}
+	if temp != "" {
+		in.uuid = temp
+	}
 	if _, err := c.Receive(ctx, in.in); err != nil {
 		in.remove(ctx)
 		return nil, err
@@ -59,15 +62,31 @@ func (d MigrationDestination) Prepare(ctx context.Context, metadata []byte) (mig
 // incoming is one migration into the host.
 type incoming struct {
 	host Client
-	uuid string
+	uuid string // the uuid the VM is received under
+	temp string // the temporary uuid of a migration to the same host, else ""
 	in   *vm.Incoming
 }
 
 // Restore implements migrate.Incoming.
 func (i *incoming) Restore(ctx context.Context, r io.Reader) error { return i.in.Restore(ctx, r) }
 
-// Commit implements migrate.Incoming.
-func (i *incoming) Commit(ctx context.Context) error { return i.in.Commit(ctx) }
+// Commit implements migrate.Incoming. A VM received under a temporary uuid
+// is recorded as committed first, and takes its own uuid back once the
+// source forgot it.
+func (i *incoming) Commit(ctx context.Context) error {
+	if i.temp != "" {
+		if err := i.host.CommitIncoming(ctx, i.temp); err != nil {
+			return err
+		}
+	}
+	if err := i.in.Commit(ctx); err != nil {
+		return err
+	}
+	if i.temp != "" {
+		i.host.FinishIncoming(i.temp)
+	}
+	return nil
+}
 
 // Abort implements migrate.Incoming: the receive operation tears its
 // domain down, then the VM is forgotten.

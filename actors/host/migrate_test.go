@@ -267,23 +267,3 @@ func TestMigration_CancelWhileTheDestinationStalls(t *testing.T) {
 	assert.Equal(t, vm.Running, st.PowerState)
 	assert.Len(t, a.domainsOf(t, spec.UUID), 1)
 }
-
-// TestMigration_ToTheSameHostIsRefused migrates a VM to its own host's
-// listener: refused, the VM runs on untouched.
-func TestMigration_ToTheSameHostIsRefused(t *testing.T) {
-	a := newMigrationHost(t, sim.Config{})
-	spec, c := a.startVM(t)
-	ctx := ctxFor(t)
-	domA := states(t, a.hc)[spec.UUID].DomID
-	id, err := c.Migrate(ctx, vm.MigrateVM{Dest: a.addr, Token: migrateToken, Live: true})
-	require.NoError(t, err)
-	task, err := a.tc.Wait(ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, tasks.Failed, task.State)
-	assert.Contains(t, task.Error, "already on this host")
-	st, err := c.Stat(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, vm.Running, st.PowerState)
-	assert.Equal(t, domA, st.DomID)
-	assert.Len(t, a.domainsOf(t, spec.UUID), 1)
-}

@@ -39,6 +39,13 @@ func (c Client) UpdateProgress(ctx context.Context, id string, progress float64)
 	return err
 }
 
+// UpdateProgressDetail sets a pending task's progress, between 0 and 1, and
+// replaces its detail (Task.Detail) with a copy of detail.
+func (c Client) UpdateProgressDetail(ctx context.Context, id string, progress float64, detail map[string]string) error {
+	_, err := c.task(ctx, &UpdateProgress{ID: id, Progress: progress, Detail: detail}, nil)
+	return err
+}
+
 // Complete ends a pending task with its result.
 func (c Client) Complete(ctx context.Context, id string, result []byte) error {
 	_, err := c.task(ctx, &CompleteTask{ID: id, Result: result}, nil)

@@ -3,6 +3,7 @@ package tasks
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -48,8 +49,13 @@ func (r *registry) handleUpdateProgress(ctx actor.Context, msg *UpdateProgress) 
 		r.reply(ctx, nil, err)
 		return
 	}
-	if rec.task.Progress != msg.Progress {
-		rec.task.Progress = msg.Progress
+	changed := rec.task.Progress != msg.Progress
+	rec.task.Progress = msg.Progress
+	if msg.Detail != nil && !maps.Equal(rec.task.Detail, msg.Detail) {
+		rec.task.Detail = maps.Clone(msg.Detail)
+		changed = true
+	}
+	if changed {
 		r.changed(ctx, rec)
 	}
 	r.reply(ctx, rec, nil)

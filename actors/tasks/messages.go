@@ -19,11 +19,13 @@ type CreateTaskReply struct {
 	Err error
 }
 
-// UpdateProgress sets a pending task's progress, between 0 and 1. The reply,
+// UpdateProgress sets a pending task's progress, between 0 and 1, and, when
+// Detail is not nil, replaces the task's detail with a copy of it. The reply,
 // if asked for, is a TaskReply.
 type UpdateProgress struct {
 	ID       string
 	Progress float64
+	Detail   map[string]string
 }
 
 // CompleteTask ends a pending task with the operation's result. The reply, if

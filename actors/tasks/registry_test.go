@@ -130,6 +130,31 @@ func TestRegistry_UpdateProgress(t *testing.T) {
 	}
 }
 
+func TestRegistry_UpdateProgressDetail(t *testing.T) {
+	_, c := newRegistry(t)
+	ctx := testContext(t)
+	id, err := c.Create(ctx, CreateTask{Kind: "VM.migrate"})
+	require.NoError(t, err)
+
+	detail := map[string]string{"bytes_sent": "4096"}
+	require.NoError(t, c.UpdateProgressDetail(ctx, id, 0.25, detail))
+	detail["bytes_sent"] = "mutated by the caller"
+	task, err := c.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"bytes_sent": "4096"}, task.Detail, "the registry keeps a copy")
+
+	require.NoError(t, c.UpdateProgress(ctx, id, 0.5))
+	task, err = c.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "4096", task.Detail["bytes_sent"], "no detail keeps the last one")
+
+	require.NoError(t, c.UpdateProgressDetail(ctx, id, 0.5, map[string]string{"bytes_sent": "8192"}))
+	require.NoError(t, c.Complete(ctx, id, nil))
+	task, err = c.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "8192", task.Detail["bytes_sent"], "the last detail stays once done")
+}
+
 func TestRegistry_Complete(t *testing.T) {
 	_, c := newRegistry(t)
 	ctx := testContext(t)

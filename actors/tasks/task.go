@@ -40,6 +40,11 @@ type Task struct {
 	// Progress goes from 0 to 1 while the task is pending; it is 1 once the
 	// task completed.
 	Progress float64
+	// Detail describes a pending operation's progress beyond the fraction,
+	// as the operation last reported it (UpdateProgress): a migration's
+	// bytes_sent, iteration, dirty_pages_per_second and
+	// estimated_downtime_ms, say. Nil for none; never modified in place.
+	Detail map[string]string
 	// Result is the operation's opaque result (often JSON) once Completed.
 	Result []byte
 	// Error is the failure's message once Failed; ErrorKind names the

@@ -129,8 +129,8 @@ func (r *runner) migrate(ctx context.Context, msg *MigrateVM) *opDone {
 // ms is d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// migrateProgress reports each pre-copy round as the task's progress and
-// appends it to rounds.
+// migrateProgress reports each pre-copy round as the task's progress, with
+// its detail (MigrateDetail), and appends it to rounds.
 func (r *runner) migrateProgress(msg *MigrateVM, rounds *[]MigrateRound) func(migrate.Progress) {
 	most := msg.MaxIterations
 	if most <= 0 {
@@ -143,7 +143,21 @@ func (r *runner) migrateProgress(msg *MigrateVM, rounds *[]MigrateRound) func(mi
 			return
 		}
 		r.root.Send(r.cfg.Tasks, &tasks.UpdateProgress{ID: r.taskID,
-			Progress: min(0.95, float64(p.Iteration+1)/float64(most+2))})
+			Progress: min(0.95, float64(p.Iteration+1)/float64(most+2)), Detail: MigrateDetail(p)})
+	}
+}
+
+// MigrateDetail is the detail (tasks.Task.Detail) of a VM.migrate task
+// after a pre-copy round: bytes_sent, pages_sent, iteration, dirty_pages,
+// dirty_pages_per_second and estimated_downtime_ms, as decimal numbers.
+func MigrateDetail(p migrate.Progress) map[string]string {
+	return map[string]string{
+		"bytes_sent":             strconv.FormatInt(p.BytesSent, 10),
+		"pages_sent":             strconv.FormatInt(p.PagesSent, 10),
+		"iteration":              strconv.Itoa(p.Iteration),
+		"dirty_pages":            strconv.Itoa(p.DirtyPages),
+		"dirty_pages_per_second": strconv.FormatFloat(p.DirtyRate, 'f', 0, 64),
+		"estimated_downtime_ms":  strconv.FormatFloat(ms(p.EstimatedDowntime), 'f', 1, 64),
 	}
 }
 

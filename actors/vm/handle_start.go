@@ -60,7 +60,11 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 func (r *runner) createDomain(ctx context.Context) (hypervisor.DomID, error) {
 	defer observeAtom(atomCreate, time.Now())
 	spec := r.cfg.Spec
-	domid, err := r.cfg.Hypervisor.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: spec.Type,
+	handle := spec.UUID
+	if r.cfg.DomainUUID != "" {
+		handle = r.cfg.DomainUUID
+	}
+	domid, err := r.cfg.Hypervisor.Create(ctx, hypervisor.CreateConfig{UUID: handle, Type: spec.Type,
 		MaxVCPUs: spec.VCPUs, MaxMemKiB: spec.MemoryKiB})
 	if err != nil {
 		return 0, fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)

@@ -87,6 +87,12 @@ type Config struct {
 	// daemon died before it recorded them): the first incarnation destroys
 	// them.
 	Strays []hypervisor.DomID
+	// DomainUUID, when set, is the uuid the VM's domains are created with
+	// instead of Spec.UUID: the VM of an incoming migration to the same
+	// host runs under a temporary uuid (its actor, record and /vm path),
+	// while its domain already carries the VM's real uuid, which it keeps
+	// once the VM takes that uuid back.
+	DomainUUID string
 	// DeviceSupervisor supervises the device actors; nil means
 	// supervisors.New().
 	DeviceSupervisor actor.SupervisorStrategy

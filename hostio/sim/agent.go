@@ -8,22 +8,63 @@ import (
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
-// report is one round of the guest agent (XenServer's xe-daemon): OS
-// information, PV driver version, memory, the addresses of each VIF, and
-// data/updated, written in one transaction.
+// startAgent starts the guest agent (XenServer's xe-daemon): it reports at
+// once, and then every interval. A resumed agent (its kernel restored from
+// a saved image, here or on another host) still holds in its memory what it
+// wrote before, so it writes only what changed, unless it notices the move.
+// An agent that never saw a unique-domain-id (a toolstack that writes none)
+// cannot tell, and resumes with nothing cached.
+func (g *guest) startAgent(ctx context.Context) {
+	if g.agent.resumed && g.agent.lastUID != "" {
+		g.agentLog = g.agentKeys(ctx)
+	}
+	g.every(0, g.report)
+}
+
+// report is one round of the guest agent: OS information, PV driver
+// version, memory, the addresses of each VIF, written in one transaction,
+// with data/updated when anything changed. As xe-daemon, the agent writes
+// only what changed since its last round, and it reads unique-domain-id
+// first: a different one than it last saw means the domain was resumed or
+// migrated (its xenstore home is new), so it forgets what it wrote and
+// publishes everything at once. It remembers the new id in the domain's
+// memory.
 func (g *guest) report() {
 	ctx, cancel := g.ctx()
 	defer cancel()
+	g.agentMu.Lock()
+	defer g.agentMu.Unlock()
+	if uid, err := g.xs.Read(ctx, "unique-domain-id"); err == nil && string(uid) != g.agent.lastUID {
+		g.agent.lastUID = string(uid)
+		g.agentLog = nil
+		if g.hooks.remember != nil {
+			g.hooks.remember(string(uid))
+		}
+	}
 	keys := g.agentKeys(ctx)
+	changed := make(map[string]string)
+	for k, v := range keys {
+		if old, ok := g.agentLog[k]; !ok || old != v {
+			changed[k] = v
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	changed["data/updated"] = "1"
 	err := g.xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
-		for k, v := range keys {
+		for k, v := range changed {
 			if err := tx.Write(ctx, k, []byte(v)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	g.ignore(err)
+	if err != nil {
+		g.ignore(err)
+		return
+	}
+	g.agentLog = keys
 }
 
 func (g *guest) agentKeys(ctx context.Context) map[string]string {
@@ -42,7 +83,6 @@ func (g *guest) agentKeys(ctx context.Context) map[string]string {
 		"attr/PVAddons/MinorVersion":      "4",
 		"attr/PVAddons/MicroVersion":      "0",
 		"attr/PVAddons/BuildVersion":      "137",
-		"data/updated":                    "1",
 		"data/volumes/0/name":             "/dev/xvda1",
 		"data/volumes/0/size":             "10737418240",
 		"data/volumes/0/mount_points/0":   "/",

@@ -22,6 +22,17 @@ type guestHooks struct {
 	// print writes to the guest's PV console (console.go); nil prints
 	// nothing.
 	print func(text string)
+	// remember keeps the unique-domain-id the guest agent saw in the
+	// domain's memory (kernel.go); nil keeps it nowhere.
+	remember func(uid string)
+}
+
+// agentState is what a guest agent knows as its kernel starts: whether the
+// kernel resumes (from a saved image, here or on another host) and the
+// unique-domain-id it last saw, from the domain's memory.
+type agentState struct {
+	resumed bool
+	lastUID string
 }
 
 // guest is one simulated guest kernel running on its own domain
@@ -49,6 +60,12 @@ type guest struct {
 
 	pauseMu sync.Mutex
 	resumed chan struct{} // non-nil while paused; closed on unpause
+
+	// The guest agent (agent.go): the unique-domain-id it last saw and
+	// what it last wrote, as XenServer's xe-daemon caches it.
+	agentMu  sync.Mutex
+	agent    agentState
+	agentLog map[string]string
 }
 
 // setPaused freezes or thaws the kernel: a paused domain runs no code, so
@@ -86,10 +103,11 @@ func (g *guest) waitRunning() bool {
 var shutdownReasons = map[string]string{"poweroff": "poweroff", "halt": "poweroff", "reboot": "reboot",
 	"suspend": "suspend"}
 
-func startGuest(domid uint32, p Profile, xs *xenstore.Client, hooks guestHooks, faults *Faults, log *slog.Logger) (*guest, error) {
+func startGuest(domid uint32, p Profile, xs *xenstore.Client, hooks guestHooks, faults *Faults, log *slog.Logger,
+	agent agentState) (*guest, error) {
 	g := &guest{domid: domid, home: xenstore.DomainPath(domid), p: p, xs: xs, hooks: hooks, faults: faults,
 		log: log.With("domid", domid, "profile", p.Name), stopped: make(chan struct{}), devs: make(map[DeviceKey]xenbus.State),
-		drivers: make(map[DeviceClass]bool)}
+		drivers: make(map[DeviceClass]bool), agent: agent}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if p.PVDrivers {
@@ -114,7 +132,7 @@ func startGuest(domid uint32, p Profile, xs *xenstore.Client, hooks guestHooks, 
 		go g.loop(home, be)
 	}
 	if p.Agent != "" {
-		g.every(0, g.report)
+		g.startAgent(ctx)
 	}
 	if p.Junk {
 		g.every(0, g.writeJunk)
@@ -257,6 +275,8 @@ func (g *guest) onHome(path string) {
 		g.onShutdownRequest()
 	case rel == "memory/target":
 		g.onMemoryTarget()
+	case rel == "unique-domain-id" && g.p.Agent != "":
+		g.report()
 	case strings.HasPrefix(rel, "device/"):
 		if k, ok := parseDevicePath(path); ok {
 			g.frontend(k)

@@ -57,6 +57,11 @@ type Host struct {
 	gone   map[hypervisor.DomID]bool // shut down: @releaseDomain told
 	// restored domains' kernels resume rather than boot.
 	restored map[hypervisor.DomID]bool
+	// stores are the domains' xenstore ring pages, which hold the kernel
+	// note (kernel.go); agentUIDs the unique-domain-id a restored
+	// domain's agent last saw, from its note.
+	stores    map[hypervisor.DomID]uint64
+	agentUIDs map[hypervisor.DomID]string
 }
 
 // New starts a simulated host.
@@ -67,7 +72,8 @@ func New(cfg Config) (*Host, error) {
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		images: make(map[hypervisor.DomID]string), guests: make(map[hypervisor.DomID]*guest),
 		gone: make(map[hypervisor.DomID]bool), dirty: make(map[hypervisor.DomID]bool),
-		restored: make(map[hypervisor.DomID]bool),
+		restored: make(map[hypervisor.DomID]bool), stores: make(map[hypervisor.DomID]uint64),
+		agentUIDs: make(map[hypervisor.DomID]string),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -181,6 +187,7 @@ func (v hostHV) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.B
 		}
 		v.h.mu.Lock()
 		v.h.images[id] = image
+		v.h.stores[id] = r.StoreGFN
 		v.h.mu.Unlock()
 	}
 	return r, err

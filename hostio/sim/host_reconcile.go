@@ -70,6 +70,8 @@ func (h *Host) reconcile(id hypervisor.DomID) {
 		delete(h.images, id)
 		delete(h.gone, id)
 		delete(h.restored, id)
+		delete(h.stores, id)
+		delete(h.agentUIDs, id)
 		h.mu.Unlock()
 		if known {
 			h.xs.DomainDestroyed(uint32(id))
@@ -123,12 +125,21 @@ func (h *Host) startGuest(id hypervisor.DomID, image string) {
 	}}
 	p := h.profile(image)
 	h.mu.Lock()
-	resumed := h.restored[id]
+	resumed, agentUID, gfn := h.restored[id], h.agentUIDs[id], h.stores[id]
 	h.mu.Unlock()
+	// The agent's memory is the kernel note's: it stays in the domain's
+	// memory across a save and restore.
+	hooks.remember = func(uid string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := writeNote(ctx, h.hv, id, gfn, image, uid); err != nil {
+			h.log.Debug("simulated guest agent could not remember its domain id", "domid", uint32(id), "err", err)
+		}
+	}
 	if p.PVDrivers {
 		cons.print(bootBanner(p, uint32(id), resumed))
 	}
-	g, err := startGuest(uint32(id), p, xs, hooks, h.faults, h.log)
+	g, err := startGuest(uint32(id), p, xs, hooks, h.faults, h.log, agentState{resumed: resumed, lastUID: agentUID})
 	if err != nil {
 		xs.Close()
 		h.log.Warn("simulated guest kernel did not start", "domid", uint32(id), "err", err)

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
 )
 
 // kernelMagic opens the note the simulated builder leaves in a new
@@ -16,7 +17,10 @@ import (
 //
 // The note lives in the xenstore ring page: the simulated xenstore talks to
 // guests over connections, not rings, and the guest's own simulated writes
-// skip the ring pages, so nothing overwrites it.
+// skip the ring pages, so nothing overwrites it. After the image and a NUL
+// comes the unique-domain-id the guest agent last saw (agentMemory): the
+// agent's memory travels with the domain's, so that a resumed or migrated
+// agent can tell it moved.
 const kernelMagic = "xenactor-sim-kernel\x00"
 
 // restoredImage is the image of a restored domain whose memory holds no
@@ -26,30 +30,39 @@ const restoredImage = "sim:restored"
 
 // loadKernel leaves the note of image in the built domain's memory.
 func (v hostHV) loadKernel(ctx context.Context, id hypervisor.DomID, res hypervisor.BuildResult, image string) error {
+	return writeNote(ctx, v.Sim, id, res.StoreGFN, image, "")
+}
+
+// writeNote writes the note of image, with the unique-domain-id the
+// guest agent last saw, to page gfn of domain id.
+func writeNote(ctx context.Context, s *hvsim.Sim, id hypervisor.DomID, gfn uint64, image, agentUID string) error {
 	note := append([]byte(kernelMagic), image...)
+	note = append(append(note, 0), agentUID...)
 	if len(note) > hypervisor.PageSize {
 		note = note[:hypervisor.PageSize]
 	}
-	return v.Sim.WritePage(ctx, id, res.StoreGFN, note)
+	return s.WritePage(ctx, id, gfn, note)
 }
 
-// kernelImage reads the note back from a restored domain's memory.
-func (v hostHV) kernelImage(ctx context.Context, id hypervisor.DomID, res hypervisor.BuildResult) string {
+// kernelImage reads the note back from a restored domain's memory: the
+// image, and the unique-domain-id its agent last saw ("" for none).
+func (v hostHV) kernelImage(ctx context.Context, id hypervisor.DomID, res hypervisor.BuildResult) (image, agentUID string) {
 	page, err := v.Sim.ReadPage(ctx, id, res.StoreGFN)
 	if err != nil {
-		return restoredImage
+		return restoredImage, ""
 	}
 	rest, ok := bytes.CutPrefix(page, []byte(kernelMagic))
 	if !ok {
-		return restoredImage
+		return restoredImage, ""
 	}
-	if i := bytes.IndexByte(rest, 0); i >= 0 {
-		rest = rest[:i]
+	img, uid, _ := bytes.Cut(rest, []byte{0})
+	if i := bytes.IndexByte(uid, 0); i >= 0 {
+		uid = uid[:i]
 	}
-	if len(rest) == 0 {
-		return restoredImage
+	if len(img) == 0 {
+		return restoredImage, ""
 	}
-	return string(rest)
+	return string(img), string(uid)
 }
 
 // Restore implements hypervisor.Migration: the simulator's restore, after
@@ -62,10 +75,12 @@ func (v hostHV) Restore(ctx context.Context, id hypervisor.DomID, r io.Reader) (
 	if err != nil {
 		return res, err
 	}
-	image := v.kernelImage(ctx, id, res)
+	image, uid := v.kernelImage(ctx, id, res)
 	v.h.mu.Lock()
 	v.h.images[id] = image
 	v.h.restored[id] = true
+	v.h.stores[id] = res.StoreGFN
+	v.h.agentUIDs[id] = uid
 	v.h.mu.Unlock()
 	return res, nil
 }

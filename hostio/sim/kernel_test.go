@@ -81,9 +81,12 @@ func TestHostHV_KernelImage(t *testing.T) {
 	v := hostHV{r.h.hv, r.h}
 	info := r.info(t, id)
 	res := hypervisor.BuildResult{StoreGFN: info.MemoryKiB/4 - 1}
-	assert.Equal(t, "sim:hostile-noack,crash=1h", v.kernelImage(ctx, id, res))
+	image, _ := v.kernelImage(ctx, id, res)
+	assert.Equal(t, "sim:hostile-noack,crash=1h", image)
 	require.NoError(t, r.h.hv.WritePage(ctx, id, res.StoreGFN, []byte("junk")))
-	assert.Equal(t, restoredImage, v.kernelImage(ctx, id, res))
+	image, uid := v.kernelImage(ctx, id, res)
+	assert.Equal(t, restoredImage, image)
+	assert.Empty(t, uid)
 	assert.Equal(t, "linux", ProfileForImage(restoredImage).Name)
 }
 

@@ -72,7 +72,7 @@ func (r *rig) boot(t *testing.T, domid uint32, p Profile) *guest {
 		r.downs[domid] = reason
 		r.mu.Unlock()
 	}}
-	g, err := startGuest(domid, p, r.connect(t, domid), hooks, r.faults, slog.Default())
+	g, err := startGuest(domid, p, r.connect(t, domid), hooks, r.faults, slog.Default(), agentState{})
 	require.NoError(t, err)
 	t.Cleanup(g.stop)
 	return g

@@ -211,7 +211,7 @@ func TestCLI_VMLifecycle(t *testing.T) {
 	require.Equal(t, uuid, task.Subject)
 
 	tasks := e.ok("task", "list", "--subject", "web")
-	require.Equal(t, []string{"ID", "KIND", "SUBJECT", "STATE", "PROGRESS", "CREATED", "ERROR"}, fields(tasks)[0])
+	require.Equal(t, []string{"ID", "KIND", "SUBJECT", "STATE", "PROGRESS", "CREATED", "ERROR", "DETAIL"}, fields(tasks)[0])
 	require.Contains(t, tasks, "VM.start")
 	require.Contains(t, tasks, "Completed")
 	var list []map[string]any

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -107,6 +109,17 @@ func taskState(t *messages.Task) string {
 		s += " (cancelling)"
 	}
 	return s
+}
+
+// taskDetail shows a task's detail for people: its key=value pairs, sorted
+// by key, comma-separated ("bytes_sent=4194304,iteration=1"); "" for none.
+func taskDetail(t *messages.Task) string {
+	keys := slices.Sorted(maps.Keys(t.Detail))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + t.Detail[k]
+	}
+	return strings.Join(parts, ",")
 }
 
 // titleCase turns "RUNNING" into "Running".

@@ -32,10 +32,10 @@ func (a *app) taskCommand() *cobra.Command {
 			if a.json {
 				return printJSONList(a, tasks)
 			}
-			t := newTable(a.opts.Stdout, "ID", "KIND", "SUBJECT", "STATE", "PROGRESS", "CREATED", "ERROR")
+			t := newTable(a.opts.Stdout, "ID", "KIND", "SUBJECT", "STATE", "PROGRESS", "CREATED", "ERROR", "DETAIL")
 			for _, k := range tasks {
 				t.row(k.Id, k.Kind, k.Subject, taskState(k), fmt.Sprintf("%d%%", int(k.Progress*100)),
-					unixNano(k.CreatedUnixNano), errorText(k.Error))
+					unixNano(k.CreatedUnixNano), errorText(k.Error), taskDetail(k))
 			}
 			return t.flush()
 		}),

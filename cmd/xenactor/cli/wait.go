@@ -134,7 +134,9 @@ func (a *app) interrupted(ctx context.Context, c *client.Client, id string, f *w
 	return fmt.Errorf("stopped waiting for task %s, which goes on: %w", id, err)
 }
 
-// drawBar redraws the progress bar of t on stderr.
+// drawBar redraws the progress bar of t on stderr, followed by the task's
+// detail while it is pending (a migration's bytes sent, round, dirty rate);
+// the rest of the line is cleared.
 func (a *app) drawBar(label string, t *messages.Task) {
 	p := t.Progress
 	if t.State == messages.TaskState_TASK_STATE_COMPLETED {
@@ -142,6 +144,10 @@ func (a *app) drawBar(label string, t *messages.Task) {
 	}
 	p = min(max(p, 0), 1)
 	n := int(p * barWidth)
-	fmt.Fprintf(a.opts.Stderr, "\r%s [%s%s] %3d%%", label, strings.Repeat("#", n), strings.Repeat(".", barWidth-n),
-		int(p*100))
+	detail := ""
+	if d := taskDetail(t); d != "" && t.State == messages.TaskState_TASK_STATE_PENDING {
+		detail = " " + d
+	}
+	fmt.Fprintf(a.opts.Stderr, "\r%s [%s%s] %3d%%%s\x1b[K", label, strings.Repeat("#", n), strings.Repeat(".", barWidth-n),
+		int(p*100), detail)
 }

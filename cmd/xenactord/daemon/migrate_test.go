@@ -18,9 +18,10 @@ import (
 // migrationDaemon is a daemon with a migration listener over TLS, and
 // the client.json of its credentials a source daemon reads.
 type migrationDaemon struct {
-	d      *daemon.Daemon
-	c      *client.Client
-	config string
+	d        *daemon.Daemon
+	c        *client.Client
+	config   string
+	stateDir string
 }
 
 func newMigrationDaemon(t *testing.T) *migrationDaemon {
@@ -34,7 +35,8 @@ func newMigrationDaemon(t *testing.T) *migrationDaemon {
 	config := filepath.Join(runDir, "dest.json")
 	require.NoError(t, apiwire.WriteClientConfig(config, apiwire.ClientConfig{Address: "127.0.0.1:1",
 		CA: filepath.Join(creds, apiwire.CAFile), Token: filepath.Join(creds, apiwire.TokenFile)}))
-	return &migrationDaemon{d: d, c: client.New(client.InProcess(d.System(), d.API())), config: config}
+	return &migrationDaemon{d: d, c: client.New(client.InProcess(d.System(), d.API())), config: config,
+		stateDir: stateDir}
 }
 
 // TestDaemon_Migration_BothWaysAtOnce migrates four VMs each way between
