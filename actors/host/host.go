@@ -172,6 +172,12 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleCommitIncoming(ctx, msg)
 	case *finishIncoming:
 		h.handleFinishIncoming(ctx, msg)
+	case *beginReceiving:
+		h.handleReceiving(ctx, msg.uuid, &receivingRecord{})
+	case *commitReceiving:
+		h.handleReceiving(ctx, msg.uuid, &receivingRecord{Committed: true})
+	case *endReceiving:
+		h.handleReceiving(ctx, msg.uuid, nil)
 	case *incomingStopped:
 		h.handleIncomingStopped(ctx, msg)
 	case *VM:
@@ -269,6 +275,7 @@ func (h *hostActor) load(ctx actor.Context) {
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer lcancel()
 	h.settleIncoming(lctx)
+	h.settleReceiving(lctx)
 	byUUID := make(map[string][]hypervisor.DomID)
 	doms, err := h.cfg.Hypervisor.ListDomains(lctx)
 	if err != nil {

@@ -37,12 +37,22 @@ func (d MigrationDestination) Prepare(ctx context.Context, metadata []byte) (mig
 		return nil, fmt.Errorf("migration metadata: %v: %w", err, errdefs.ErrInvalid)
 	}
 	uuid, temp := m.Spec.UUID, ""
-	c, err := d.Host.AddVM(ctx, m.Spec)
-	if errdefs.IsExists(err) {
+	var c vm.Client
+	if _, err := d.Host.VM(ctx, uuid); err == nil {
 		c, temp, err = d.Host.AddIncomingVM(ctx, m.Spec)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("add VM %s: %w", uuid, err)
+		if err != nil {
+			return nil, fmt.Errorf("add VM %s: %w", uuid, err)
+		}
+	} else {
+		// From another host: recorded before the VM's own record, so that
+		// a daemon dying now does not come back with a copy of it.
+		if err := d.Host.BeginReceiving(ctx, uuid); err != nil {
+			return nil, err
+		}
+		if c, err = d.Host.AddVM(ctx, m.Spec); err != nil {
+			_ = d.Host.EndReceiving(context.WithoutCancel(ctx), uuid)
+			return nil, fmt.Errorf("add VM %s: %w", uuid, err)
+		}
 	}
 	in := &incoming{host: d.Host, uuid: uuid, temp: temp, in: vm.NewIncoming()}
 	if temp != "" {
@@ -74,16 +84,24 @@ func (i *incoming) Restore(ctx context.Context, r io.Reader) error { return i.in
 // is recorded as committed first, and takes its own uuid back once the
 // source forgot it.
 func (i *incoming) Commit(ctx context.Context) error {
+	var err error
 	if i.temp != "" {
-		if err := i.host.CommitIncoming(ctx, i.temp); err != nil {
-			return err
-		}
+		err = i.host.CommitIncoming(ctx, i.temp)
+	} else {
+		err = i.host.CommitReceiving(ctx, i.uuid)
+	}
+	if err != nil {
+		return err
 	}
 	if err := i.in.Commit(ctx); err != nil {
 		return err
 	}
 	if i.temp != "" {
 		i.host.FinishIncoming(i.temp)
+	} else {
+		// Should the record stay, a restarted daemon keeps the committed
+		// VM as it is.
+		_ = i.host.EndReceiving(ctx, i.uuid)
 	}
 	return nil
 }
@@ -101,7 +119,13 @@ func (i *incoming) remove(ctx context.Context) {
 	defer cancel()
 	for {
 		err := i.host.RemoveVM(ctx, i.uuid)
-		if err == nil || errdefs.IsNotFound(err) || ctx.Err() != nil {
+		if err == nil || errdefs.IsNotFound(err) {
+			if i.temp == "" {
+				_ = i.host.EndReceiving(ctx, i.uuid)
+			}
+			return
+		}
+		if ctx.Err() != nil {
 			return
 		}
 		select {

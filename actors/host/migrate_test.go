@@ -140,6 +140,9 @@ func TestMigration_MovesARunningVMWithItsMemory(t *testing.T) {
 	ids, err = b.store.List(ctx, host.KindVM)
 	require.NoError(t, err)
 	assert.Equal(t, []string{spec.UUID}, ids)
+	ids, err = b.store.List(ctx, host.KindReceiving)
+	require.NoError(t, err)
+	assert.Empty(t, ids, "the receiving record ends with the migration")
 	bc, err := b.hc.VM(ctx, spec.UUID)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
@@ -202,6 +205,10 @@ func TestMigration_FailuresLeaveTheVMOnTheSource(t *testing.T) {
 			ids, err := b.store.List(ctx, host.KindVM)
 			require.NoError(t, err)
 			assert.Empty(t, ids)
+			require.Eventually(t, func() bool {
+				ids, err := b.store.List(ctx, host.KindReceiving)
+				return err == nil && len(ids) == 0
+			}, waitFor, tick, "the receiving record ends with the failed migration")
 		})
 	}
 }
