@@ -44,14 +44,11 @@ func (p *Pool) migrateAddr() string {
 // MigrationTarget returns how this member reaches the migration listener
 // of the member named host: the address host publishes in its report, and
 // the TLS config of the member's pool certificate (mutual TLS against the
-// pool's CA, no token). This host is errdefs.ErrInvalid (a migration to the
-// same host is not supported); a host that is not a member ErrNotFound; a
-// member that is down, or publishes no migration address, ErrUnavailable.
+// pool's CA, no token). This host is a target too (a migration to the same
+// host, received under a temporary uuid); a host that is not a member is
+// ErrNotFound; a member that is down, or publishes no migration address,
+// ErrUnavailable.
 func (p *Pool) MigrationTarget(ctx context.Context, host string) (string, *tls.Config, error) {
-	if host == p.cfg.Host {
-		return "", nil, fmt.Errorf("%w: pool host %s is this host: a migration to the same host is not supported",
-			errdefs.ErrInvalid, host)
-	}
 	recs, err := p.records(ctx)
 	if err != nil {
 		return "", nil, err
