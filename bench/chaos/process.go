@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tailbuf"
 )
 
 // childReadyTimeout bounds a child daemon's start.
@@ -22,7 +22,7 @@ type child struct {
 	cmd         *exec.Cmd
 	stdin       io.WriteCloser
 	replies     chan reply
-	stderr      *tailBuffer
+	stderr      *tailbuf.Buffer
 	done        chan struct{}
 	metricsAddr string
 	waitOnce    sync.Once
@@ -32,7 +32,7 @@ type child struct {
 // startChild starts cmd as a child with cfg and waits until its daemon is
 // ready.
 func startChild(ctx context.Context, cmd *exec.Cmd, cfg ChildConfig) (_ *child, err error) {
-	c := &child{cmd: cmd, replies: make(chan reply, 16), stderr: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	c := &child{cmd: cmd, replies: make(chan reply, 16), stderr: &tailbuf.Buffer{Max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -156,27 +156,4 @@ func (c *child) stop() error {
 		c.kill()
 		return fmt.Errorf("chaos: the child daemon did not exit; killed: %w", errdefs.ErrTimeout)
 	}
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b.Write(p)
-	if over := t.b.Len() - t.max; over > 0 {
-		t.b.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.b.String()
 }

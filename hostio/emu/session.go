@@ -2,7 +2,6 @@ package emu
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
+	"github.com/xenactor/xenactor/internal/tailbuf"
 )
 
 // The defaults of Config's durations.
@@ -62,7 +62,7 @@ type Session struct {
 	lines  chan line
 	read   chan struct{} // closed when the reader ends
 	exited chan struct{} // closed when the helper is reaped
-	stderr *tailBuffer
+	stderr *tailbuf.Buffer
 	once   sync.Once
 	// progress is the highest progress the helper reported, -1 before any.
 	progress float64
@@ -98,7 +98,7 @@ func Start(cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("emu: pipe: %w: %w", err, errdefs.ErrUnavailable)
 	}
 	s := &Session{cfg: cfg, in: inW, out: outR, lines: make(chan line, 16), read: make(chan struct{}),
-		exited: make(chan struct{}), stderr: &tailBuffer{max: stderrTailBytes}, progress: -1}
+		exited: make(chan struct{}), stderr: &tailbuf.Buffer{Max: stderrTailBytes}, progress: -1}
 	argv := args.Argv()
 	if cfg.Argv != nil {
 		argv = cfg.Argv
@@ -316,27 +316,4 @@ func (s *Session) Close() {
 		}
 		<-s.read
 	})
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b.Write(p)
-	if over := t.b.Len() - t.max; over > 0 {
-		t.b.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.b.String()
 }
