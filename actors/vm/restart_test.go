@@ -149,3 +149,98 @@ func TestVMActor_PanicInAnAtomFailsOnlyThatOperation(t *testing.T) {
 	e.succeed(t, id, err)
 	e.eventuallyNothingLeft(t)
 }
+
+// gatedCreateHypervisor holds the first Create until release is closed,
+// then creates the domain whatever became of the caller's context: a
+// creation the hypervisor already began.
+type gatedCreateHypervisor struct {
+	hypervisor.Hypervisor
+	entered chan struct{}
+	release chan struct{}
+	once    atomic.Bool
+}
+
+func (g *gatedCreateHypervisor) Create(ctx context.Context, cfg hypervisor.CreateConfig) (hypervisor.DomID, error) {
+	if g.once.CompareAndSwap(false, true) {
+		close(g.entered)
+		<-g.release
+		ctx = context.WithoutCancel(ctx)
+	}
+	return g.Hypervisor.Create(ctx, cfg)
+}
+
+func TestVMActor_RestartWaitsForThePreviousIncarnationsOperation(t *testing.T) {
+	e := newEnv(t)
+	spec := newSpec("sim:linux")
+	j := vm.NewJournal(vm.Record{Spec: spec}, nil)
+	gate := &gatedCreateHypervisor{Hypervisor: e.hv, entered: make(chan struct{}), release: make(chan struct{})}
+	waiting := make(chan struct{})
+	var waitOnce sync.Once
+	c := e.spawnVM(t, spec, func(cfg *vm.Config) {
+		cfg.Journal = j
+		cfg.Hypervisor = gate
+		panicOnBoom(cfg)
+		vm.OnPriorWait(cfg, func() { waitOnce.Do(func() { close(waiting) }) })
+	})
+
+	// The start is inside the hypervisor's Create when the actor restarts:
+	// its task fails, but its goroutine goes on.
+	first, err := c.Start(ctxFor(t), false)
+	require.NoError(t, err)
+	select {
+	case <-gate.entered:
+	case <-time.After(waitFor):
+		t.Fatal("the start did not reach Create")
+	}
+	e.system.Root.Send(c.PID(), &boom{})
+	task := e.wait(t, first)
+	require.Equal(t, tasks.Failed, task.State)
+	require.Equal(t, errdefs.Kind(errdefs.ErrUnavailable), task.ErrorKind, task.Error)
+
+	// A start sent to the new incarnation waits for the old operation. The
+	// old Create is let go once the new incarnation waits, or else once
+	// the second start ended: an incarnation that did not wait made a
+	// domain that the old operation's outcome then overwrites in the
+	// record.
+	second, err := c.Start(ctxFor(t), false)
+	require.NoError(t, err)
+	secondDone := make(chan struct{})
+	go func() {
+		defer close(secondDone)
+		_, _ = e.tasks.Wait(ctxFor(t), second)
+	}()
+	select {
+	case <-waiting:
+	case <-secondDone:
+	case <-time.After(waitFor):
+		t.Fatal("the new incarnation neither waited nor ran the start")
+	}
+	close(gate.release)
+	task = e.wait(t, second)
+	if task.State != tasks.Completed {
+		// The old start finished its domain, which was adopted.
+		require.Equal(t, errdefs.Kind(errdefs.ErrExists), task.ErrorKind, task.Error)
+	}
+
+	// One domain of the VM, the one the actor and the record hold.
+	st := eventuallyStatus(t, c, func(st *vm.VMStatus) bool { return st.PowerState == vm.Running })
+	require.Eventually(t, func() bool {
+		doms, err := e.hv.ListDomains(ctxFor(t))
+		return err == nil && len(doms) == 2
+	}, waitFor, tick, "the VM has one domain")
+	doms, err := e.hv.ListDomains(ctxFor(t))
+	require.NoError(t, err)
+	for _, d := range doms {
+		if d.ID != hypervisor.Dom0 {
+			require.Equal(t, st.DomID, d.ID, "the VM's domain")
+		}
+	}
+	require.Equal(t, st.DomID, j.Record().DomID, "the record holds the VM's domain")
+
+	// A further restart adopts that domain.
+	e.system.Root.Send(c.PID(), &boom{})
+	eventuallyStatus(t, c, func(s *vm.VMStatus) bool { return s.PowerState == vm.Running && s.DomID == st.DomID })
+	id, err := c.Shutdown(ctxFor(t), true)
+	e.succeed(t, id, err)
+	e.eventuallyNothingLeft(t)
+}

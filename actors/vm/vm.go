@@ -134,6 +134,9 @@ type Config struct {
 	wrapGuestStore func(guest.Store) guest.Store
 	// onReceive, if set, sees every message first (OnReceive: fault injection).
 	onReceive func(msg any)
+	// onPriorWait, if set, is called when the actor waits for a previous
+	// incarnation's operations (OnPriorWait: tests).
+	onPriorWait func()
 	// HostEvents means that the host routes the hypervisor's domain
 	// events to this actor as CheckState, only when its domain changed:
 	// the actor does not subscribe to Hypervisor.Events itself.
@@ -233,6 +236,8 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleStopping(ctx)
 	case *actor.Terminated:
 		a.handleTerminated(ctx, msg)
+	case *priorOpsEnded:
+		a.handlePriorOpsEnded(ctx, msg)
 	case *CheckState:
 		a.handleCheckState(ctx, msg)
 	case *StartVM:
