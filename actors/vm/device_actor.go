@@ -28,11 +28,15 @@ type deviceWork struct {
 // deviceDone answers deviceWork.
 type deviceDone struct{ err error }
 
-// workEnded is the self-message of a device actor's work goroutine.
+// workEnded is the self-message of a device actor's work goroutine. The
+// goroutine answers the waiting operation itself, right after: the answer
+// arrives even when the actor stopped or restarted meanwhile (its VM actor
+// restarted, say), and the operation's next work still queues behind the
+// end of this one.
 type workEnded struct {
-	reply    *actor.PID
-	err      error
+	owner    *deviceActor
 	panicked any
+	err      error
 }
 
 // deviceActor is vbd/<devid> or vif/<devid>: it does its device's XenBus
@@ -62,6 +66,11 @@ func (a *deviceActor) Receive(ctx actor.Context) {
 		a.next(ctx)
 	case *workEnded:
 		a.handleWorkEnded(ctx, msg)
+	case *actor.Stopping, *actor.Restarting:
+		// The queued works are lost with this incarnation: fail them, so
+		// that their operations do not wait for the bound.
+		a.failQueued(ctx, fmt.Errorf("device actor %s stopped or restarted: %w", ctx.Self().GetId(),
+			errdefs.ErrUnavailable))
 	}
 }
 
@@ -73,13 +82,18 @@ func (a *deviceActor) next(ctx actor.Context) {
 	a.queue = a.queue[1:]
 	a.running = true
 	self, root, w := ctx.Self(), ctx.ActorSystem().Root, a.w
+	name := self.GetId()
 	go func() {
-		ended := &workEnded{reply: q.reply}
+		ended := &workEnded{owner: a}
 		defer func() {
 			if r := recover(); r != nil {
 				ended.panicked = r
+				ended.err = fmt.Errorf("device actor %s panicked: %v: %w", name, r, errdefs.ErrUnavailable)
 			}
 			root.Send(self, ended)
+			if q.reply != nil {
+				root.Send(q.reply, &deviceDone{err: ended.err})
+			}
 		}()
 		if q.msg.plug {
 			ended.err = w.plug(q.msg.ctx, q.msg.dev)
@@ -90,25 +104,25 @@ func (a *deviceActor) next(ctx actor.Context) {
 }
 
 func (a *deviceActor) handleWorkEnded(ctx actor.Context, msg *workEnded) {
+	if msg.owner != a {
+		return // the work of an earlier incarnation, answered already
+	}
 	a.running = false
-	err := msg.err
 	if msg.panicked != nil {
-		err = fmt.Errorf("device actor %s panicked: %v: %w", ctx.Self().GetId(), msg.panicked, errdefs.ErrUnavailable)
-	}
-	if msg.reply != nil {
-		ctx.Send(msg.reply, &deviceDone{err: err})
-	}
-	if msg.panicked != nil {
-		// The queued works are lost with this incarnation: fail them.
-		for _, q := range a.queue {
-			if q.reply != nil {
-				ctx.Send(q.reply, &deviceDone{err: err})
-			}
-		}
-		a.queue = nil
+		a.failQueued(ctx, msg.err)
 		panic(msg.panicked)
 	}
 	a.next(ctx)
+}
+
+// failQueued answers every queued work with err.
+func (a *deviceActor) failQueued(ctx actor.Context, err error) {
+	for _, q := range a.queue {
+		if q.reply != nil {
+			ctx.Send(q.reply, &deviceDone{err: err})
+		}
+	}
+	a.queue = nil
 }
 
 // onDevice has dev's device actor plug or unplug it and waits for the end

@@ -2,6 +2,7 @@ package vm_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/xenactor/xenactor/actors/tasks"
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -241,6 +243,69 @@ func TestVMActor_RestartWaitsForThePreviousIncarnationsOperation(t *testing.T) {
 	e.system.Root.Send(c.PID(), &boom{})
 	eventuallyStatus(t, c, func(s *vm.VMStatus) bool { return s.PowerState == vm.Running && s.DomID == st.DomID })
 	id, err := c.Shutdown(ctxFor(t), true)
+	e.succeed(t, id, err)
+	e.eventuallyNothingLeft(t)
+}
+
+// gatedHotplug holds the Add of VIF devid until release is closed.
+type gatedHotplug struct {
+	hotplug.Hotplug
+	devid   int
+	entered chan struct{}
+	release chan struct{}
+	once    atomic.Bool
+}
+
+func (g *gatedHotplug) Add(ctx context.Context, d hotplug.Device) error {
+	if d.Class == hotplug.ClassVIF && d.DevID == g.devid && g.once.CompareAndSwap(false, true) {
+		close(g.entered)
+		<-g.release
+		ctx = context.WithoutCancel(ctx)
+	}
+	return g.Hotplug.Add(ctx, d)
+}
+
+func TestVMActor_RestartDuringADeviceWorkEndsTheOldOperationPromptly(t *testing.T) {
+	e := newEnv(t)
+	spec := newSpec("sim:linux")
+	j := vm.NewJournal(vm.Record{Spec: spec}, nil)
+	gate := &gatedHotplug{Hotplug: e.h.Hotplug().Device(), devid: 1, entered: make(chan struct{}),
+		release: make(chan struct{})}
+	c := e.spawnVM(t, spec, func(cfg *vm.Config) {
+		cfg.Journal = j
+		cfg.Hotplug = gate
+		panicOnBoom(cfg)
+	})
+	domid := startRunning(t, e, c)
+
+	// A hot-plug's device work is inside the hotplug step when the VM
+	// actor restarts, which stops its device actors: the work's answer
+	// must still reach the old operation, whose device actor is gone (the
+	// new incarnation's spec has no such VIF), instead of it waiting for
+	// the bound of several minutes.
+	id, err := c.PlugVIF(ctxFor(t), vm.VIF{DevID: 1, MAC: "00:16:3e:00:00:02", Bridge: "xenbr0"})
+	require.NoError(t, err)
+	select {
+	case <-gate.entered:
+	case <-time.After(waitFor):
+		t.Fatal("the plug did not reach the hotplug step")
+	}
+	e.system.Root.Send(c.PID(), &boom{})
+	task := e.wait(t, id)
+	require.Equal(t, tasks.Failed, task.State)
+	close(gate.release)
+
+	// The new incarnation adopts the domain once the old operation ended,
+	// and removes the half-plugged VIF the spec does not hold.
+	eventuallyStatus(t, c, func(st *vm.VMStatus) bool {
+		return st.PowerState == vm.Running && st.DomID == domid && len(st.Devices) == 2
+	})
+	require.Eventually(t, func() bool {
+		_, err := e.xs.Read(ctxFor(t), fmt.Sprintf("/local/domain/0/backend/vif/%d/1", domid))
+		return errdefs.IsNotFound(err)
+	}, waitFor, tick, "the half-plugged VIF's backend is removed")
+	require.Len(t, j.Record().Spec.VIFs, 1)
+	id, err = c.Shutdown(ctxFor(t), true)
 	e.succeed(t, id, err)
 	e.eventuallyNothingLeft(t)
 }
