@@ -428,6 +428,11 @@ func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
 	case msg.st.PowerState != vm.Halted:
 		reply(fmt.Errorf("host: VM %s is %s, not Halted: %w", msg.uuid, msg.st.PowerState, errdefs.ErrBusy))
 		return
+	case e.journal.Busy():
+		// A start may be inside the hypervisor's create: its domain would
+		// run on with no VM once the actor is stopped.
+		reply(fmt.Errorf("host: VM %s has an operation running: %w", msg.uuid, errdefs.ErrBusy))
+		return
 	}
 	reply(h.forget(ctx, msg.uuid, e))
 }

@@ -91,6 +91,15 @@ func (j *Journal) opEnd() {
 	}
 }
 
+// Busy reports whether an operation of the VM, of any of its actor's
+// incarnations, still runs: the VM may be about to get a domain even while
+// its status reads Halted, so it must not be removed.
+func (j *Journal) Busy() bool {
+	j.opsMu.Lock()
+	defer j.opsMu.Unlock()
+	return j.ops > 0
+}
+
 // opsIdle returns a channel closed once no operation goroutine runs, nil
 // when none runs now. A restarted VM actor waits on it before it reads the
 // record: the goroutine of an operation of its previous incarnation may
