@@ -31,6 +31,9 @@ type runner struct {
 	// adopted.
 	dmDied  func(hypervisor.DomID, devicemodel.Model)
 	devices map[string]*actor.PID // the device actors by deviceName
+	// ended is closed when the incarnation that launched the operation
+	// stopped or restarted, and its device actors with it.
+	ended   <-chan struct{}
 	root    *actor.RootContext
 	crashes []time.Time // the restarted crashes, for the crash-loop rule
 	image   string      // the suspend image of a Suspended VM

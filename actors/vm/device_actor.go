@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -47,6 +48,10 @@ type deviceActor struct {
 	w       worker
 	queue   []queuedWork
 	running bool
+	// closed is the error that answers every work once this incarnation
+	// is stopping or restarting: protoactor still delivers the messages
+	// that arrive meanwhile, and one queued then would never be answered.
+	closed error
 }
 
 type queuedWork struct {
@@ -62,6 +67,12 @@ func deviceProps(cfg *Config) *actor.Props {
 func (a *deviceActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *deviceWork:
+		if a.closed != nil {
+			if ctx.Sender() != nil {
+				ctx.Respond(&deviceDone{err: a.closed})
+			}
+			return
+		}
 		a.queue = append(a.queue, queuedWork{msg: msg, reply: ctx.Sender()})
 		a.next(ctx)
 	case *workEnded:
@@ -69,8 +80,8 @@ func (a *deviceActor) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		// The queued works are lost with this incarnation: fail them, so
 		// that their operations do not wait for the bound.
-		a.failQueued(ctx, fmt.Errorf("device actor %s stopped or restarted: %w", ctx.Self().GetId(),
-			errdefs.ErrUnavailable))
+		a.closed = fmt.Errorf("device actor %s stopped or restarted: %w", ctx.Self().GetId(), errdefs.ErrUnavailable)
+		a.failQueued(ctx, a.closed)
 	}
 }
 
@@ -125,6 +136,10 @@ func (a *deviceActor) failQueued(ctx actor.Context, err error) {
 	a.queue = nil
 }
 
+// orphanedWorkGrace is how long an operation of a stopped or restarted VM
+// actor still waits for the answer of one of its device actors.
+const orphanedWorkGrace = 5 * time.Second
+
 // onDevice has dev's device actor plug or unplug it and waits for the end
 // of the work, even after ctx ended (the work itself honours ctx), so that
 // what follows never races it. The wait is bounded in case the actor is
@@ -138,8 +153,32 @@ func (r *runner) onDevice(ctx context.Context, d device, plug bool) (err error) 
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx),
 		r.cfg.HotplugTimeout+r.cfg.UnplugTimeout+r.cfg.CleanupTimeout)
 	defer cancel()
+	if r.ended != nil {
+		// Once the VM actor stopped or restarted, its device actors are
+		// stopped too, and protoactor drops without an answer what reaches
+		// one after it stopped. The work itself honours ctx (cancelled
+		// with the incarnation) and a running one answers by itself: wait
+		// a grace for it only.
+		go func() {
+			select {
+			case <-r.ended:
+			case <-wctx.Done():
+				return
+			}
+			t := time.NewTimer(orphanedWorkGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+	}
 	res, err := request.Do(wctx, r.root, pid, &deviceWork{ctx: ctx, dev: d, plug: plug}, nil)
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("no answer from the device actor of a stopped VM actor: %w", errdefs.ErrUnavailable)
+		}
 		return fmt.Errorf("vm %s: %s: %w", r.cfg.Spec.UUID, d, err)
 	}
 	done, ok := res.(*deviceDone)

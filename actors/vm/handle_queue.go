@@ -119,6 +119,7 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	domid, has := a.st.domid, a.st.hasDomain
 	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
+		ended:   a.st.ended,
 		crashes: slices.Clone(a.st.crashes), image: a.st.suspendImage,
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) },
 		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) },

@@ -208,6 +208,14 @@ func Props(cfg Config) *actor.Props {
 	}, actor.WithSupervisor(strategy), actor.WithMailbox(actor.Unbounded(mailboxBacklog)))
 }
 
+// endIncarnation closes st.ended once.
+func (a *vmActor) endIncarnation() {
+	if a.st.ended != nil {
+		close(a.st.ended)
+		a.st.ended = nil
+	}
+}
+
 // vmActor runs the operations of one VM.
 type vmActor struct {
 	cfg Config
@@ -221,8 +229,10 @@ func (a *vmActor) Receive(ctx actor.Context) {
 	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		a.st.ended = make(chan struct{})
 		a.handleStarted(ctx)
 	case *actor.Stopping:
+		a.endIncarnation()
 		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
@@ -231,6 +241,7 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.cfg.dms.release()
 		a.cfg.vgpus.release()
 	case *actor.Restarting:
+		a.endIncarnation()
 		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
