@@ -13,8 +13,9 @@ import (
 type AddVM struct{ Spec vm.Spec }
 
 // RemoveVM forgets a Halted VM: its record is deleted and its actor
-// stopped. A VM that is not Halted fails errdefs.ErrBusy, an unknown one
-// errdefs.ErrNotFound. The reply is a VMReply (PID nil).
+// stopped. A VM that is not Halted, or that still runs an operation (a
+// start inside the hypervisor's create reads Halted), fails
+// errdefs.ErrBusy, an unknown one errdefs.ErrNotFound. The reply is a VMReply (PID nil).
 type RemoveVM struct{ UUID string }
 
 // VM asks for the PID of the actor of VM UUID, to drive it with vm.Client.
