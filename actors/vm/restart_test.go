@@ -309,3 +309,49 @@ func TestVMActor_RestartDuringADeviceWorkEndsTheOldOperationPromptly(t *testing.
 	e.succeed(t, id, err)
 	e.eventuallyNothingLeft(t)
 }
+
+// stuckHotplug fails the Add of VIF devid and holds every Remove of it
+// until the caller's context ends: a backend that will not go.
+type stuckHotplug struct {
+	hotplug.Hotplug
+	devid int
+}
+
+func (s *stuckHotplug) Add(ctx context.Context, d hotplug.Device) error {
+	if d.Class == hotplug.ClassVIF && d.DevID == s.devid {
+		return fmt.Errorf("injected hotplug failure: %w", errdefs.ErrUnavailable)
+	}
+	return s.Hotplug.Add(ctx, d)
+}
+
+func (s *stuckHotplug) Remove(ctx context.Context, d hotplug.Device) error {
+	if d.Class == hotplug.ClassVIF && d.DevID == s.devid {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Hotplug.Remove(ctx, d)
+}
+
+func TestVMActor_FailedStartDestroysItsDomainEvenWhenAnUnplugHangs(t *testing.T) {
+	e := newEnv(t)
+	c := e.spawnVM(t, newSpec("sim:linux"), func(cfg *vm.Config) {
+		cfg.Hotplug = &stuckHotplug{Hotplug: e.h.Hotplug().Device(), devid: 0}
+		cfg.CleanupTimeout = 300 * time.Millisecond
+	})
+	// The VIF's hotplug fails the start; the teardown's unplug of it uses
+	// up the cleanup budget. The domain is destroyed all the same, and the
+	// VM is Halted with it.
+	id, err := c.Start(ctxFor(t), false)
+	require.NoError(t, err)
+	task := e.wait(t, id)
+	require.Equal(t, tasks.Failed, task.State)
+	require.Contains(t, task.Error, "injected hotplug failure")
+	require.Eventually(t, func() bool {
+		doms, err := e.hv.ListDomains(ctxFor(t))
+		return err == nil && len(doms) == 1
+	}, waitFor, tick, "the start's domain is destroyed")
+	st, err := c.Stat(ctxFor(t))
+	require.NoError(t, err)
+	require.Equal(t, vm.Halted, st.PowerState)
+	require.Zero(t, st.DomID, "the VM holds no domain")
+}
