@@ -100,6 +100,17 @@ func (j *Journal) Busy() bool {
 	return j.ops > 0
 }
 
+// Idle returns a channel closed once no operation of the VM runs (at once
+// when none runs now).
+func (j *Journal) Idle() <-chan struct{} {
+	if idle := j.opsIdle(); idle != nil {
+		return idle
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
+}
+
 // opsIdle returns a channel closed once no operation goroutine runs, nil
 // when none runs now. A restarted VM actor waits on it before it reads the
 // record: the goroutine of an operation of its previous incarnation may
