@@ -434,12 +434,27 @@ func (h *hostActor) handleRemove(ctx actor.Context, msg *RemoveVM) {
 		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
 		return
 	}
-	system, self, sender, pid, uuid := ctx.ActorSystem(), ctx.Self(), ctx.Sender(), e.pid, msg.UUID
+	h.checkRemove(ctx, msg.UUID, e, ctx.Sender(), nil)
+}
+
+// checkRemove reads the status of VM uuid, whose entry is e, for its
+// removal, once idle is closed (at once when nil) or after statTimeout.
+func (h *hostActor) checkRemove(ctx actor.Context, uuid string, e *entry, sender *actor.PID, idle <-chan struct{}) {
+	system, self, pid := ctx.ActorSystem(), ctx.Self(), e.pid
 	go func() {
+		if idle != nil {
+			t := time.NewTimer(statTimeout)
+			select {
+			case <-idle:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), statTimeout)
 		defer cancel()
 		st, err := vm.NewClient(system, pid).Stat(sctx)
-		system.Root.Send(self, &removeChecked{uuid: uuid, pid: pid, st: st, err: err, sender: sender})
+		system.Root.Send(self, &removeChecked{uuid: uuid, pid: pid, st: st, err: err, sender: sender,
+			waited: idle != nil})
 	}()
 }
 
@@ -455,6 +470,16 @@ func (h *hostActor) handleRemoveChecked(ctx actor.Context, msg *removeChecked) {
 		return
 	case msg.st.PowerState != vm.Halted:
 		reply(fmt.Errorf("host: VM %s is %s, not Halted: %w", msg.uuid, msg.st.PowerState, errdefs.ErrBusy))
+		return
+	case e.journal.Busy() && !msg.waited:
+		// A start may be inside the hypervisor's create: its domain would
+		// run on with no VM once the actor is stopped. Most operations
+		// of a Halted VM end soon (a state check after a destroy): the
+		// status is read again once they did.
+		h.checkRemove(ctx, msg.uuid, e, msg.sender, e.journal.Idle())
+		return
+	case e.journal.Busy():
+		reply(fmt.Errorf("host: VM %s has an operation running: %w", msg.uuid, errdefs.ErrBusy))
 		return
 	}
 	reply(h.forget(ctx, msg.uuid, e))

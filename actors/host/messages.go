@@ -14,7 +14,9 @@ type AddVM struct{ Spec vm.Spec }
 
 // RemoveVM forgets a Halted VM: its record is deleted and its actor
 // stopped. A VM that is not Halted fails errdefs.ErrBusy, an unknown one
-// errdefs.ErrNotFound. The reply is a VMReply (PID nil).
+// errdefs.ErrNotFound. So does one that still runs an operation (a start
+// inside the hypervisor's create reads Halted) after a wait of up to 5 s
+// for it to end. The reply is a VMReply (PID nil).
 type RemoveVM struct{ UUID string }
 
 // VM asks for the PID of the actor of VM UUID, to drive it with vm.Client.
@@ -77,5 +79,8 @@ type (
 		st     *vm.VMStatus
 		err    error
 		sender *actor.PID
+		// waited is set once the check waited for the VM's operations
+		// to end.
+		waited bool
 	}
 )

@@ -31,6 +31,9 @@ type runner struct {
 	// adopted.
 	dmDied  func(hypervisor.DomID, devicemodel.Model)
 	devices map[string]*actor.PID // the device actors by deviceName
+	// ended is closed when the incarnation that launched the operation
+	// stopped or restarted, and its device actors with it.
+	ended   <-chan struct{}
 	root    *actor.RootContext
 	crashes []time.Time // the restarted crashes, for the crash-loop rule
 	image   string      // the suspend image of a Suspended VM
@@ -236,6 +239,11 @@ func (r *runner) teardownAtoms(ctx context.Context, domid hypervisor.DomID, keep
 	keep(r.stopDM(ctx, domid))
 	keep(r.stopVGPUs(ctx, domid))
 	keep(atom(ctx, "unplug", func(ctx context.Context) error { return r.unplugAll(ctx, domid) }))
+	// The destroy and the removals get a budget of their own: devices that
+	// would not unplug (a slow backend, a hostile guest) must not leave the
+	// domain running, nor its xenstore trees.
+	ctx, cancelRest := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
+	defer cancelRest()
 	if err := hv.Destroy(ctx, domid); err != nil && !errdefs.IsNotFound(err) {
 		keep(fmt.Errorf("vm %s: destroy domain %d: %w", r.cfg.Spec.UUID, domid, err))
 	}

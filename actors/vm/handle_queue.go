@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -94,8 +95,12 @@ func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool)
 	a.runNext(ctx)
 }
 
-// runNext starts the next queued operation unless one is running.
+// runNext starts the next queued operation unless one is running or the
+// actor still waits for the operations of its previous incarnation.
 func (a *vmActor) runNext(ctx actor.Context) {
+	if a.st.priorWait != nil {
+		return
+	}
 	for a.st.running == nil && len(a.st.queue) > 0 {
 		op := a.st.queue[0]
 		a.st.queue = a.st.queue[1:]
@@ -114,6 +119,7 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	domid, has := a.st.domid, a.st.hasDomain
 	r := &runner{cfg: &a.cfg, taskID: op.taskID, domid: domid, hasDomain: has, devices: a.st.devices, root: root,
+		ended:   a.st.ended,
 		crashes: slices.Clone(a.st.crashes), image: a.st.suspendImage,
 		created: func(id hypervisor.DomID) { root.Send(self, &domainCreated{taskID: op.taskID, domid: id}) },
 		gone:    func(id hypervisor.DomID) { root.Send(self, &domainGone{taskID: op.taskID, domid: id}) },
@@ -124,6 +130,7 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 			root.Send(self, &vgpuExited{domid: id, devid: devid, emu: e})
 		}}
 	octx, span := a.startOpSpan(op)
+	a.cfg.Journal.opBegin()
 	go func() {
 		var done *opDone
 		if err := r.journalBegin(octx, op); err != nil {
@@ -132,6 +139,9 @@ func (a *vmActor) launch(ctx actor.Context, op *operation) {
 			done = r.runRecovered(octx, op.msg)
 			r.journalEnd(octx, done)
 		}
+		// Counted until its outcome is recorded: a restarted incarnation
+		// reads the record only after (see handleStarted).
+		a.cfg.Journal.opEnd()
 		finishOpSpan(span, done)
 		done.taskID = op.taskID
 		root.Send(self, done)
@@ -214,8 +224,9 @@ func (a *vmActor) handleOpCanceled(ctx actor.Context, msg *opCanceled) {
 	}
 }
 
-// handleStarted spawns a device actor per device of the spec and
-// subscribes to the hypervisor's events.
+// handleStarted spawns a device actor per device of the spec, subscribes
+// to the hypervisor's events and reconciles with the journal's record:
+// at once, or once the operations of a previous incarnation ended.
 func (a *vmActor) handleStarted(ctx actor.Context) {
 	a.startWatcher(ctx)
 	a.st.devices = make(map[string]*actor.PID)
@@ -228,6 +239,68 @@ func (a *vmActor) handleStarted(ctx actor.Context) {
 		}
 		a.st.devices[name] = pid
 	}
+	if idle := a.cfg.Journal.opsIdle(); idle != nil {
+		// An operation of the previous incarnation still runs: its
+		// context is cancelled, but it may yet create a domain or finish
+		// setting one up, and record it. The record is read once it ended,
+		// so that nothing it made is missed or clobbered.
+		token := &priorOpsEnded{}
+		a.st.priorWait = token
+		self, root, wait := ctx.Self(), ctx.ActorSystem().Root, 2*a.cfg.CleanupTimeout
+		go func() {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			select {
+			case <-idle:
+			case <-t.C:
+			}
+			root.Send(self, token)
+		}()
+		if a.cfg.onPriorWait != nil {
+			a.cfg.onPriorWait()
+		}
+		return
+	}
+	a.reconcile(ctx)
+}
+
+// priorOpsEnded tells a restarted VM actor that the operations of its
+// previous incarnation ended (or that it waited long enough).
+type priorOpsEnded struct{}
+
+// handlePriorOpsEnded reconciles with the record once the previous
+// incarnation's operations ended, and runs what was queued meanwhile. The
+// record may hold a domain, a spec or a suspend image those operations
+// changed after this incarnation was made.
+func (a *vmActor) handlePriorOpsEnded(ctx actor.Context, msg *priorOpsEnded) {
+	if a.st.priorWait != msg {
+		return // an earlier incarnation's
+	}
+	a.st.priorWait = nil
+	rec := a.cfg.Journal.Record()
+	a.cfg.AdoptDomID = rec.DomID
+	a.cfg.Spec.VBDs, a.cfg.Spec.VIFs = rec.Spec.VBDs, rec.Spec.VIFs
+	devs := maps.Clone(a.st.devices)
+	props := deviceProps(&a.cfg)
+	for _, d := range devices(a.cfg.Spec, 0) {
+		name := deviceName(d.Class, d.DevID)
+		if devs[name] != nil {
+			continue
+		}
+		pid, err := ctx.SpawnNamed(props, name)
+		if err != nil {
+			panic(fmt.Errorf("vm %s: spawn %s: %w", a.cfg.Spec.UUID, name, err))
+		}
+		devs[name] = pid
+	}
+	a.st.devices = devs
+	a.reconcile(ctx)
+	a.runNext(ctx)
+}
+
+// reconcile fails the task of an interrupted command and queues the
+// adoption of the record's domain and the destruction of strays.
+func (a *vmActor) reconcile(ctx actor.Context) {
 	rec := a.cfg.Journal.Record()
 	a.st.suspendImage = rec.SuspendImage
 	if rec.Op != nil {

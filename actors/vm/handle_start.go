@@ -49,11 +49,23 @@ func (r *runner) start(ctx context.Context, msg *StartVM) *opDone {
 	}
 	if err := r.boot(ctx, domid, msg.Paused); err != nil {
 		if terr := r.teardown(ctx, domid); terr != nil {
-			return &opDone{hasDomain: true, err: fmt.Errorf("%w (and the teardown failed: %v)", err, terr)}
+			// The VM keeps the domain only if it is still there: a
+			// teardown whose unplug failed may still have destroyed it.
+			return &opDone{hasDomain: r.domainExists(ctx, domid),
+				err: fmt.Errorf("%w (and the teardown failed: %v)", err, terr)}
 		}
 		return &opDone{err: err}
 	}
 	return &opDone{hasDomain: true, result: []byte(`{"domid":` + strconv.FormatUint(uint64(domid), 10) + `}`)}
+}
+
+// domainExists reports whether domain domid may still exist: false only
+// when the hypervisor says it is gone.
+func (r *runner) domainExists(ctx context.Context, domid hypervisor.DomID) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CleanupTimeout)
+	defer cancel()
+	_, err := r.cfg.Hypervisor.DomainInfo(ctx, domid)
+	return !errdefs.IsNotFound(err)
 }
 
 // createDomain creates the VM's domain, paused, and notes it as made.

@@ -62,6 +62,63 @@ type Journal struct {
 	rec    Record
 	save   SaveFunc
 	closed bool
+
+	// opsMu guards ops and idle: the operation goroutines of every
+	// incarnation that still run, and a channel closed when the last ends.
+	opsMu sync.Mutex
+	ops   int
+	idle  chan struct{}
+}
+
+// opBegin counts an operation goroutine that is about to run.
+func (j *Journal) opBegin() {
+	j.opsMu.Lock()
+	defer j.opsMu.Unlock()
+	if j.ops == 0 {
+		j.idle = make(chan struct{})
+	}
+	j.ops++
+}
+
+// opEnd counts the end of an operation goroutine, after its journalEnd.
+func (j *Journal) opEnd() {
+	j.opsMu.Lock()
+	defer j.opsMu.Unlock()
+	j.ops--
+	if j.ops == 0 {
+		close(j.idle)
+		j.idle = nil
+	}
+}
+
+// Busy reports whether an operation of the VM, of any of its actor's
+// incarnations, still runs: the VM may be about to get a domain even while
+// its status reads Halted, so it must not be removed.
+func (j *Journal) Busy() bool {
+	j.opsMu.Lock()
+	defer j.opsMu.Unlock()
+	return j.ops > 0
+}
+
+// Idle returns a channel closed once no operation of the VM runs (at once
+// when none runs now).
+func (j *Journal) Idle() <-chan struct{} {
+	if idle := j.opsIdle(); idle != nil {
+		return idle
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
+}
+
+// opsIdle returns a channel closed once no operation goroutine runs, nil
+// when none runs now. A restarted VM actor waits on it before it reads the
+// record: the goroutine of an operation of its previous incarnation may
+// still create (or finish setting up) a domain and record it.
+func (j *Journal) opsIdle() <-chan struct{} {
+	j.opsMu.Lock()
+	defer j.opsMu.Unlock()
+	return j.idle
 }
 
 // NewJournal returns a journal holding rec, which save already holds.

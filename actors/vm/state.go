@@ -68,6 +68,12 @@ type state struct {
 	guestMetrics *guest.GuestMetrics
 	// suspendImage is the image file of a Suspended VM (no domain).
 	suspendImage string
+	// priorWait is set while a restarted actor waits for the operations
+	// of its previous incarnation to end: nothing runs meanwhile.
+	priorWait *priorOpsEnded
+	// ended is closed when this incarnation stops or restarts: the device
+	// actors its operations talk to are stopped with it.
+	ended chan struct{}
 }
 
 // powerState derives a power state from the hypervisor's view of the domain.

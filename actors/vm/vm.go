@@ -140,6 +140,9 @@ type Config struct {
 	wrapGuestStore func(guest.Store) guest.Store
 	// onReceive, if set, sees every message first (OnReceive: fault injection).
 	onReceive func(msg any)
+	// onPriorWait, if set, is called when the actor waits for a previous
+	// incarnation's operations (OnPriorWait: tests).
+	onPriorWait func()
 	// HostEvents means that the host routes the hypervisor's domain
 	// events to this actor as CheckState, only when its domain changed:
 	// the actor does not subscribe to Hypervisor.Events itself.
@@ -211,6 +214,14 @@ func Props(cfg Config) *actor.Props {
 	}, actor.WithSupervisor(strategy), actor.WithMailbox(actor.Unbounded(mailboxBacklog)))
 }
 
+// endIncarnation closes st.ended once.
+func (a *vmActor) endIncarnation() {
+	if a.st.ended != nil {
+		close(a.st.ended)
+		a.st.ended = nil
+	}
+}
+
 // vmActor runs the operations of one VM.
 type vmActor struct {
 	cfg Config
@@ -224,8 +235,10 @@ func (a *vmActor) Receive(ctx actor.Context) {
 	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		a.st.ended = make(chan struct{})
 		a.handleStarted(ctx)
 	case *actor.Stopping:
+		a.endIncarnation()
 		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
@@ -234,11 +247,14 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.cfg.dms.release()
 		a.cfg.vgpus.release()
 	case *actor.Restarting:
+		a.endIncarnation()
 		a.st.closing = true
 		a.stopWatcher()
 		a.handleStopping(ctx)
 	case *actor.Terminated:
 		a.handleTerminated(ctx, msg)
+	case *priorOpsEnded:
+		a.handlePriorOpsEnded(ctx, msg)
 	case *CheckState:
 		a.handleCheckState(ctx, msg)
 	case *StartVM:

@@ -119,6 +119,23 @@ type CleanResult struct {
 	Errors []string `json:",omitempty"`
 }
 
+// removeVM removes VM uuid, again while it is busy: a Halted VM is busy
+// while an operation still runs (one of an actor incarnation that a fault
+// ended, which the new one waits for, or its reconciliation).
+func removeVM(ctx context.Context, c *client.Client, uuid string) error {
+	for {
+		err := c.RemoveVM(ctx, uuid)
+		if !errdefs.IsBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // clean destroys and removes every VM of the daemon, and forgets the
 // finished tasks.
 func clean(ctx context.Context, c *client.Client, timeout time.Duration) CleanResult {
@@ -150,7 +167,7 @@ func clean(ctx context.Context, c *client.Client, timeout time.Duration) CleanRe
 				continue
 			}
 		}
-		if err := c.RemoveVM(ctx, uuid); err != nil {
+		if err := removeVM(ctx, c, uuid); err != nil {
 			fail("remove", uuid, err)
 			continue
 		}
