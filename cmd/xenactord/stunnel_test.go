@@ -2,8 +2,12 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -80,14 +84,13 @@ func TestXenactord_APIBehindStunnel(t *testing.T) {
 	apiAddr, tlsAddr := freeAddr(t), freeAddr(t)
 	args := []string{"-api-addr", apiAddr, "-api-stunnel", tlsAddr, "-stunnel", progs["stunnel4"],
 		"-metrics-addr", "", "-migrate-addr", "", "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "1024"}
+	// Registered before the daemons are, so it runs after they are killed:
+	// whatever stunnel the last pid file names, which outlives a killed
+	// daemon by design, goes too.
+	t.Cleanup(func() { killFromPidFile(filepath.Join(runDir, "api-stunnel", "stunnel.pid"), runDir) })
 	d := startProc(t, bin, args...)
 	d.waitLog(t, "xenactord ready")
 	var stunnelPid int
-	t.Cleanup(func() {
-		if stunnelPid != 0 {
-			_ = syscall.Kill(stunnelPid, syscall.SIGKILL)
-		}
-	})
 
 	cfgPath := filepath.Join(stateDir, "api", "client.json")
 	cfg, err := client.FindConfig(cfgPath)
@@ -125,5 +128,23 @@ func TestXenactord_APIBehindStunnel(t *testing.T) {
 	d.terminate(t)
 	require.Eventually(t, func() bool { return syscall.Kill(stunnelPid, 0) != nil }, 10*time.Second,
 		20*time.Millisecond, "a daemon that stops stops its stunnel")
-	stunnelPid = 0
+}
+
+// killFromPidFile kills the process a daemon pid file names, if its
+// command line still mentions dir (so a reused pid is left alone).
+func killFromPidFile(path, dir string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var rec struct {
+		Pid int `json:"pid"`
+	}
+	if json.Unmarshal(b, &rec) != nil || rec.Pid <= 0 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", rec.Pid))
+	if err == nil && strings.Contains(string(cmdline), dir) {
+		_ = syscall.Kill(rec.Pid, syscall.SIGKILL)
+	}
 }
