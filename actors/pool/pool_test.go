@@ -149,6 +149,7 @@ func TestPool_OneMember(t *testing.T) {
 
 	// Migrate runs migrate_vm on the source, naming the target, and waits
 	// for its task there.
+	waits.Store(0)
 	require.NoError(t, p.Migrate(ctx, "solo", "solo-vm", "far"))
 	require.EqualValues(t, 2, waits.Load(), "waited until the task completed")
 	err = p.Migrate(ctx, "solo", "solo-vm", "full")

@@ -32,7 +32,7 @@ var (
 		Unit: "seconds", Help: "Time an outgoing migration took, from the dial to the destination's acknowledgement."})
 	migrationDowntime = telemetry.NewHistogram(telemetry.Desc{Subsystem: "vm", Name: "migration_downtime",
 		Unit: "seconds", Help: "Time a migrated guest was stopped: from its pause here to its unpause there."})
-	migrationBytes = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "migration_sent", Unit: "bytes",
+	migrationBytes = telemetry.NewCounter(telemetry.Desc{Subsystem: "vm", Name: "migration_sent_bytes", Unit: "total",
 		Help: "Bytes outgoing migrations wrote to their connections."})
 )
 
