@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/xenactor/xenactor/bench/internal/stats"
 )
 
 // The paths of a Row.
@@ -17,22 +19,7 @@ const (
 )
 
 // Latency summarises latencies (nearest rank).
-type Latency struct {
-	P50, P90, P99, Max time.Duration
-}
-
-// latency summarises ds, which it sorts.
-func latency(ds []time.Duration) Latency {
-	if len(ds) == 0 {
-		return Latency{}
-	}
-	slices.Sort(ds)
-	rank := func(q float64) time.Duration {
-		i := int(q*float64(len(ds))+0.999999) - 1
-		return ds[min(max(i, 0), len(ds)-1)]
-	}
-	return Latency{P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: ds[len(ds)-1]}
-}
+type Latency = stats.Latency
 
 // Row is one scenario on one path with one number of clients.
 type Row struct {
@@ -126,7 +113,7 @@ func aggregate(scenario, path string, clients, perConn int, samples [][]Sample, 
 	if row.Elapsed > 0 {
 		row.PerSecond = float64(row.Ops) / row.Elapsed.Seconds()
 	}
-	row.Latency = latency(lat)
+	row.Latency = stats.Summarize(lat)
 	return row
 }
 

@@ -3,14 +3,13 @@ package bootstorm
 import (
 	"fmt"
 	"io"
-	"slices"
 	"time"
+
+	"github.com/xenactor/xenactor/bench/internal/stats"
 )
 
 // Latency summarises start latencies (nearest rank).
-type Latency struct {
-	P50, P90, P99, Max time.Duration
-}
+type Latency = stats.Latency
 
 // latency summarises the non-zero durations of ds.
 func latency(ds []time.Duration) Latency {
@@ -20,15 +19,7 @@ func latency(ds []time.Duration) Latency {
 			s = append(s, d)
 		}
 	}
-	if len(s) == 0 {
-		return Latency{}
-	}
-	slices.Sort(s)
-	rank := func(q float64) time.Duration {
-		i := int(q*float64(len(s))+0.999999) - 1
-		return s[min(max(i, 0), len(s)-1)]
-	}
-	return Latency{P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: s[len(s)-1]}
+	return stats.Summarize(s)
 }
 
 // StormResult is the boot storm's outcome.

@@ -3,10 +3,13 @@ package evacbench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/xenactor/xenactor/bench/internal/stats"
 )
 
 // Percentiles are a distribution's p50, p90, p99 and maximum, in
@@ -23,13 +26,9 @@ func percentiles(ms []float64) Percentiles {
 	if len(ms) == 0 {
 		return Percentiles{}
 	}
-	s := append([]float64(nil), ms...)
-	sort.Float64s(s)
-	at := func(p float64) float64 {
-		i := int(p*float64(len(s))+0.999999) - 1
-		return s[min(max(i, 0), len(s)-1)]
-	}
-	return Percentiles{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: s[len(s)-1]}
+	s := slices.Sorted(slices.Values(ms))
+	return Percentiles{P50: stats.Rank(s, 0.50), P90: stats.Rank(s, 0.90), P99: stats.Rank(s, 0.99),
+		Max: s[len(s)-1]}
 }
 
 // Row is one evacuation.

@@ -9,25 +9,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/xenactor/xenactor/bench/internal/stats"
 )
 
 // Latency summarises latencies (nearest rank).
-type Latency struct {
-	P50, P90, P99, Max time.Duration
-}
-
-// latency summarises ds, which it sorts.
-func latency(ds []time.Duration) Latency {
-	if len(ds) == 0 {
-		return Latency{}
-	}
-	slices.Sort(ds)
-	rank := func(q float64) time.Duration {
-		i := int(q*float64(len(ds))+0.999999) - 1
-		return ds[min(max(i, 0), len(ds)-1)]
-	}
-	return Latency{P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: ds[len(ds)-1]}
-}
+type Latency = stats.Latency
 
 // OpRow is one kind of operation of a report.
 type OpRow struct {
@@ -175,7 +162,7 @@ func (r *Report) finish(time.Time) {
 		for _, p := range r.Points[op] {
 			lat = append(lat, p.Latency)
 		}
-		row.Latency = latency(lat)
+		row.Latency = stats.Summarize(lat)
 		for k, n := range r.Errors {
 			if strings.HasPrefix(k, op+": ") {
 				row.Errors += n

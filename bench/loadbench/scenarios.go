@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/xenactor/xenactor/bench/internal/stats"
 )
 
 // job is the template of the scenario's jobs of kind.
@@ -160,7 +162,7 @@ func (r *run) scale(ctx context.Context) error {
 			}
 		}
 		row.Probes = len(lat)
-		row.Probe = latency(lat)
+		row.Probe = stats.Summarize(lat)
 		r.rep.Levels = append(r.rep.Levels, row)
 		r.logf("scale: %d running: probe start p50 %s, daemon %d MiB", running, row.Probe.P50.Round(10*time.Microsecond),
 			row.DaemonRSSKiB>>10)
