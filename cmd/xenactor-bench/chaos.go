@@ -54,7 +54,7 @@ func chaosCmd(args []string) error {
 	opts := chaos.Options{Seed: *seed, Runs: *runs, Duration: *duration, RunDuration: *runDuration, Faults: kinds,
 		VMs: *vms, Workers: *workers, FaultInterval: *interval, OpTimeout: *opTimeout}
 	if !*quiet {
-		opts.Progress = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+		opts.Progress = progressLine
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -171,4 +172,14 @@ func intList(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// progressLine prints a progress line of a scenario on stderr.
+func progressLine(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+// printJSON prints a scenario's report on stdout as indented JSON.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

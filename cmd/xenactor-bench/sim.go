@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -39,9 +38,7 @@ func simCmd(args []string) error {
 		rs = append(rs, r)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rs)
+		return printJSON(rs)
 	}
 	simbench.WriteTable(os.Stdout, rs)
 	return nil
