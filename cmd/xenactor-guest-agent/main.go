@@ -8,9 +8,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -97,12 +99,22 @@ func run(ctx context.Context, cfg guestagent.Config, log *slog.Logger) error {
 	return guestagent.Run(ctx, cfg)
 }
 
+// xenfsXenbus is the xenbus device of kernels without devtmpfs's
+// /dev/xen/xenbus, with xenfs mounted on /proc/xen.
+const xenfsXenbus = "/proc/xen/xenbus"
+
 // dialer opens path: a xenstored Unix socket if it is one, else the xenbus
-// device.
+// device; the default device falls back to xenfs's.
 func dialer(path string) func(ctx context.Context) (*xenstore.Client, error) {
 	return func(ctx context.Context) (*xenstore.Client, error) {
-		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		fi, err := os.Stat(path)
+		switch {
+		case err == nil && fi.Mode()&os.ModeSocket != 0:
 			return xenstore.Dial(ctx, path)
+		case errors.Is(err, fs.ErrNotExist) && path == xenstore.DefaultXenbusDevice:
+			if _, err := os.Stat(xenfsXenbus); err == nil {
+				return xenstore.OpenXenbus(xenfsXenbus)
+			}
 		}
 		return xenstore.OpenXenbus(path)
 	}

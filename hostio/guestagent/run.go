@@ -40,7 +40,7 @@ type Config struct {
 // domain's unique-domain-id changes (a resume or migration), until ctx
 // ends; then it closes its connection and returns nil. A failed round
 // (xenstore unreachable, a request refused, the source failing) is logged
-// and tried again at the next one.
+// and tried again at the next one, on a new connection.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
@@ -70,6 +70,9 @@ func Run(ctx context.Context, cfg Config) error {
 		case cfg.Once:
 			return err
 		case err != nil && ctx.Err() == nil:
+			// The next round starts from a new connection: the guest
+			// may live in another domain now.
+			a.disconnect()
 			cfg.Log.Warn("guest agent: report failed; trying again next round", "err", err)
 		case len(res.Written)+len(res.Removed) > 0:
 			cfg.Log.Debug("guest agent: reported", "new_domain", res.NewDomain,
