@@ -66,17 +66,18 @@ func Run(ctx context.Context, cfg Config) error {
 		if cfg.OnRound != nil {
 			cfg.OnRound(res, err)
 		}
-		switch {
-		case cfg.Once:
-			return err
-		case err != nil && ctx.Err() == nil:
+		if err != nil && !cfg.Once && ctx.Err() == nil {
 			// The next round starts from a new connection: the guest
 			// may live in another domain now.
 			a.disconnect()
 			cfg.Log.Warn("guest agent: report failed; trying again next round", "err", err)
-		case len(res.Written)+len(res.Removed) > 0:
+		}
+		if len(res.Written)+len(res.Removed) > 0 {
 			cfg.Log.Debug("guest agent: reported", "new_domain", res.NewDomain,
 				"written", res.Written, "removed", res.Removed)
+		}
+		if cfg.Once {
+			return err
 		}
 		if !timer.Stop() {
 			select {
