@@ -62,6 +62,9 @@ func (l Linux) Snapshot(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("guest agent: uname: %w", err)
 	}
 	s := Snapshot{Hostname: u.Nodename, OS: l.osRelease(), Memory: l.meminfo(), Balloon: l.balloon()}
+	if s.Hostname == "(none)" {
+		s.Hostname = "" // the kernel's name for no name (an initramfs that set none)
+	}
 	s.OS.Uname = u.Release
 	if s.OS.Name == "" {
 		s.OS.Name = strings.TrimSpace(u.Sysname + " " + u.Release)

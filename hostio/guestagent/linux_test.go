@@ -65,9 +65,13 @@ func TestLinux_Snapshot(t *testing.T) {
 	t.Run("busybox", func(t *testing.T) {
 		// An initramfs: no os-release, no balloon driver, no MemAvailable.
 		root := fakeRoot(t, map[string]string{"proc/meminfo": "MemTotal: 100 kB\nMemFree: 60 kB\n"})
-		s, err := guestagent.Linux{Root: root, Uname: uname, Interfaces: ifaces}.Snapshot(context.Background())
+		noName := func() (guestagent.Uname, error) {
+			return guestagent.Uname{Sysname: "Linux", Nodename: "(none)", Release: "6.1.0-56-amd64"}, nil
+		}
+		s, err := guestagent.Linux{Root: root, Uname: noName, Interfaces: ifaces}.Snapshot(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, guestagent.OS{Name: "Linux 6.1.0-56-amd64", Uname: "6.1.0-56-amd64"}, s.OS)
+		require.Empty(t, s.Hostname, "no hostname set")
 		require.Equal(t, guestagent.Memory{TotalKiB: 100, FreeKiB: 60}, s.Memory)
 		require.False(t, s.Balloon)
 	})
