@@ -125,10 +125,17 @@ type target struct {
 	// processes (0 when unknown or none).
 	pid, simPID int
 	daemon, sim *proc
+	// pprof and simPprof are the processes' profile addresses (host:port),
+	// "" unless Config.Profile.
+	pprof, simPprof string
 }
 
-// metricsAddr finds the metrics address in xenactord's ready line.
-var metricsAddr = regexp.MustCompile(`metrics=([0-9.]+:[0-9]+)`)
+// metricsAddr finds the metrics address in xenactord's ready line, and
+// pprofAddr the profiles' in its and xenactor-simhost's.
+var (
+	metricsAddr = regexp.MustCompile(`metrics=([0-9.]+:[0-9]+)`)
+	pprofAddr   = regexp.MustCompile(`pprof=([0-9.]+:[0-9]+)`)
+)
 
 // startTarget builds (unless given) and starts xenactord with its API and
 // metrics on 127.0.0.1 (free ports), its directories under dir and hostMiB
@@ -146,7 +153,12 @@ func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
 	t := &target{}
 	state := filepath.Join(dir, "state")
 	args := []string{"-api-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-migrate-addr", "", "-run-dir", dir,
-		"-state-dir", state, "-host-memory", strconv.FormatUint(hostMiB, 10)}
+		"-state-dir", state, "-host-memory", strconv.FormatUint(hostMiB, 10), "-console", c.Console}
+	var profile []string
+	if c.Profile != "" {
+		profile = []string{"-pprof-addr", "127.0.0.1:0"}
+		args = append(args, profile...)
+	}
 	if c.SimHost {
 		sbin := c.SimHostBin
 		if sbin == "" {
@@ -156,12 +168,15 @@ func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
 			}
 		}
 		sdir := filepath.Join(dir, "sh")
-		t.sim, err = startProc(ctx, "xenactor-simhost", exec.Command(sbin, "-run-dir", sdir,
-			"-host-memory", strconv.FormatUint(hostMiB, 10)), "simhost ready")
+		sargs := append([]string{"-run-dir", sdir, "-host-memory", strconv.FormatUint(hostMiB, 10)}, profile...)
+		t.sim, err = startProc(ctx, "xenactor-simhost", exec.Command(sbin, sargs...), "simhost ready")
 		if err != nil {
 			return nil, err
 		}
 		t.simPID = t.sim.pid()
+		if m := pprofAddr.FindStringSubmatch(t.sim.stderr.Head()); m != nil {
+			t.simPprof = m[1]
+		}
 		args = append(args, "-hypervisor", "unix:"+filepath.Join(sdir, "hypervisor.sock"),
 			"-xenstored", filepath.Join(sdir, "xenstored.sock"))
 	}
@@ -175,6 +190,9 @@ func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
 	t.config = filepath.Join(state, "api", "client.json")
 	if m := metricsAddr.FindStringSubmatch(t.daemon.stderr.Head()); m != nil {
 		t.metrics = m[1]
+	}
+	if m := pprofAddr.FindStringSubmatch(t.daemon.stderr.Head()); m != nil {
+		t.pprof = m[1]
 	}
 	if _, err := os.Stat(t.config); err != nil {
 		t.stop()
