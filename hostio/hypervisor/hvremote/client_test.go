@@ -460,6 +460,23 @@ func TestClient_BoundsConcurrentConnections(t *testing.T) {
 		wg.Wait()
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	require.LessOrEqual(t, l.n, 64, "at most 64 connections, reused by later rounds")
+	l.mu.Unlock()
+
+	// Page accesses have connections of their own: a flood of them leaves
+	// the other calls theirs.
+	id, err := c.Create(t.Context(), pvConfig())
+	require.NoError(t, err)
+	_, err = c.Build(t.Context(), id, hypervisor.BuildConfig{Kernel: "k", MemoryKiB: 16 << 10})
+	require.NoError(t, err)
+	for range 200 {
+		wg.Go(func() {
+			_, err := c.ReadPageAt(t.Context(), id, 1, 0, 16)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	require.LessOrEqual(t, l.n, 64+8, "at most 8 more for the page accesses")
 }
