@@ -10,7 +10,7 @@ FUZZTIME     ?= 30s
 TEST_TIMEOUT ?= 5m
 PROTOS       := $(wildcard messages/*.proto)
 
-.PHONY: all build run test bench chaos proto lint fuzz clean help
+.PHONY: all build build-xen run test bench chaos proto lint fuzz clean help
 
 all: build
 
@@ -22,6 +22,11 @@ build:
 	else \
 		echo "build: no commands under cmd/ yet"; \
 	fi
+
+## build-xen: build bin/xenactord-xen, xenactord with the Xen backend (cgo, -tags xen; needs libxen-dev)
+build-xen:
+	mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -tags xen -o $(BIN)/xenactord-xen ./cmd/xenactord
 
 ## run: build and start the daemon (DAEMON) with its socket in RUNDIR
 run: build
