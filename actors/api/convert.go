@@ -28,7 +28,7 @@ func SpecFromProto(p *messages.VMSpec) (vm.Spec, error) {
 		return vm.Spec{}, err
 	}
 	s := vm.Spec{UUID: p.GetUuid(), Name: p.GetName(), Type: typ, VCPUs: int(p.GetVcpus()),
-		MemoryKiB: p.GetMemoryKib(), Kernel: p.GetKernel()}
+		MemoryKiB: p.GetMemoryKib(), Kernel: p.GetKernel(), Ramdisk: p.GetRamdisk(), Cmdline: p.GetCmdline()}
 	for _, a := range []struct {
 		in  messages.Action
 		out *vm.Action
@@ -79,7 +79,7 @@ func SpecFromProto(p *messages.VMSpec) (vm.Spec, error) {
 // SpecToProto converts a vm.Spec to its wire form.
 func SpecToProto(s vm.Spec) *messages.VMSpec {
 	p := &messages.VMSpec{Uuid: s.UUID, Name: s.Name, Type: messages.DomainType(s.Type), Vcpus: uint32(s.VCPUs),
-		MemoryKib: s.MemoryKiB, Kernel: s.Kernel, OnShutdown: messages.Action(s.OnShutdown),
+		MemoryKib: s.MemoryKiB, Kernel: s.Kernel, Ramdisk: s.Ramdisk, Cmdline: s.Cmdline, OnShutdown: messages.Action(s.OnShutdown),
 		OnReboot: messages.Action(s.OnReboot), OnCrash: messages.Action(s.OnCrash)}
 	for _, v := range s.VBDs {
 		p.Vbds = append(p.Vbds, VBDToProto(v))

@@ -22,7 +22,7 @@ import (
 // fullSpec is a wire spec with every field set.
 func fullSpec() *messages.VMSpec {
 	return &messages.VMSpec{Uuid: newUUID(), Name: "full", Type: messages.DomainType_DOMAIN_TYPE_HVM, Vcpus: 4,
-		MemoryKib: 1 << 20, Kernel: "sim:linux",
+		MemoryKib: 1 << 20, Kernel: "sim:linux", Ramdisk: "/guest/initrd", Cmdline: "console=hvc0 quiet",
 		Vbds: []*messages.VBD{{Devid: 51712, Params: "/dev/loop0", ReadOnly: true},
 			{Devid: 51728, Vdi: "sr1/key"}},
 		Vifs: []*messages.VIF{{Devid: 0, Mac: "00:16:3e:00:00:01", Bridge: "xenbr0", Uuid: newUUID(),

@@ -107,7 +107,8 @@ func (r *runner) boot(ctx context.Context, domid hypervisor.DomID, paused bool) 
 			res, err = r.buildWithHelper(ctx, domid)
 			return err
 		}
-		res, err = hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, MemoryKiB: spec.MemoryKiB,
+		res, err = hv.Build(ctx, domid, hypervisor.BuildConfig{Kernel: spec.Kernel, Ramdisk: spec.Ramdisk,
+			Cmdline: spec.Cmdline, MemoryKiB: spec.MemoryKiB,
 			TargetKiB: spec.MemoryKiB, ConsoleDomid: hypervisor.Dom0, StoreDomid: hypervisor.Dom0})
 		return err
 	}); err != nil {

@@ -15,8 +15,12 @@ type Spec struct {
 	VCPUs     int
 	MemoryKiB uint64
 	Kernel    string
-	VBDs      []VBD
-	VIFs      []VIF
+	// Ramdisk is the initial ramdisk of a PV or PVH kernel; Cmdline the
+	// kernel's command line. Both are optional.
+	Ramdisk string
+	Cmdline string
+	VBDs    []VBD
+	VIFs    []VIF
 	// PCIs, VGPUs and VUSBs are passed-through devices (records.go). The
 	// device-model daemon they need does not exist yet: a VM with any of
 	// them does not start or resume (errdefs.ErrNotImplemented).

@@ -1,6 +1,7 @@
 package vm_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,6 +53,9 @@ func TestSpec_Validate(t *testing.T) {
 		"no type":           {func(s *vm.Spec) { s.Type = 0 }, "domain type"},
 		"no vcpus":          {func(s *vm.Spec) { s.VCPUs = 0 }, "vCPUs"},
 		"no memory":         {func(s *vm.Spec) { s.MemoryKiB = 0 }, "no memory"},
+		"long cmdline":      {func(s *vm.Spec) { s.Cmdline = strings.Repeat("x", vm.MaxCmdline+1) }, "longer than Xen's 1024"},
+		"NUL in cmdline":    {func(s *vm.Spec) { s.Cmdline = "a\x00b" }, "NUL byte"},
+		"ramdisk no kernel": {func(s *vm.Spec) { s.Kernel, s.Ramdisk = "", "/initrd" }, "ramdisk without a kernel"},
 		"duplicate VBD":     {func(s *vm.Spec) { s.VBDs = append(s.VBDs, vm.VBD{DevID: 51712, Params: "/dev/x"}) }, "duplicate VBD devid 51712"},
 		"VBD devid 0":       {func(s *vm.Spec) { s.VBDs[0].DevID = 0 }, "not a virtual device number"},
 		"VBD without disk":  {func(s *vm.Spec) { s.VBDs[0].Params = " " }, "no disk"},

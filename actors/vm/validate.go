@@ -11,7 +11,12 @@ import (
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-// Validate checks the spec: a uuid, a domain type, vCPUs and memory; VBDs
+// MaxCmdline is the longest kernel command line Xen's domain builder
+// takes (MAX_GUEST_CMDLINE).
+const MaxCmdline = 1024
+
+// Validate checks the spec: a uuid, a domain type, vCPUs and memory; a
+// kernel command line Xen takes, a ramdisk only with a kernel; VBDs
 // with positive, distinct DevIDs and a disk; VIFs with distinct DevIDs and
 // a unicast MAC address; PCIs with well-formed, distinct BDF addresses;
 // vGPUs with a type, a physical GPU and a uuid; VUSBs naming a host bus
@@ -34,6 +39,15 @@ func (s Spec) Validate() error {
 	}
 	if s.MemoryKiB == 0 {
 		bad("no memory")
+	}
+	if len(s.Cmdline) > MaxCmdline {
+		bad("a kernel command line of %d bytes is longer than Xen's %d", len(s.Cmdline), MaxCmdline)
+	}
+	if strings.ContainsRune(s.Cmdline, 0) || strings.ContainsRune(s.Kernel, 0) || strings.ContainsRune(s.Ramdisk, 0) {
+		bad("a NUL byte in the kernel, ramdisk or command line")
+	}
+	if s.Ramdisk != "" && s.Kernel == "" {
+		bad("a ramdisk without a kernel")
 	}
 	devids := func(class string) func(int) {
 		seen := map[int]bool{}

@@ -46,6 +46,6 @@ func (r *runner) buildWithHelper(ctx context.Context, domid hypervisor.DomID) (h
 	return emu.Build(ctx, emu.BuildRun{Path: xg.Path, Timeout: xg.Timeout, AbortGrace: xg.AbortGrace,
 		OnInfo: r.helperInfo,
 		Args: emu.BuildArgs{Mode: emu.BuildModeOf(spec.Type), DomID: domid, MemMaxMiB: mib, MemStartMiB: mib,
-			Image: spec.Kernel, StoreDomID: hypervisor.Dom0, ConsoleDomID: hypervisor.Dom0,
+			Image: spec.Kernel, Ramdisk: spec.Ramdisk, Cmdline: spec.Cmdline, StoreDomID: hypervisor.Dom0, ConsoleDomID: hypervisor.Dom0,
 			Hypervisor: xg.Hypervisor}})
 }

@@ -228,7 +228,8 @@ func TestCLI_Create(t *testing.T) {
 	uuid := "6f1a2b3c-4d5e-4f60-8a7b-8c9d0e1f2a3b"
 	var spec messages.VMSpec
 	require.NoError(t, protoUnmarshal(e.ok("vm", "create", "--uuid", uuid, "--name", "db", "--type", "hvm",
-		"--vcpus", "4", "--memory", "1G", "--vbd", "devid=768,params=/dev/loop2,ro,vdi=local/disk1", "--json"), &spec))
+		"--vcpus", "4", "--memory", "1G", "--vbd", "devid=768,params=/dev/loop2,ro,vdi=local/disk1",
+		"--kernel", "/guest/vmlinuz", "--ramdisk", "/guest/initrd", "--cmdline", "console=hvc0 rdinit=/init", "--json"), &spec))
 	require.Equal(t, uuid, spec.Uuid)
 	got, err := e.c.StatVM(context.Background(), uuid)
 	require.NoError(t, err)
@@ -239,6 +240,9 @@ func TestCLI_Create(t *testing.T) {
 	require.Len(t, got.Spec.Vbds, 1)
 	require.True(t, got.Spec.Vbds[0].ReadOnly)
 	require.Equal(t, "local/disk1", got.Spec.Vbds[0].Vdi)
+	require.Equal(t, "/guest/vmlinuz", got.Spec.Kernel)
+	require.Equal(t, "/guest/initrd", got.Spec.Ramdisk)
+	require.Equal(t, "console=hvc0 rdinit=/init", got.Spec.Cmdline)
 
 	// From a protojson file.
 	file := filepath.Join(t.TempDir(), "spec.json")

@@ -15,6 +15,7 @@ import (
 // createFlags are the flags of "vm create".
 type createFlags struct {
 	name, uuid, typ, memory, kernel, fromFile string
+	ramdisk, cmdline                          string
 	vcpus                                     uint32
 	vbds, vifs                                []string
 	place                                     placeFlags
@@ -60,6 +61,8 @@ func (a *app) vmCreateCommand() *cobra.Command {
 	fl.Uint32Var(&f.vcpus, "vcpus", 1, "the number of vCPUs")
 	fl.StringVar(&f.memory, "memory", "256M", "the memory (K, M, G or T; e.g. 512M, 2G)")
 	fl.StringVar(&f.kernel, "kernel", "", "the kernel of a PV or PVH VM")
+	fl.StringVar(&f.ramdisk, "ramdisk", "", "the kernel's initial ramdisk")
+	fl.StringVar(&f.cmdline, "cmdline", "", "the kernel's command line")
 	fl.StringArrayVar(&f.vbds, "vbd", nil, "a disk: devid=51712,params=/dev/loop0[,ro][,vdi=sr/key]; repeatable")
 	fl.StringArrayVar(&f.vifs, "vif", nil, "a network interface: devid=0,mac=..,bridge=..; repeatable")
 	fl.StringVar(&f.fromFile, "from-file", "", "a VM spec in protojson (the other flags, but --uuid, are ignored)")
@@ -84,6 +87,7 @@ func (f *createFlags) spec() (*messages.VMSpec, error) {
 	} else {
 		var err error
 		spec.Name, spec.Kernel, spec.Vcpus = f.name, f.kernel, f.vcpus
+		spec.Ramdisk, spec.Cmdline = f.ramdisk, f.cmdline
 		if spec.Type, err = parseDomainType(f.typ); err != nil {
 			return nil, err
 		}
