@@ -17,7 +17,8 @@ func invalid(op string, id hypervisor.DomID, format string, args ...any) error {
 }
 
 // Create implements hypervisor.Domains: XEN_DOMCTL_createdomain as libxl
-// fills it, the CPUID policy, and the maximum memory if given. HVM guests
+// fills it, XEN_DOMCTL_max_vcpus, the CPUID policy, and the maximum memory
+// if given. HVM guests
 // are errdefs.ErrNotImplemented: this backend runs no device model.
 func (h *Hypervisor) Create(ctx context.Context, cfg hypervisor.CreateConfig) (hypervisor.DomID, error) {
 	if err := ctx.Err(); err != nil {
@@ -46,6 +47,9 @@ func (h *Hypervisor) Create(ctx context.Context, cfg hypervisor.CreateConfig) (h
 		_ = h.xc.destroy(domid)
 		h.ev.signal()
 		return 0, err
+	}
+	if err := h.xc.maxVCPUs(domid, cfg.MaxVCPUs); err != nil {
+		return undo(domErr("create: allocate the vCPUs", id, err))
 	}
 	if err := h.xc.applyCPUID(domid); err != nil {
 		return undo(domErr("create: apply the CPUID policy", id, err))

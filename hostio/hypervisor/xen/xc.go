@@ -75,6 +75,12 @@ static int xa_create(xc_interface *xch, uint32_t *domid, const uint8_t *handle, 
 	return xc_domain_create(xch, domid, &c);
 }
 
+// xa_max_vcpus allocates the vCPUs, which Xen 4.17 still needs after
+// XEN_DOMCTL_createdomain (XEN_DOMCTL_max_vcpus with the same count).
+static int xa_max_vcpus(xc_interface *xch, uint32_t domid, unsigned int max) {
+	return xc_domain_max_vcpus(xch, domid, max);
+}
+
 static int xa_cpuid(xc_interface *xch, uint32_t domid) {
 	return xc_cpuid_apply_policy(xch, domid, false, NULL, 0, true, false, false, NULL, NULL);
 }
@@ -246,6 +252,13 @@ func (x *xc) create(handle [16]byte, pvh bool, vcpus int) (uint32, error) {
 		return 0, errnoOf(err)
 	}
 	return uint32(domid), nil
+}
+
+func (x *xc) maxVCPUs(domid uint32, n int) error {
+	if rc, err := C.xa_max_vcpus(x.h, C.uint32_t(domid), C.uint(n)); rc != 0 {
+		return errnoOf(err)
+	}
+	return nil
 }
 
 func (x *xc) applyCPUID(domid uint32) error {
