@@ -19,7 +19,12 @@ import (
 // XENACTOR_TEST_RAMDISK must make a guest that powers itself off. The
 // test writes the domain's home, introduces it to xenstored (xenconsoled
 // serves its console) and waits for the guest's own shutdown.
-func TestBootPV(t *testing.T) {
+func TestBootPV(t *testing.T) { testBoot(t, hypervisor.DomainTypePV) }
+
+// TestBootPVH boots the same guest as PVH.
+func TestBootPVH(t *testing.T) { testBoot(t, hypervisor.DomainTypePVH) }
+
+func testBoot(t *testing.T, typ hypervisor.DomainType) {
 	hv := openHost(t)
 	kernel, ramdisk := os.Getenv("XENACTOR_TEST_KERNEL"), os.Getenv("XENACTOR_TEST_RAMDISK")
 	if kernel == "" || ramdisk == "" {
@@ -33,8 +38,8 @@ func TestBootPV(t *testing.T) {
 	events, err := hv.Events(ctx)
 	require.NoError(t, err)
 	const memKiB = 128 << 10
-	uuid := "6c1e7c5e-3a7b-4d1e-9a52-0b5d2f1a7e01"
-	id, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: uuid, Type: hypervisor.DomainTypePV, MaxVCPUs: 1,
+	uuid := "6c1e7c5e-3a7b-4d1e-9a52-0b5d2f1a7e0" + strconv.Itoa(int(typ))
+	id, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: uuid, Type: typ, MaxVCPUs: 1,
 		MaxMemKiB: memKiB})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -56,7 +61,7 @@ func TestBootPV(t *testing.T) {
 	for _, sub := range []string{"device", "control", "data"} {
 		require.NoError(t, xs.MkdirPerms(ctx, home+"/"+sub, []xenstore.Perm{{Domid: d, Access: xenstore.AccessNone}}))
 	}
-	require.NoError(t, xs.WriteKeys(ctx, home, [][2]string{{"domid", id.String()}, {"name", "xenhv-boot"},
+	require.NoError(t, xs.WriteKeys(ctx, home, [][2]string{{"domid", id.String()}, {"name", "xenhv-boot-" + typ.String()},
 		{"memory/target", strconv.Itoa(memKiB)},
 		{"store/port", strconv.FormatUint(uint64(res.StorePort), 10)},
 		{"store/ring-ref", strconv.FormatUint(res.StoreGFN, 10)},
