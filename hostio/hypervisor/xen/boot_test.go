@@ -16,12 +16,14 @@ import (
 )
 
 // TestBootPV boots a real PV guest: XENACTOR_TEST_KERNEL and
-// XENACTOR_TEST_RAMDISK must make a guest that powers itself off. The
-// test writes the domain's home, introduces it to xenstored (xenconsoled
-// serves its console) and waits for the guest's own shutdown.
+// XENACTOR_TEST_RAMDISK must make a Linux guest that powers itself off.
+// The test writes the domain's home, introduces it to xenstored
+// (xenconsoled serves its console), waits for the kernel to write
+// control/feature-poweroff and for the guest's own shutdown.
 func TestBootPV(t *testing.T) { testBoot(t, hypervisor.DomainTypePV) }
 
-// TestBootPVH boots the same guest as PVH.
+// TestBootPVH boots the same guest as PVH, until its kernel writes
+// control/feature-poweroff.
 func TestBootPVH(t *testing.T) { testBoot(t, hypervisor.DomainTypePVH) }
 
 func testBoot(t *testing.T, typ hypervisor.DomainType) {
@@ -70,6 +72,18 @@ func testBoot(t *testing.T, typ hypervisor.DomainType) {
 		{"console/limit", "1048576"}, {"console/type", "xenconsoled"}}))
 	require.NoError(t, xs.Introduce(ctx, d, res.StoreGFN, res.StorePort))
 	require.NoError(t, hv.Unpause(ctx, id))
+
+	// A booted Linux announces what control/shutdown may ask: its xenbus
+	// reached xenstored through the ring and event channel of the build.
+	require.Eventually(t, func() bool {
+		v, err := xs.Read(ctx, home+"/control/feature-poweroff")
+		return err == nil && string(v) == "1"
+	}, 4*time.Minute, 500*time.Millisecond, "the guest kernel did not write control/feature-poweroff")
+	t.Logf("guest kernel up %v after the build started", time.Since(start))
+	if typ == hypervisor.DomainTypePVH {
+		// Without ACPI tables the guest's own power-off halts instead.
+		return
+	}
 
 	// Only events wake the loop: the guest's own shutdown must be seen.
 	deadline := time.After(4 * time.Minute)
