@@ -10,8 +10,8 @@
 // process runs in the control domain of a Xen host.
 //
 // PV guests are built as libxl builds them; PVH guests boot straight into
-// their kernel's PVH entry point, without firmware or ACPI tables (so a
-// Linux PVH guest runs on one vCPU and cannot power itself off). What the
+// their kernel's PVH entry point, without firmware or ACPI tables (Linux
+// then finds no RSDP, and its own power-off halts instead). What the
 // backend does not do (yet): HVM guests (no device model on a real host)
 // and live migration, save and restore (Migration's methods are
 // errdefs.ErrNotImplemented). vCPUs are fixed when a domain is created, as
