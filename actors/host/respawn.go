@@ -77,6 +77,12 @@ func (h *hostActor) handleTerminated(ctx actor.Context, msg *vmTerminated) {
 	if e == nil {
 		return // stopped by the host: removed, migrated, or respawned on a new connection
 	}
+	if _, alive := ctx.ActorSystem().ProcessRegistry.Get(msg.pid); alive {
+		// The Terminated of an incarnation the host stopped (on a
+		// xenstored re-dial), which arrives once the next one, of the
+		// same name, runs.
+		return
+	}
 	e.pid = nil
 	reason := e.lastFailure
 	if reason == "" {
