@@ -260,6 +260,8 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleTerminated(ctx, msg)
 	case *priorOpsEnded:
 		a.handlePriorOpsEnded(ctx, msg)
+	case *DestroyStrays:
+		a.handleDestroyStrays(ctx, msg)
 	case *CheckState:
 		a.handleCheckState(ctx, msg)
 	case *StartVM:
