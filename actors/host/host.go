@@ -252,7 +252,7 @@ func (h *hostActor) Receive(ctx actor.Context) {
 	case *sweepTick:
 		h.sweep(ctx)
 	case *sweepDone:
-		h.sweeping = false
+		h.handleSweepDone(ctx, msg)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
@@ -79,7 +80,9 @@ func (m *managedDomains) refresh(live map[uint32]bool) {
 // private messages of the sweep
 type (
 	sweepTick struct{}
-	sweepDone struct{}
+	// sweepDone ends a sweep with the domains it listed (nil if it could
+	// not list them).
+	sweepDone struct{ doms []hypervisor.DomainInfo }
 )
 
 // startSweeps sends a sweepTick every interval until life ends.
@@ -126,9 +129,9 @@ func (h *hostActor) sweep(ctx actor.Context) {
 		log: h.cfg.Logger.Info}
 	go func() {
 		sctx, cancel := context.WithTimeout(life, sweepTimeout)
-		s.run(sctx)
+		doms := s.run(sctx)
 		cancel()
-		system.Root.Send(self, &sweepDone{})
+		system.Root.Send(self, &sweepDone{doms: doms})
 	}()
 }
 
@@ -142,7 +145,7 @@ type sweeper struct {
 	log     func(msg string, args ...any)
 }
 
-func (s sweeper) run(ctx context.Context) {
+func (s sweeper) run(ctx context.Context) []hypervisor.DomainInfo {
 	dir := func(p string) []string {
 		names, _ := s.xs.Directory(ctx, p)
 		return names
@@ -160,7 +163,7 @@ func (s sweeper) run(ctx context.Context) {
 	vms := dir("/vm")
 	doms, err := s.hv.ListDomains(ctx)
 	if err != nil {
-		return
+		return nil
 	}
 	live := make(map[uint32]bool, len(doms))
 	liveUUIDs := make(map[string]bool, len(doms))
@@ -183,6 +186,28 @@ func (s sweeper) run(ctx context.Context) {
 				s.log("swept /vm of a removed VM", "vm", uuid)
 			}
 		}
+	}
+	return doms
+}
+
+// handleSweepDone tells each VM with domains of its uuid that are not its
+// own, while none of its operations runs (in any incarnation of its
+// actor), to destroy them: an interrupted operation left them.
+func (h *hostActor) handleSweepDone(ctx actor.Context, msg *sweepDone) {
+	h.sweeping = false
+	strays := make(map[string][]hypervisor.DomID)
+	for _, d := range msg.doms {
+		uuid := strings.ToLower(d.UUID)
+		e := h.vms[uuid]
+		if d.ID == hypervisor.Dom0 || e == nil || e.pid == nil || e.domainUUID != "" || h.isIncoming(uuid) ||
+			(e.hasDom && e.domid == uint32(d.ID)) || e.journal.Busy() {
+			continue
+		}
+		strays[uuid] = append(strays[uuid], d.ID)
+	}
+	for uuid, ids := range strays {
+		h.cfg.Logger.Warn("domains of a VM that are not its domain; it destroys them", "vm", uuid, "domains", ids)
+		ctx.Send(h.vms[uuid].pid, &vm.DestroyStrays{DomIDs: ids})
 	}
 }
 

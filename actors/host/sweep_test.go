@@ -198,3 +198,47 @@ func TestHost_LateWritesBelowAGoneDomainAreSwept(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, home)
 }
+
+func TestHost_DomainsOfAVMThatAreNotItsDomainAreDestroyed(t *testing.T) {
+	e := newEnv(t)
+	pid, err := e.system.Root.SpawnNamed(host.Props(host.Config{StateDir: e.store, Hypervisor: e.h.Hypervisor(),
+		Dial: simtest.Dom0Dialer(e.h), Hotplug: e.h.Hotplug().Device(), SweepInterval: 20 * time.Millisecond,
+		TuneVM: func(c *vm.Config) { c.UnplugTimeout = 2 * time.Second }}), e.hostName())
+	require.NoError(t, err)
+	hc := host.NewClient(e.system, pid)
+	ctx := ctxFor(t)
+	running, halted := newSpec(), newSpec()
+	halted.VIFs[0].MAC = "00:16:3e:00:00:02"
+	own := startVM(t, e, hc, running)
+	_, err = hc.AddVM(ctx, halted)
+	require.NoError(t, err)
+
+	// Domains of the VMs' uuids that no operation is setting up, as an
+	// interrupted resume whose teardown failed leaves; and a domain of a
+	// uuid the host does not know.
+	hv := e.h.Hypervisor()
+	create := func(uuid string) hypervisor.DomID {
+		id, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: uuid, Type: hypervisor.DomainTypePV, MaxVCPUs: 1,
+			MaxMemKiB: 64 << 10})
+		require.NoError(t, err)
+		return id
+	}
+	strayRunning, strayHalted := create(running.UUID), create(halted.UUID)
+	foreign := create(newSpec().UUID)
+
+	require.Eventually(t, func() bool {
+		_, err1 := hv.DomainInfo(ctx, strayRunning)
+		_, err2 := hv.DomainInfo(ctx, strayHalted)
+		return errdefs.IsNotFound(err1) && errdefs.IsNotFound(err2)
+	}, waitFor, tick, "the strays were not destroyed")
+	_, err = hv.DomainInfo(ctx, foreign)
+	require.NoError(t, err, "a domain of another uuid is not touched")
+	list := states(t, hc)
+	require.Equal(t, vm.Running, list[running.UUID].PowerState)
+	require.Equal(t, own, list[running.UUID].DomID)
+	require.NoError(t, list[running.UUID].Err)
+	require.Equal(t, vm.Halted, list[halted.UUID].PowerState)
+	info, err := hv.DomainInfo(ctx, own)
+	require.NoError(t, err)
+	require.False(t, info.Paused || info.Shutdown)
+}
