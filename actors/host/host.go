@@ -573,6 +573,9 @@ func (h *hostActor) handleMigrated(ctx actor.Context, msg *vmMigrated) {
 		h.cfg.Logger.Error("forgetting a VM migrated away", "vm", msg.uuid, "err", err)
 		return
 	}
+	// Not removed: its domain may run here, under an incoming VM's
+	// temporary uuid.
+	delete(h.removed, msg.uuid)
 	// A VM migrated to this host takes its uuid back.
 	for temp, in := range h.incoming {
 		if in.rec.For == msg.uuid {

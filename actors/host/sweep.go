@@ -196,14 +196,45 @@ func (s sweeper) run(ctx context.Context) []hypervisor.DomainInfo {
 func (h *hostActor) handleSweepDone(ctx actor.Context, msg *sweepDone) {
 	h.sweeping = false
 	strays := make(map[string][]hypervisor.DomID)
+	var orphans []hypervisor.DomID
+	// The uuids of the domains of VMs migrating to this host.
+	claimed := make(map[string]bool)
+	for _, in := range h.incoming {
+		claimed[strings.ToLower(in.rec.For)] = true
+	}
+	for _, e := range h.vms {
+		if e.domainUUID != "" {
+			claimed[strings.ToLower(e.domainUUID)] = true
+		}
+	}
 	for _, d := range msg.doms {
 		uuid := strings.ToLower(d.UUID)
 		e := h.vms[uuid]
+		if _, removed := h.removed[uuid]; removed && e == nil && !claimed[uuid] && d.ID != hypervisor.Dom0 {
+			// A domain of a VM the host removed: an operation that
+			// outlived its actor made it.
+			orphans = append(orphans, d.ID)
+			continue
+		}
 		if d.ID == hypervisor.Dom0 || e == nil || e.pid == nil || e.domainUUID != "" || h.isIncoming(uuid) ||
 			(e.hasDom && e.domid == uint32(d.ID)) || e.journal.Busy() {
 			continue
 		}
 		strays[uuid] = append(strays[uuid], d.ID)
+	}
+	if len(orphans) > 0 {
+		h.cfg.Logger.Warn("domains of removed VMs; destroying them", "domains", orphans)
+		hv, xs := h.cfg.Hypervisor, h.xs
+		go func() {
+			dctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+			defer cancel()
+			for _, id := range orphans {
+				_ = hv.Pause(dctx, id)
+				if err := hv.Destroy(dctx, id); err == nil || errdefs.IsNotFound(err) {
+					_ = removeDomainTrees(dctx, xs, uint32(id))
+				}
+			}
+		}()
 	}
 	for uuid, ids := range strays {
 		h.cfg.Logger.Warn("domains of a VM that are not its domain; it destroys them", "vm", uuid, "domains", ids)

@@ -242,3 +242,30 @@ func TestHost_DomainsOfAVMThatAreNotItsDomainAreDestroyed(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, info.Paused || info.Shutdown)
 }
+
+func TestHost_DomainOfARemovedVMIsDestroyed(t *testing.T) {
+	e := newEnv(t)
+	pid, err := e.system.Root.SpawnNamed(host.Props(host.Config{StateDir: e.store, Hypervisor: e.h.Hypervisor(),
+		Dial: simtest.Dom0Dialer(e.h), Hotplug: e.h.Hotplug().Device(), SweepInterval: 20 * time.Millisecond}),
+		e.hostName())
+	require.NoError(t, err)
+	hc := host.NewClient(e.system, pid)
+	ctx := ctxFor(t)
+	spec := newSpec()
+	_, err = hc.AddVM(ctx, spec)
+	require.NoError(t, err)
+	require.NoError(t, hc.RemoveVM(ctx, spec.UUID))
+
+	// A domain of the removed VM, as an operation that outlived the VM's
+	// actor would make it.
+	hv := e.h.Hypervisor()
+	id, err := hv.Create(ctx, hypervisor.CreateConfig{UUID: spec.UUID, Type: hypervisor.DomainTypePV, MaxVCPUs: 1,
+		MaxMemKiB: 64 << 10})
+	require.NoError(t, err)
+	require.NoError(t, e.xs.Write(ctx, "/local/domain/"+id.String()+"/vm", []byte("/vm/"+spec.UUID)))
+	require.Eventually(t, func() bool {
+		_, err := hv.DomainInfo(ctx, id)
+		return errdefs.IsNotFound(err)
+	}, waitFor, tick, "the domain of the removed VM runs on")
+	e.requireNoTreesOf(t, id)
+}
