@@ -104,8 +104,8 @@ type reply struct {
 
 // GoroutineDumpEnv names the environment variable that, set to a
 // directory, makes the child write its goroutines there after each
-// clean-up (goroutines-<incarnation>-<n>.txt, pprof's debug=1 form): two
-// dumps of one daemon tell what a growth is made of.
+// clean-up (goroutines-<incarnation>-<n>.txt, pprof's debug=1 form), then
+// its open files: two dumps of one daemon tell what a growth is made of.
 const GoroutineDumpEnv = "XENACTOR_CHAOS_GOROUTINES"
 
 // dumps counts the goroutine dumps of the child.
@@ -124,6 +124,12 @@ func dumpGoroutines(incarnation int) {
 	}
 	defer f.Close()
 	_ = pprof.Lookup("goroutine").WriteTo(f, 1)
+	fds, _ := os.ReadDir("/proc/self/fd")
+	fmt.Fprintf(f, "\nopen files: %d\n", len(fds))
+	for _, fd := range fds {
+		target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		fmt.Fprintf(f, "fd %s %s\n", fd.Name(), target)
+	}
 }
 
 // partialEvery is how often a storm reports its result so far.
