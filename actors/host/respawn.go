@@ -74,8 +74,8 @@ func (h *hostActor) handleGivenUp(msg *vmGivenUp) {
 // schedules its respawn, or gives up on the VM.
 func (h *hostActor) handleTerminated(ctx actor.Context, msg *vmTerminated) {
 	uuid, e := h.byPID(msg.pid)
-	if e == nil {
-		return // stopped by the host: removed, migrated, or respawned on a new connection
+	if e == nil || h.life.Err() != nil {
+		return // stopped by the host: removed, migrated, respawned on a new connection, or the host stops
 	}
 	if _, alive := ctx.ActorSystem().ProcessRegistry.Get(msg.pid); alive {
 		// The Terminated of an incarnation the host stopped (on a
