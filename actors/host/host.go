@@ -125,6 +125,7 @@ type entry struct {
 	// supervisor gave, respawns when it was respawned.
 	failed      error
 	givenUp     bool
+	removing    bool // RemoveVM of the failed VM runs
 	lastFailure string
 	respawns    []time.Time
 }

@@ -116,13 +116,18 @@ func (h *hostActor) handleTerminated(ctx actor.Context, msg *vmTerminated) {
 	e.failed = fmt.Errorf("host: VM %s: its actor failed (%s); respawning it in %s: %w", uuid, reason,
 		delay.Round(time.Millisecond), errdefs.ErrUnavailable)
 	h.cfg.Logger.Warn("VM actor failed; respawning it", "vm", uuid, "reason", reason, "delay", delay)
+	h.scheduleRespawn(ctx, uuid, e, delay)
+}
+
+// scheduleRespawn asks for the respawn of e's actor after delay.
+func (h *hostActor) scheduleRespawn(ctx actor.Context, uuid string, e *entry, delay time.Duration) {
 	system, self := ctx.ActorSystem(), ctx.Self()
 	time.AfterFunc(delay, func() { system.Root.Send(self, &vmRespawn{uuid: uuid, e: e}) })
 }
 
 func (h *hostActor) handleRespawn(ctx actor.Context, msg *vmRespawn) {
 	e := msg.e
-	if h.vms[msg.uuid] != e || e.pid != nil || e.failed == nil || e.givenUp || h.life.Err() != nil {
+	if h.vms[msg.uuid] != e || e.pid != nil || e.failed == nil || e.givenUp || e.removing || h.life.Err() != nil {
 		return
 	}
 	e.respawns = append(e.respawns, time.Now())
@@ -142,6 +147,11 @@ func (h *hostActor) handleRespawn(ctx actor.Context, msg *vmRespawn) {
 // domains are destroyed and their xenstore trees removed, then the VM is
 // forgotten.
 func (h *hostActor) removeFailed(ctx actor.Context, uuid string, e *entry) {
+	if e.removing {
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s is being removed: %w", uuid, errdefs.ErrBusy)})
+		return
+	}
+	e.removing = true // no respawn meanwhile
 	system, self, sender := ctx.ActorSystem(), ctx.Self(), ctx.Sender()
 	hv, xs, idle := h.cfg.Hypervisor, h.xs, e.journal.Idle()
 	go func() {
@@ -165,10 +175,15 @@ func (h *hostActor) removeFailed(ctx actor.Context, uuid string, e *entry) {
 
 func (h *hostActor) handleFailedRemoved(ctx actor.Context, msg *failedRemoved) {
 	reply := func(err error) { ctx.Send(msg.sender, &VMReply{Err: err}) }
+	e := msg.e
+	e.removing = false
 	switch {
-	case h.vms[msg.uuid] != msg.e || msg.e.pid != nil:
+	case h.vms[msg.uuid] != e || e.pid != nil:
 		reply(fmt.Errorf("host: VM %s: %w", msg.uuid, errdefs.ErrNotFound))
 	case msg.err != nil:
+		if !e.givenUp {
+			h.scheduleRespawn(ctx, msg.uuid, e, 0)
+		}
 		reply(msg.err)
 	default:
 		reply(h.forget(ctx, msg.uuid, msg.e))
