@@ -479,12 +479,18 @@ func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
 
 func (h *hostActor) handleRemove(ctx actor.Context, msg *RemoveVM) {
 	e := h.vms[msg.UUID]
-	if e != nil && e.pid == nil && e.failed != nil {
+	switch {
+	case e == nil:
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
+		return
+	case e.pid == nil && e.failed != nil:
 		h.removeFailed(ctx, msg.UUID, e)
 		return
-	}
-	if e == nil || e.pid == nil {
-		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
+	case e.pid == nil:
+		// Spawned, or spawned again on a new xenstored connection: the
+		// caller tries again.
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: its actor is being spawned: %w", msg.UUID,
+			errdefs.ErrBusy)})
 		return
 	}
 	h.checkRemove(ctx, msg.UUID, e, ctx.Sender(), nil)
