@@ -85,6 +85,15 @@ type Config struct {
 	// such a VM's status lists it (vm.VMStatus.DaemonFaults) until it runs
 	// again. Nil makes every daemon affect every VM.
 	DaemonAffects func(daemon string, spec vm.Spec) bool
+	// RespawnBackoff is the delay before each respawn of a VM actor that
+	// failed for good (DefaultRespawnBackoff when zero); MaxRespawns how
+	// many respawns within 10 minutes before the host gives up on the VM
+	// (DefaultMaxRespawns when zero).
+	RespawnBackoff supervisors.Backoff
+	MaxRespawns    int
+	// SweepInterval is the period of the sweeps of the xenstore trees of
+	// gone domains (DefaultSweepInterval when zero).
+	SweepInterval time.Duration
 }
 
 // Props returns the props of the host actor. Spawn one per daemon.
@@ -111,6 +120,14 @@ type entry struct {
 	// domainUUID is the uuid of the domains of an incoming VM under a
 	// temporary uuid (vm.Config.DomainUUID); "" for the VM's own.
 	domainUUID string
+	// failed is set while the VM's actor is gone after a failure (its
+	// respawn pending, or givenUp); lastFailure is the reason its
+	// supervisor gave, respawns when it was respawned.
+	failed      error
+	givenUp     bool
+	removing    bool // RemoveVM of the failed VM runs
+	lastFailure string
+	respawns    []time.Time
 }
 
 type hostActor struct {
@@ -142,6 +159,11 @@ type hostActor struct {
 	unseen  map[hypervisor.DomID]string
 	listing bool
 	relist  bool
+	// managed are the domains the VM actors created; removed the VMs
+	// removed; sweeping is set while a sweep runs (sweep.go).
+	managed  *managedDomains
+	removed  map[string]time.Time
+	sweeping bool
 }
 
 // Receive dispatches on the message type.
@@ -186,6 +208,10 @@ func (h *hostActor) Receive(ctx actor.Context) {
 			ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
 			return
 		}
+		if e.pid == nil && e.failed != nil {
+			ctx.Respond(&VMReply{Err: e.failed})
+			return
+		}
 		if e.pid == nil {
 			ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: its actor is being spawned: %w", msg.UUID,
 				errdefs.ErrUnavailable)})
@@ -216,6 +242,18 @@ func (h *hostActor) Receive(ctx actor.Context) {
 		h.handleDomainEvent(ctx)
 	case *domainsListed:
 		h.handleDomainsListed(ctx, msg)
+	case *vmGivenUp:
+		h.handleGivenUp(msg)
+	case *vmTerminated:
+		h.handleTerminated(ctx, msg)
+	case *vmRespawn:
+		h.handleRespawn(ctx, msg)
+	case *failedRemoved:
+		h.handleFailedRemoved(ctx, msg)
+	case *sweepTick:
+		h.sweep(ctx)
+	case *sweepDone:
+		h.handleSweepDone(ctx, msg)
 	}
 }
 
@@ -223,6 +261,8 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	h.vms = make(map[string]*entry)
 	h.byDom = make(map[uint32]string)
 	h.incoming = make(map[string]*incomingVM)
+	h.managed = &managedDomains{}
+	h.removed = make(map[string]time.Time)
 	h.xs = h.cfg.Xenstore
 	if h.xs == nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -235,7 +275,10 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	}
 	h.events = h.spawnChild(ctx, events.Props(), "events")
 	h.tasks = h.spawnChild(ctx, tasks.Props(tasks.WithEvents(h.events)), "tasks")
-	vmOpts := []supervisors.Option{supervisors.WithFamily("vm")}
+	system, self := ctx.ActorSystem(), ctx.Self()
+	vmOpts := []supervisors.Option{supervisors.WithFamily("vm"), supervisors.OnGiveUp(func(child *actor.PID, reason any) {
+		system.Root.Send(self, &vmGivenUp{pid: child, reason: reason})
+	})}
 	if h.cfg.Accounting != nil {
 		vmOpts = append(vmOpts, supervisors.WithAccounting(h.cfg.Accounting))
 	}
@@ -248,7 +291,6 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	// which keeps the domid map and the per-domain watches right.
 	sctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.life = cancel, sctx
-	system, self := ctx.ActorSystem(), ctx.Self()
 	batches := events.NewClient(system, h.events).Subscribe(sctx, 0)
 	h.subscribeDomainEvents(ctx, sctx)
 	go func() {
@@ -264,6 +306,7 @@ func (h *hostActor) handleStarted(ctx actor.Context) {
 	if h.ownXS {
 		h.watchXS(ctx, sctx, h.xs)
 	}
+	h.startSweeps(ctx, sctx)
 	h.load(ctx)
 }
 
@@ -297,6 +340,7 @@ func (h *hostActor) load(ctx actor.Context) {
 		}
 		var strays []hypervisor.DomID
 		for _, d := range byUUID[strings.ToLower(id)] {
+			h.managed.add(d)
 			if d != rec.DomID {
 				strays = append(strays, d)
 			}
@@ -325,15 +369,19 @@ func (h *hostActor) spawnChild(ctx actor.Context, props *actor.Props, name strin
 	return pid
 }
 
-// domains is the parent of the VM actors: it spawns what it is asked to.
+// domains is the parent of the VM actors: it spawns what it is asked to,
+// and tells the host of each VM actor that stopped.
 func domains(ctx actor.Context) {
-	if msg, ok := ctx.Message().(*spawnVM); ok {
+	switch msg := ctx.Message().(type) {
+	case *spawnVM:
 		pid, err := ctx.SpawnNamed(msg.props, msg.name)
 		if err != nil {
 			ctx.Respond(err)
 			return
 		}
 		ctx.Respond(pid)
+	case *actor.Terminated:
+		ctx.Send(ctx.Parent(), &vmTerminated{pid: msg.Who})
 	}
 }
 
@@ -369,7 +417,7 @@ func (h *hostActor) spawnActor(ctx actor.Context, e *entry, strays []hypervisor.
 	cfg := vm.Config{Spec: spec, Hypervisor: h.cfg.Hypervisor, Xenstore: h.xs, Hotplug: h.cfg.Hotplug,
 		Tasks: h.tasks, Events: h.events, Journal: e.journal, Strays: strays,
 		HostEvents: true, Storage: h.cfg.Storage, DeviceModels: h.cfg.DeviceModels, VGPUs: h.cfg.VGPUs,
-		PVSSwitch: h.cfg.PVSSwitch, DaemonFaults: h.faults.of, DomainUUID: e.domainUUID}
+		PVSSwitch: h.cfg.PVSSwitch, DaemonFaults: h.faults.of, DomainUUID: e.domainUUID, OnCreate: h.managed.add}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	cfg.OnMigrated = func(uuid string) { root.Send(self, &vmMigrated{uuid: uuid}) }
 	if h.cfg.Accounting != nil {
@@ -407,6 +455,7 @@ func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
 		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", uuid, errdefs.ErrExists)})
 		return
 	}
+	delete(h.removed, uuid)
 	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rec := vm.Record{Spec: msg.Spec}
@@ -430,8 +479,18 @@ func (h *hostActor) handleAdd(ctx actor.Context, msg *AddVM) {
 
 func (h *hostActor) handleRemove(ctx actor.Context, msg *RemoveVM) {
 	e := h.vms[msg.UUID]
-	if e == nil || e.pid == nil {
+	switch {
+	case e == nil:
 		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: %w", msg.UUID, errdefs.ErrNotFound)})
+		return
+	case e.pid == nil && e.failed != nil:
+		h.removeFailed(ctx, msg.UUID, e)
+		return
+	case e.pid == nil:
+		// Spawned, or spawned again on a new xenstored connection: the
+		// caller tries again.
+		ctx.Respond(&VMReply{Err: fmt.Errorf("host: VM %s: its actor is being spawned: %w", msg.UUID,
+			errdefs.ErrBusy)})
 		return
 	}
 	h.checkRemove(ctx, msg.UUID, e, ctx.Sender(), nil)
@@ -504,6 +563,9 @@ func (h *hostActor) forget(ctx actor.Context, uuid string, e *entry) error {
 		ctx.Stop(e.pid)
 	}
 	h.forgetIncoming(dctx, uuid)
+	// A teardown whose removal of /vm/<uuid> failed leaves it to the
+	// sweeps.
+	h.removed[uuid] = time.Now()
 	ctx.Send(h.events, &events.Removed{ID: vm.ObjectID(uuid)})
 	return nil
 }
@@ -518,6 +580,9 @@ func (h *hostActor) handleMigrated(ctx actor.Context, msg *vmMigrated) {
 		h.cfg.Logger.Error("forgetting a VM migrated away", "vm", msg.uuid, "err", err)
 		return
 	}
+	// Not removed: its domain may run here, under an incoming VM's
+	// temporary uuid.
+	delete(h.removed, msg.uuid)
 	// A VM migrated to this host takes its uuid back.
 	for temp, in := range h.incoming {
 		if in.rec.For == msg.uuid {
@@ -532,7 +597,7 @@ func (h *hostActor) handleList(ctx actor.Context) {
 		if h.isIncoming(uuid) {
 			continue // under its temporary uuid
 		}
-		if e.pid != nil {
+		if e.pid != nil || e.failed != nil {
 			uuids = append(uuids, uuid)
 		}
 	}
@@ -540,8 +605,16 @@ func (h *hostActor) handleList(ctx actor.Context) {
 	infos := make([]VMInfo, len(uuids))
 	pids := make([]*actor.PID, len(uuids))
 	for i, uuid := range uuids {
-		infos[i].Spec = h.vms[uuid].journal.Record().Spec
-		pids[i] = h.vms[uuid].pid
+		e := h.vms[uuid]
+		infos[i].Spec = e.journal.Record().Spec
+		pids[i] = e.pid
+		if e.pid == nil {
+			// Its actor failed: the domain it had, if any, runs on.
+			infos[i].Err = e.failed
+			if e.hasDom {
+				infos[i].DomID = hypervisor.DomID(e.domid)
+			}
+		}
 	}
 	system, sender := ctx.ActorSystem(), ctx.Sender()
 	go func() {
@@ -549,6 +622,9 @@ func (h *hostActor) handleList(ctx actor.Context) {
 		defer cancel()
 		var wg sync.WaitGroup
 		for i := range infos {
+			if pids[i] == nil {
+				continue
+			}
 			wg.Go(func() {
 				st, err := vm.NewClient(system, pids[i]).Stat(sctx)
 				if err != nil {

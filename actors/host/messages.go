@@ -16,7 +16,9 @@ type AddVM struct{ Spec vm.Spec }
 // stopped. A VM that is not Halted fails errdefs.ErrBusy, an unknown one
 // errdefs.ErrNotFound. So does one that still runs an operation (a start
 // inside the hypervisor's create reads Halted) after a wait of up to 5 s
-// for it to end. The reply is a VMReply (PID nil).
+// for it to end, and one whose actor is being spawned (again). A VM whose
+// actor failed and is not running (see Config.MaxRespawns) is removed
+// after its domains are destroyed. The reply is a VMReply (PID nil).
 type RemoveVM struct{ UUID string }
 
 // VM asks for the PID of the actor of VM UUID, to drive it with vm.Client.

@@ -83,6 +83,8 @@ func (h *hostActor) handleXSRedialed(ctx actor.Context, msg *xsRedialed) {
 	h.xs = msg.xs
 	_ = old.Close()
 	h.watchXS(ctx, h.life, h.xs)
+	// Removals that met the lost connection are done again on this one.
+	h.sweep(ctx)
 	h.cfg.Logger.Info("xenstored is back; respawning the VM actors on the new connection", "vms", len(h.vms))
 	system, self := ctx.ActorSystem(), ctx.Self()
 	for uuid, e := range h.vms {

@@ -78,6 +78,8 @@ func (r *runner) run(ctx context.Context, msg any) *opDone {
 		return r.check(ctx)
 	case *adoptOp:
 		return r.adopt(ctx, m)
+	case *straysOp:
+		return r.destroyStrays(ctx, m)
 	case *dmExitedOp:
 		return r.dmExited(ctx, m)
 	case *SuspendVM:

@@ -45,6 +45,23 @@ func backendRoot(class string, domid hypervisor.DomID) string {
 	return "/local/domain/0/backend/" + class + "/" + domid.String()
 }
 
+// writeTreesIfHome is writeTrees in a transaction that reads the
+// frontend domain's home first: a plug whose domain a teardown removed
+// meanwhile fails (errdefs.ErrNotFound) instead of writing trees of a gone
+// domain, and one whose home is removed before the commit conflicts and is
+// tried again.
+func (d device) writeTreesIfHome(ctx context.Context, tx *xenstore.Tx) error {
+	home := xenstore.DomainPath(d.Frontend)
+	ok, err := tx.Exists(ctx, home+"/domid")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("the home of domain %d is gone: %w", d.Frontend, errdefs.ErrNotFound)
+	}
+	return d.writeTrees(ctx, tx)
+}
+
 // writeTrees writes the device's backend and frontend trees with the
 // reference's keys and permissions, both Initialising; each directory is
 // made with its permissions first so that its keys inherit them.
@@ -76,7 +93,7 @@ func (r worker) plug(ctx context.Context, d device) error {
 	if _, _, err := r.pvs(d); err != nil { // pvs.go
 		return err
 	}
-	if err := xs.Update(ctx, d.writeTrees); err != nil {
+	if err := xs.Update(ctx, d.writeTreesIfHome); err != nil {
 		return fmt.Errorf("vm %s: write %s: %w", r.cfg.Spec.UUID, d, err)
 	}
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.HotplugTimeout)

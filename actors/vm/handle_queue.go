@@ -75,6 +75,17 @@ func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool)
 		}
 		return
 	}
+	if a.st.closing {
+		// The actor stops or restarts: it failed its queue already, and
+		// an operation begun now would report to no one (its task would
+		// stay pending for ever). Messages still reach an actor while it
+		// waits for its children to stop.
+		if ctx.Sender() != nil {
+			ctx.Respond(&OperationReply{Err: fmt.Errorf("vm %s: %s: the VM's actor is stopping: %w", a.cfg.Spec.UUID,
+				kind, errdefs.ErrUnavailable)})
+		}
+		return
+	}
 	id := newTaskID()
 	opCtx, cancel := context.WithCancel(context.Background())
 	op := &operation{kind: kind, taskID: id, msg: msg, ctx: opCtx, cancel: cancel,
@@ -98,7 +109,7 @@ func (a *vmActor) enqueueAt(ctx actor.Context, kind string, msg any, front bool)
 // runNext starts the next queued operation unless one is running or the
 // actor still waits for the operations of its previous incarnation.
 func (a *vmActor) runNext(ctx actor.Context) {
-	if a.st.priorWait != nil {
+	if a.st.priorWait != nil || a.st.closing {
 		return
 	}
 	for a.st.running == nil && len(a.st.queue) > 0 {

@@ -81,6 +81,9 @@ func (r *runner) createDomain(ctx context.Context) (hypervisor.DomID, error) {
 	if err != nil {
 		return 0, fmt.Errorf("vm %s: create domain: %w", spec.UUID, err)
 	}
+	if r.cfg.OnCreate != nil {
+		r.cfg.OnCreate(domid)
+	}
 	r.journalCreating(domid)
 	r.created(domid)
 	return domid, nil

@@ -74,6 +74,13 @@ func (a Action) String() string {
 // queued.
 type CheckState struct{ Why string }
 
+// DestroyStrays tells the VM actor of domains with the VM's uuid that are
+// not its domain, seen while none of its operations ran: left by an
+// operation that was interrupted (a resume of an actor restarted while it
+// ran, say). The actor queues their destruction behind its operations; one
+// that by then is its domain is kept. No reply.
+type DestroyStrays struct{ DomIDs []hypervisor.DomID }
+
 // VBD is a virtual block device.
 type VBD struct {
 	DevID    int    // e.g. 51712 for xvda

@@ -154,6 +154,11 @@ type Config struct {
 	// OnMigrated, if set, is called in the actor once a MigrateVM moved
 	// the VM to another host: the host forgets it. It must return at once.
 	OnMigrated func(uuid string)
+	// OnCreate, if set, is called with each domain an operation creates,
+	// on the operation's goroutine, right after the hypervisor made it and
+	// before any of its xenstore trees is written: the host notes the
+	// domains it manages. It must return at once.
+	OnCreate func(hypervisor.DomID)
 }
 
 func (c *Config) defaults() {
@@ -255,6 +260,8 @@ func (a *vmActor) Receive(ctx actor.Context) {
 		a.handleTerminated(ctx, msg)
 	case *priorOpsEnded:
 		a.handlePriorOpsEnded(ctx, msg)
+	case *DestroyStrays:
+		a.handleDestroyStrays(ctx, msg)
 	case *CheckState:
 		a.handleCheckState(ctx, msg)
 	case *StartVM:

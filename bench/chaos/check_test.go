@@ -80,8 +80,8 @@ func kinds(vs []Violation) []string {
 
 func TestCheckGrowth_Bounded(t *testing.T) {
 	first := Sample{Run: 0, Goroutines: 40, FDs: 20}
-	require.Empty(t, checkGrowth(first, Sample{Run: 5, Goroutines: 70, FDs: 36}))
-	vs := checkGrowth(first, Sample{Run: 6, Goroutines: 200, FDs: 60})
+	require.Empty(t, checkGrowth(first, Sample{Run: 5, Goroutines: 70, FDs: 68}))
+	vs := checkGrowth(first, Sample{Run: 6, Goroutines: 200, FDs: 69})
 	require.Len(t, vs, 2)
 	require.Equal(t, InvGrowth, vs[0].Invariant)
 	require.Equal(t, 6, vs[0].Run)

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -99,6 +102,36 @@ type reply struct {
 	Err     string       `json:",omitempty"`
 }
 
+// GoroutineDumpEnv names the environment variable that, set to a
+// directory, makes the child write its goroutines there after each
+// clean-up (goroutines-<incarnation>-<n>.txt, pprof's debug=1 form), then
+// its open files: two dumps of one daemon tell what a growth is made of.
+const GoroutineDumpEnv = "XENACTOR_CHAOS_GOROUTINES"
+
+// dumps counts the goroutine dumps of the child.
+var dumps int
+
+// dumpGoroutines writes the goroutine dump GoroutineDumpEnv asks for.
+func dumpGoroutines(incarnation int) {
+	dir := os.Getenv(GoroutineDumpEnv)
+	if dir == "" {
+		return
+	}
+	dumps++
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("goroutines-%d-%d.txt", incarnation, dumps)))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("goroutine").WriteTo(f, 1)
+	fds, _ := os.ReadDir("/proc/self/fd")
+	fmt.Fprintf(f, "\nopen files: %d\n", len(fds))
+	for _, fd := range fds {
+		target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		fmt.Fprintf(f, "fd %s %s\n", fd.Name(), target)
+	}
+}
+
 // partialEvery is how often a storm reports its result so far.
 const partialEvery = 500 * time.Millisecond
 
@@ -158,6 +191,7 @@ func ChildMain(ctx context.Context, start StartChild, in io.Reader, out io.Write
 		case cmdClean:
 			res := clean(ctx, d.Client, cfg.OpTimeout)
 			r.Clean = &res
+			dumpGoroutines(cfg.Incarnation)
 		case cmdExit:
 			return nil
 		default:

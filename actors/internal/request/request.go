@@ -6,6 +6,8 @@ package request
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -18,22 +20,75 @@ import (
 // ends first, abandon (if not nil) is called with the id of the PID the reply
 // would have gone to, so the actor can answer a request it holds at once.
 // A span in ctx travels to the actor in the message header.
+//
+// A local actor that stops before it answers (a message still in its
+// mailbox is then dropped, with no dead letter) fails the request with
+// errdefs.ErrUnavailable within about TargetCheck, rather than leaving the
+// caller to wait for its context.
 func Do(ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any, abandon func(waiter string)) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	wctx, gone := context.WithCancel(ctx)
+	defer gone()
+	stop := watch(root.ActorSystem(), pid, gone)
+	defer stop()
 	future := send(ctx, root, pid, msg)
-	reply, err := await.Result(ctx, root, future, await.Grace)
+	reply, err := await.Result(wctx, root, future, await.Grace)
 	switch {
 	case err == nil:
 		return reply, nil
-	case err == ctx.Err():
+	case err == wctx.Err() && ctx.Err() != nil:
 		if abandon != nil {
 			abandon(future.PID().GetId())
 		}
-		return nil, err
+		return nil, ctx.Err()
+	case err == wctx.Err():
+		return nil, fmt.Errorf("%w: actor %s stopped before it answered", errdefs.ErrUnavailable, pid.GetId())
 	}
 	return nil, fmt.Errorf("%w: actor %s: %v", errdefs.ErrUnavailable, pid.GetId(), err)
+}
+
+// TargetCheck is how often Do checks that the local actor it waits on
+// still runs.
+const TargetCheck = time.Second
+
+// watch calls gone once pid, a local actor, no longer runs: its process
+// left the registry, or another took its name. It returns the function
+// that ends the watch. A remote pid is not watched.
+func watch(system *actor.ActorSystem, pid *actor.PID, gone func()) (stop func()) {
+	if pid == nil || (pid.GetAddress() != system.Address() && pid.GetAddress() != "nonhost") {
+		return func() {}
+	}
+	was, ok := system.ProcessRegistry.Get(pid)
+	if !ok {
+		return func() {} // a dead letter answers
+	}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	check := func() {
+		if p, ok := system.ProcessRegistry.Get(pid); !ok || p != was {
+			gone()
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(TargetCheck)
+		}
+	}
+	mu.Lock()
+	t = time.AfterFunc(TargetCheck, check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }
 
 // send sends msg to pid with a new future as its sender. When ctx carries
