@@ -2,9 +2,8 @@ package sim
 
 import (
 	"context"
-	"path"
 
-	"github.com/xenactor/xenactor/hostio/ovs"
+	"github.com/xenactor/xenactor/hostio/hotplug"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -56,30 +55,8 @@ func (h *Hotplug) addPort(ctx context.Context, k DeviceKey, bridge, name string)
 }
 
 // vifExternalIDs gathers a VIF's external-ids as the reference's vif
-// script does: xs-vm-uuid from /local/domain/<d>/vm (the uuid under that
-// /vm/<uuid> path, or its last element), attached-mac from the backend's
-// mac, xs-vif-uuid (and iface-id, XenServer's copy of it) and
-// xs-network-uuid from the private directory. A key whose source is
-// missing is left out.
+// script does (hotplug.VIFExternalIDs).
 func (h *Hotplug) vifExternalIDs(ctx context.Context, k DeviceKey) map[string]string {
-	ids := make(map[string]string)
-	if vm, ok := readString(ctx, h.xs.Handle, xenstore.DomainPath(k.Frontend)+"/vm"); ok && vm != "" {
-		uuid, ok := readString(ctx, h.xs.Handle, vm+"/uuid")
-		if !ok || uuid == "" {
-			uuid = path.Base(vm)
-		}
-		ids[ovs.KeyVMUUID] = uuid
-	}
-	if mac, ok := readString(ctx, h.xs.Handle, k.BackendPath()+"/mac"); ok && mac != "" {
-		ids[ovs.KeyAttachedMAC] = mac
-	}
-	priv := PrivatePath(k)
-	if vif, ok := readString(ctx, h.xs.Handle, priv+"/"+PrivateVIFUUID); ok && vif != "" {
-		ids[ovs.KeyVIFUUID] = vif
-		ids[ovs.KeyIfaceID] = vif
-	}
-	if net, ok := readString(ctx, h.xs.Handle, priv+"/"+PrivateNetworkUUID); ok && net != "" {
-		ids[ovs.KeyNetworkUUID] = net
-	}
-	return ids
+	return hotplug.VIFExternalIDs(ctx, h.xs.Handle, hotplug.Device{Class: string(k.Class), Frontend: k.Frontend,
+		DevID: k.DevID})
 }
