@@ -1,0 +1,302 @@
+#!/bin/busybox sh
+# The end-to-end test inside dom0, run by /init once Xen's userspace is up.
+# It drives the real xenactor CLI against the real xenactord on Xen and
+# prints one line per step on the console, read by check.sh on the host:
+#   E2E-PASS <step> <seconds>s
+#   E2E-FAIL <step> <why>
+# and E2E-TIMING xl=<s> xenactor=<s> ratio=<x> for the start times.
+# Kernel command line: e2e.rounds=N starts of each kind timed (default 3).
+export XENACTOR_CONFIG=/run/xa/state/api/client.json
+E=/e2e
+KVER=$(uname -r)
+GUEST_MEM=192
+GUEST_CMDLINE="console=hvc0 rdinit=/init loglevel=4 quiet"
+ROUNDS=$(sed -n 's/.*e2e\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+ROUNDS=${ROUNDS:-3}
+
+up() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.2f", b - a }'; }
+info() { echo "E2E-INFO $*"; }
+# within SECONDS: starts a wait of at most SECONDS; then `expired` is true once
+# they passed (waits count time, not tries: a CLI call may take seconds
+# under emulation).
+within() { end=$(awk -v a="$(up)" -v n="$1" 'BEGIN { print a + n }'); }
+expired() { awk -v a="$(up)" -v e="$end" 'BEGIN { exit !(a >= e) }'; }
+# run STEP FUNC: FUNC sets why= when it fails.
+run() {
+	step=$1; shift
+	why=
+	t0=$(up)
+	if "$@"; then
+		echo "E2E-PASS $step $(since "$t0")s"
+		return 0
+	fi
+	echo "E2E-FAIL $step ${why:-failed}"
+	return 1
+}
+# xa ARGS: the CLI, bounded, its output in $out (stderr included).
+xa() {
+	out=$(xenactor --timeout 180s "$@" 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] || info "xenactor $* exited $rc: $out"
+	return $rc
+}
+# jfield KEY: the first string or number value of KEY in the JSON on stdin.
+jfield() { grep -o "\"$1\": *\"\{0,1\}[^\",}]*" | head -n1 | sed 's/^[^:]*: *"\{0,1\}//'; }
+# stat_of VM: `vm stat --json` into $stat.
+stat_of() { stat=$(xenactor --timeout 30s --json vm stat "$1" 2>&1); }
+pstate() { echo "$stat" | jfield power_state; }
+state_of() { stat_of "$1" && pstate; }
+domid_of() { stat_of "$1" && echo "$stat" | jfield domid; }
+# wait_state VM STATE SECONDS: leaves the last status in $stat.
+wait_state() {
+	within "$3"
+	while :; do
+		stat_of "$1"
+		st=$(pstate)
+		[ "$st" = "POWER_STATE_$2" ] && return 0
+		! expired || { why="$1 is [$st], not $2, after $3s"; return 1; }
+		sleep 0.5
+	done
+}
+# others: the domains xl lists besides dom0, one line each.
+others() { xl list 2>/dev/null | awk 'NR > 1 && $2 != 0'; }
+
+# ---- xen conformance suite (when built) ----
+conformance() {
+	out=$($E/xen.test -test.v -test.timeout 180s 2>&1)
+	rc=$?
+	echo "$out" | tail -n 60
+	[ $rc -eq 0 ] || { why="xen.test exited $rc"; return 1; }
+}
+
+# ---- xl create of the guest without devices, timed ----
+XL_TIMES=
+xl_timing() {
+	cat >/run/xl-timing.cfg <<EOC
+name = "xl-timing"
+type = "pv"
+kernel = "$E/guest/vmlinuz"
+ramdisk = "$E/guest/initrd"
+extra = "$GUEST_CMDLINE"
+memory = $GUEST_MEM
+vcpus = 1
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "destroy"
+EOC
+	# xl create waits for xenconsoled to publish the console's tty; xenactord
+	# runs its own, so this one stops after the timing.
+	xenconsoled --pid-file=/run/xl-xenconsoled.pid --log=guest --log-dir=/var/log/xen/console || { why="xenconsoled failed"; return 1; }
+	i=0
+	while [ $i -lt "$ROUNDS" ]; do
+		t=$(up)
+		out=$(xl create /run/xl-timing.cfg 2>&1) || { why="xl create failed: $(echo $out)"; return 1; }
+		XL_TIMES="$XL_TIMES $(since "$t")"
+		xl destroy xl-timing || { why="xl destroy failed"; return 1; }
+		i=$((i + 1))
+	done
+	kill "$(cat /run/xl-xenconsoled.pid)"
+	info "xl create times:$XL_TIMES"
+	[ -z "$(others)" ] || { why="domains left after xl destroy: $(others)"; return 1; }
+}
+
+# ---- xenactord ----
+daemon_start() {
+	mkdir -p /run/xa
+	xenactord -state-dir /run/xa/state -run-dir /run/xa >/run/xa/xenactord.log 2>&1 &
+	XAPID=$!
+	within 90
+	while ! xenactor --timeout 10s host info >/dev/null 2>&1; do
+		kill -0 $XAPID 2>/dev/null || { why="xenactord exited: $(tail -n 5 /run/xa/xenactord.log)"; return 1; }
+		! expired || { why="the API does not answer after 90s"; return 1; }
+		sleep 0.5
+	done
+	grep -i "hypervisor" /run/xa/xenactord.log | head -n 3
+}
+daemon_hypervisor() {
+	xa --json host info || { why="host info failed"; return 1; }
+	hv=$(echo "$out" | jfield hypervisor)
+	[ "$hv" = xen ] || { why="host info says hypervisor $hv, not xen"; return 1; }
+}
+
+# ---- the VM with a disk and a VIF ----
+UUID=
+MARKER=
+vm_create() {
+	dd if=/dev/zero of=/data/disk.img bs=1M count=16 2>/dev/null || { why="cannot make the disk image"; return 1; }
+	MARKER=m$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	xa vm create --name e2e --type pv --vcpus 1 --memory ${GUEST_MEM}M \
+		--kernel $E/guest/vmlinuz --ramdisk $E/guest/initrd --cmdline "$GUEST_CMDLINE e2e.marker=$MARKER" \
+		--vbd devid=51712,params=/data/disk.img --vif devid=0,mac=00:16:3e:00:00:02,bridge=xenbr0 ||
+		{ why="vm create failed: $out"; return 1; }
+	UUID=$(echo "$out" | tail -n1)
+	info "VM e2e is $UUID"
+	stat_of e2e
+	[ "$(pstate)" = POWER_STATE_HALTED ] || { why="the new VM is not Halted: $stat"; return 1; }
+}
+need_vm() { [ -n "$UUID" ] || { why="no VM (vm-create failed)"; return 1; }; }
+vm_start() {
+	need_vm || return 1
+	xa vm start e2e || { why="vm start failed: $out"; return 1; }
+	wait_state e2e RUNNING 10 || return 1
+	d=$(domid_of e2e)
+	xl list | grep -q " $d " || info "xl list does not show domain $d: $(xl list)"
+	info "e2e runs as domain $d"
+}
+guest_metrics() {
+	need_vm || return 1
+	within 120
+	while :; do
+		stat_of e2e
+		g=$(echo "$stat" | grep -o '"guest": *{.*')
+		os=$(echo "$g" | jfield os_name)
+		un=$(echo "$g" | jfield os_uname)
+		ip=$(echo "$g" | grep -o '"ipv4": *\[[^]]*\]' | grep -o '10\.0\.0\.2')
+		[ -n "$os" ] && [ -n "$un" ] && [ -n "$ip" ] && break
+		! expired || { why="after 120s: os_name=[$os] os_uname=[$un] ipv4 10.0.0.2=[$ip]"; info "$stat"; return 1; }
+		sleep 1
+	done
+	info "guest metrics: os_name=$os os_uname=$un ipv4=$ip"
+	case "$un" in *"$KVER"*) ;; *) why="os_uname [$un] does not name kernel $KVER"; return 1 ;; esac
+}
+guest_disk() {
+	need_vm || return 1
+	within 60
+	while :; do
+		got=$(head -c 100 /data/disk.img | head -n1 | tr -d '\0')
+		[ "$got" = "E2E-MARKER $MARKER" ] && break
+		! expired || { why="the disk holds [$got], not E2E-MARKER $MARKER, after 60s"; return 1; }
+		sleep 0.5
+	done
+	info "dom0 read [$got] from the guest's disk"
+}
+guest_ping() {
+	need_vm || return 1
+	n=0
+	while ! ping -c 1 -W 1 10.0.0.2 >/dev/null 2>&1; do
+		[ $n -lt 30 ] || { why="no answer from 10.0.0.2 in 30 tries"; return 1; }
+		n=$((n + 1))
+	done
+	out=$(ping -c 3 -W 2 10.0.0.2 2>&1) || { why="ping: $out"; return 1; }
+	echo "$out" | tail -n 2
+}
+vm_shutdown_clean() {
+	need_vm || return 1
+	xa vm shutdown e2e || { why="vm shutdown (clean) failed: $out"; return 1; }
+	wait_state e2e HALTED 5 || return 1
+	le=$(echo "$stat" | grep -o '"last_error": *{[^}]*}')
+	info "after the clean shutdown: last_error $le"
+}
+vm_start_again() { vm_start; }
+vm_reboot() {
+	need_vm || return 1
+	old=$(domid_of e2e)
+	xa vm reboot e2e || { why="vm reboot failed: $out"; return 1; }
+	within 120
+	while :; do
+		stat_of e2e
+		new=$(echo "$stat" | jfield domid)
+		[ "$(pstate)" = POWER_STATE_RUNNING ] && [ -n "$new" ] && [ "$new" != "$old" ] && break
+		! expired || { why="after 120s: state $(pstate), domid $new (was $old)"; return 1; }
+		sleep 0.5
+	done
+	info "rebooted: domain $old -> $new"
+}
+vm_shutdown_hard() {
+	need_vm || return 1
+	xa vm shutdown --hard e2e || { why="vm shutdown --hard failed: $out"; return 1; }
+	wait_state e2e HALTED 5
+}
+vm_remove() {
+	need_vm || return 1
+	xa vm remove e2e || { why="vm remove failed: $out"; return 1; }
+	xa vm list
+	case "$out" in *e2e*) why="vm list still shows e2e: $out"; return 1 ;; esac
+}
+
+# ---- xenactor vm start of the same guest without devices, timed ----
+XA_TIMES=
+xenactor_timing() {
+	xa vm create --name timing --type pv --vcpus 1 --memory ${GUEST_MEM}M \
+		--kernel $E/guest/vmlinuz --ramdisk $E/guest/initrd --cmdline "$GUEST_CMDLINE" ||
+		{ why="vm create failed: $out"; return 1; }
+	i=0
+	while [ $i -lt "$ROUNDS" ]; do
+		t=$(up)
+		xa vm start timing || { why="vm start failed: $out"; return 1; }
+		XA_TIMES="$XA_TIMES $(since "$t")"
+		xa vm shutdown --hard timing || { why="vm shutdown --hard failed: $out"; return 1; }
+		i=$((i + 1))
+	done
+	xa vm remove timing || { why="vm remove failed: $out"; return 1; }
+	info "xenactor vm start times:$XA_TIMES"
+}
+timing_report() {
+	[ -n "$XL_TIMES" ] && [ -n "$XA_TIMES" ] || return 0
+	echo "$XL_TIMES|$XA_TIMES" | awk -F'|' '{
+		nx = split($1, x, " "); na = split($2, a, " ")
+		for (i = 1; i <= nx; i++) sx += x[i]
+		for (i = 1; i <= na; i++) sa += a[i]
+		printf "E2E-TIMING xl=%.2f xenactor=%.2f ratio=%.2f rounds=%d\n", sx / nx, sa / na, (sa / na) / (sx / nx), na
+	}'
+}
+
+# ---- nothing left behind ----
+no_leftovers() {
+	o=$(others)
+	[ -z "$o" ] || { why="domains left: $o"; return 1; }
+	doms=$(xenstore-list /local/domain | tr '\n' ' ')
+	[ "$doms" = "0 " ] || { why="/local/domain holds: $doms"; return 1; }
+	for c in vbd vbd3 qdisk vif console; do
+		l=$(xenstore-list /local/domain/0/backend/$c 2>/dev/null | tr '\n' ' ')
+		[ -z "$l" ] || { why="backend/$c holds: $l"; return 1; }
+	done
+	for u in $UUID; do
+		! xenstore-exists /vm/$u 2>/dev/null || { why="/vm/$u is left"; return 1; }
+	done
+	l=$(losetup -a 2>&1)
+	[ -z "$l" ] || { why="loop devices left: $l"; return 1; }
+	xenstore-ls -f /local/domain/0/backend 2>/dev/null | head -n 20
+}
+
+daemon_stop() {
+	kill -TERM $XAPID || { why="no xenactord to stop"; return 1; }
+	within 30
+	while kill -0 $XAPID 2>/dev/null; do
+		! expired || { why="xenactord still runs 30s after SIGTERM"; kill -KILL $XAPID; return 1; }
+		sleep 0.2
+	done
+	wait $XAPID
+	rc=$?
+	[ $rc -eq 0 ] || { why="xenactord exited $rc"; return 1; }
+}
+
+info "xen $(xl info 2>/dev/null | awk '/^xen_version/ {print $3}'), $(xl info 2>/dev/null | awk '/^free_memory/ {print $3}') MiB free"
+[ -x $E/xen.test ] && run xen-conformance conformance
+run xl-timing xl_timing
+if run daemon-start daemon_start; then
+	run daemon-hypervisor daemon_hypervisor
+	run vm-create vm_create
+	run vm-start vm_start
+	run guest-metrics guest_metrics
+	run guest-disk guest_disk
+	run guest-ping guest_ping
+	run vm-shutdown-clean vm_shutdown_clean
+	run vm-start-again vm_start_again
+	run vm-reboot vm_reboot
+	run vm-shutdown-hard vm_shutdown_hard
+	run vm-remove vm_remove
+	run xenactor-timing xenactor_timing
+	timing_report
+	run no-leftovers no_leftovers
+	run daemon-stop daemon_stop
+fi
+echo "E2E-INFO ---- xenactord's log ----"
+sed 's/^/xenactord: /' /run/xa/xenactord.log 2>/dev/null | tail -n 400
+echo "E2E-INFO ---- guest consoles ----"
+find /run/xa /var/log/xen -name '*.log' ! -name xenactord.log 2>/dev/null | while read -r f; do
+	tail -n 30 "$f" | sed "s|^|${f##*/}: |"
+done
+echo "E2E-INFO ---- xl dmesg (tail) ----"
+xl dmesg 2>/dev/null | tail -n 20
