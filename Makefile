@@ -10,7 +10,7 @@ FUZZTIME     ?= 30s
 TEST_TIMEOUT ?= 5m
 PROTOS       := $(wildcard messages/*.proto)
 
-.PHONY: all build run test bench chaos proto lint fuzz clean help
+.PHONY: all build build-xen run test check-xen bench chaos proto lint fuzz clean help
 
 all: build
 
@@ -23,6 +23,11 @@ build:
 		echo "build: no commands under cmd/ yet"; \
 	fi
 
+## build-xen: build bin/xenactord-xen, xenactord with the Xen backend (cgo, -tags xen; needs libxen-dev)
+build-xen:
+	mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -tags xen -o $(BIN)/xenactord-xen ./cmd/xenactord
+
 ## run: build and start the daemon (DAEMON) with its socket in RUNDIR
 run: build
 	@test -x $(BIN)/$(DAEMON) || { echo "run: $(BIN)/$(DAEMON) was not built (no cmd/$(DAEMON) yet?)" >&2; exit 1; }
@@ -33,6 +38,11 @@ run: build
 test:
 	./scripts/install-test-deps.sh
 	$(GO) test -race -count=1 -timeout=$(TEST_TIMEOUT) ./...
+
+## check-xen: vet and test the cgo Xen backend (needs libxen-dev; its conformance test runs only in dom0)
+check-xen:
+	$(GO) vet -tags xen ./hostio/hypervisor/xen/
+	$(GO) test -tags xen -count=1 ./hostio/hypervisor/xen/
 
 ## bench: our xenstored against the C xenstored, then guests booting on the simulated host (1k and 10k)
 bench:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,6 +31,9 @@ const helperEnv = "XENACTOR_DAEMONS_HELPER"
 //	serve   listen on the Unix socket named by the last argument and answer
 //	        "ok" to every connection, until SIGTERM
 //	exit1   exit 1 at once
+//	xenconsoled  write the arguments and XENSTORED_PATH, a line each, to
+//	        helper-args in the directory of --log-dir=, then wait for
+//	        SIGTERM
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
@@ -38,8 +42,29 @@ func TestMain(m *testing.M) {
 		serve(os.Args[len(os.Args)-1])
 	case "exit1":
 		os.Exit(1)
+	case "xenconsoled":
+		fakeXenconsoled()
 	}
 	os.Exit(2)
+}
+
+// fakeXenconsoled is the xenconsoled helper.
+func fakeXenconsoled() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	var dir string
+	for _, a := range os.Args[1:] {
+		if v, ok := strings.CutPrefix(a, "--log-dir="); ok {
+			dir = v
+		}
+	}
+	lines := append(os.Args[1:], "XENSTORED_PATH="+os.Getenv("XENSTORED_PATH"))
+	if err := os.WriteFile(filepath.Join(dir, "helper-args"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(4)
+	}
+	<-sig
+	os.Exit(0)
 }
 
 // serve is the helper daemon.

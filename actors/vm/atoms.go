@@ -142,7 +142,8 @@ func vmPath(uuid string) string              { return "/vm/" + uuid }
 // writeHome writes the domain's home and /vm/<uuid> as the reference's
 // domain creation does: the home dom0's and readable by the guest, with
 // guest-writable device, control, data, attr, drivers and feature
-// directories, then the domain's id, memory, store ring and console ring.
+// directories, then the domain's id, memory, store ring, console ring and
+// the control/platform-feature keys.
 func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spec Spec, res hypervisor.BuildResult) error {
 	d := uint32(domid)
 	guestRead := []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone}, {Domid: d, Access: xenstore.AccessRead}}
@@ -164,6 +165,10 @@ func writeHome(ctx context.Context, tx *xenstore.Tx, domid hypervisor.DomID, spe
 		{"console/ring-ref", strconv.FormatUint(res.ConsoleGFN, 10)},
 		{"console/port", strconv.FormatUint(uint64(res.ConsolePort), 10)},
 		{"console/limit", "1048576"}, {"console/type", "xenconsoled"},
+		// What the toolstack supports, as libxl says it: Linux reads
+		// them (suspend with all vCPUs up; XS_RESET_WATCHES on resume).
+		{"control/platform-feature-multiprocessor-suspend", "1"},
+		{"control/platform-feature-xs_reset_watches", "1"},
 		// New for every domain: a guest agent that sees it change knows it
 		// was resumed or migrated.
 		{"unique-domain-id", newUniqueDomainID()}}); err != nil {

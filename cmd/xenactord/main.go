@@ -1,8 +1,11 @@
 // Command xenactord is the xenactor daemon: the host actor and its VM
-// actors (package daemon), on a simulated Xen host. By default the host is
-// embedded and its xenstored is served on <run-dir>/xenstored.sock for
-// xenstore-utils; with -hypervisor unix:<path> and -xenstored <path> the
-// daemon drives an xenactor-simhost instead, which outlives it. With
+// actors (package daemon). In the control domain of a Xen host, built with
+// -tags xen (make build-xen), it drives the real host: its xenstored,
+// hypervisor, hotplug and a supervised xenconsoled (-hypervisor xen, the
+// default there). Elsewhere the host is simulated: embedded, with its
+// xenstored served on <run-dir>/xenstored.sock for xenstore-utils; or,
+// with -hypervisor unix:<path> and -xenstored <path>, an xenactor-simhost,
+// which outlives the daemon. It prints which hypervisor it drives and why. With
 // -trace-agent or -trace-collector it exports OpenTracing spans to Jaeger.
 //
 // The RPC API is served on -api-addr (127.0.0.1:7651) with TLS and a token:
@@ -34,9 +37,14 @@ func main() {
 	flag.StringVar(&cfg.StateDir, "state-dir", "./run/state", "directory of the persisted VM records")
 	flag.StringVar(&cfg.RunDir, "run-dir", "./run", "directory of the runtime files (xenstored.sock, hypervisor.sock)")
 	flag.StringVar(&cfg.Xenstored, "xenstored", "",
-		`xenstored socket; "" serves the embedded simulated host's own on <run-dir>/xenstored.sock`)
-	flag.StringVar(&cfg.Hypervisor, "hypervisor", daemon.HypervisorSim,
-		`"sim" (the embedded simulated host) or unix:<path> (an xenactor-simhost's hypervisor.sock)`)
+		`xenstored socket; "" serves the embedded simulated host's own on <run-dir>/xenstored.sock, `+
+			`or with -hypervisor xen is `+daemon.DefaultXenstored)
+	flag.StringVar(&cfg.Hypervisor, "hypervisor", daemon.HypervisorAuto,
+		`"xen" (the Xen host this runs in the control domain of), "sim" (the embedded simulated host), `+
+			`unix:<path> (an xenactor-simhost's hypervisor.sock), or "" (xen in a Xen control domain with a `+
+			`build that has it, else sim)`)
+	flag.StringVar(&cfg.Xenconsoled, "xenconsoled", "",
+		`with -hypervisor xen, the xenconsoled run for the guests' consoles; "" looks it up in PATH and Xen's directories`)
 	flag.StringVar(&cfg.EmuManager, "emu-manager", "",
 		`the save/restore helper (xenactor-emu-manager) suspend and resume run; "" saves and restores in the daemon`)
 	flag.StringVar(&cfg.Xenguest, "xenguest", "",
@@ -115,6 +123,9 @@ func main() {
 }
 
 func run(cfg daemon.Config) error {
+	if choice, err := cfg.ChooseHypervisor(); err == nil {
+		fmt.Println("hypervisor: " + choice.String())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d, err := daemon.Start(ctx, cfg)
@@ -122,7 +133,7 @@ func run(cfg daemon.Config) error {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
-		"hypervisor", cfg.Hypervisor, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(),
+		"hypervisor", d.Hypervisor().Kind, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(),
 		"migrate", d.MigrateAddr(), "pool", d.PoolAddr(), "version", api.Version)
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/hostio/hypervisor/xen"
 	"github.com/xenactor/xenactor/internal/testenv"
 )
 
@@ -92,9 +93,9 @@ func TestXenactord_ServesXenstoreAndStopsCleanly(t *testing.T) {
 	bin := build(t)
 	runDir := shortDir(t)
 	stateDir := filepath.Join(t.TempDir(), "state")
-	var stderr testenv.Buffer
+	var stderr, stdout testenv.Buffer
 	cmd := exec.Command(bin, "-run-dir", runDir, "-state-dir", stateDir, "-host-memory", "4096", "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "")
-	cmd.Stderr = &stderr
+	cmd.Stderr, cmd.Stdout = &stderr, &stdout
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -112,6 +113,13 @@ func TestXenactord_ServesXenstoreAndStopsCleanly(t *testing.T) {
 		10*time.Second, 20*time.Millisecond, "never ready; stderr:\n%s", &stderr)
 	_, err := os.Stat(stateDir)
 	require.NoError(t, err, "the state directory is created")
+	// No -hypervisor: a test binary has no Xen backend, so the simulated
+	// host, and it says why.
+	require.Contains(t, stdout.String(), "hypervisor: sim (")
+	require.Contains(t, stderr.String(), "hypervisor: sim (")
+	if dom0, _ := xen.ControlDomain(xen.CapabilitiesPath); !dom0 {
+		require.Contains(t, stdout.String(), "hypervisor: sim (no Xen control domain)")
+	}
 
 	t.Run("xenstore-ls", func(t *testing.T) {
 		progs := testenv.RequireExternal(t, "xenstore-ls")
@@ -176,6 +184,17 @@ func TestXenactord_AgainstASimhostProcess(t *testing.T) {
 		_, err := os.Stat(p)
 		require.True(t, errors.Is(err, os.ErrNotExist), "%s is removed: %v", p, err)
 	}
+}
+
+func TestXenactord_HypervisorXenNeedsTheBuildTag(t *testing.T) {
+	bin := build(t) // without -tags xen
+	runDir := shortDir(t)
+	out, err := exec.Command(bin, "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "", "-run-dir", runDir,
+		"-state-dir", filepath.Join(runDir, "state"), "-hypervisor", "xen").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	require.Equal(t, 2, ee.ExitCode())
+	require.Contains(t, string(out), "build with -tags xen")
 }
 
 func TestXenactord_UnknownHypervisorIsAUsageError(t *testing.T) {

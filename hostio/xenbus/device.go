@@ -71,14 +71,18 @@ func WriteTrees(ctx context.Context, tx *xenstore.Tx, d Device, b Backing) error
 	be, fe := d.BackendPath(), d.FrontendPath()
 	fed := strconv.FormatUint(uint64(d.Frontend), 10)
 	beKeys := [][2]string{{"frontend", fe}, {"frontend-id", fed}, {"online", "1"}, {"state", "1"}}
-	feKeys := [][2]string{{"backend", be}, {"backend-id", "0"}, {"state", "1"}}
+	// trusted: the frontend need not distrust its backend, dom0's.
+	feKeys := [][2]string{{"backend", be}, {"backend-id", "0"}, {"state", "1"}, {"trusted", "1"}}
 	if d.Class == ClassVBD {
 		mode := "w"
 		if b.ReadOnly {
 			mode = "r"
 		}
-		beKeys = append(beKeys, [2]string{"removable", "0"}, [2]string{"dev", vbdName(d.DevID)},
-			[2]string{"type", "phy"}, [2]string{"mode", mode}, [2]string{"params", b.Params})
+		// xen-blkback reads mode, device-type and discard-enable, and
+		// physical-device, which hotplug writes.
+		beKeys = append(beKeys, [2]string{"removable", "0"}, [2]string{"bootable", "1"},
+			[2]string{"dev", vbdName(d.DevID)}, [2]string{"type", "phy"}, [2]string{"mode", mode},
+			[2]string{"device-type", "disk"}, [2]string{"discard-enable", "0"}, [2]string{"params", b.Params})
 		feKeys = append(feKeys, [2]string{"virtual-device", strconv.Itoa(d.DevID)}, [2]string{"device-type", "disk"})
 	} else {
 		mac := b.MAC
@@ -86,8 +90,9 @@ func WriteTrees(ctx context.Context, tx *xenstore.Tx, d Device, b Backing) error
 			mac = fmt.Sprintf("00:16:3e:%02x:%02x:%02x", d.Frontend>>8&0xff, d.Frontend&0xff, d.DevID&0xff)
 		}
 		handle := strconv.Itoa(d.DevID)
+		// xen-netback reads handle (its interface's name) and mac.
 		beKeys = append(beKeys, [2]string{"script", "vif"}, [2]string{"mac", mac},
-			[2]string{"handle", handle}, [2]string{"bridge", b.Bridge})
+			[2]string{"handle", handle}, [2]string{"type", "vif"}, [2]string{"bridge", b.Bridge})
 		feKeys = append(feKeys, [2]string{"handle", handle}, [2]string{"mac", mac}, [2]string{"disconnect", "0"})
 	}
 	if err := tx.MkdirPerms(ctx, be, []xenstore.Perm{{Domid: 0, Access: xenstore.AccessNone},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xenactor/xenactor/actors/vm"
+	"github.com/xenactor/xenactor/hostio/hypervisor/xen"
 	"github.com/xenactor/xenactor/hostio/migrate"
 	"github.com/xenactor/xenactor/hostio/storage"
 	"github.com/xenactor/xenactor/internal/apiwire"
@@ -14,8 +15,23 @@ import (
 	"github.com/xenactor/xenactor/internal/tracing"
 )
 
-// HypervisorSim is the embedded simulated host, the default.
-const HypervisorSim = "sim"
+// The hypervisors the daemon drives (Config.Hypervisor), besides
+// "unix:<path>", an xenactor-simhost's.
+const (
+	// HypervisorAuto is HypervisorXen in the control domain of a Xen host
+	// when the build has the Xen backend, HypervisorSim otherwise.
+	HypervisorAuto = ""
+	// HypervisorSim is the embedded simulated host.
+	HypervisorSim = "sim"
+	// HypervisorXen is the real Xen host the daemon runs in the control
+	// domain of (hostio/hypervisor/xen): its C xenstored, real hotplug
+	// (hostio/hotplug/dom0) and a supervised xenconsoled. It needs a build
+	// with the tag xen (make build-xen).
+	HypervisorXen = "xen"
+)
+
+// DefaultXenstored is the socket of the host's C xenstored on a Xen host.
+const DefaultXenstored = "/var/run/xenstored/socket"
 
 // unixPrefix starts a Hypervisor naming an hvremote socket.
 const unixPrefix = "unix:"
@@ -38,9 +54,17 @@ type Config struct {
 	// embedded simulated host's own. It must be set with a remote
 	// Hypervisor, and the xenstored must be that host's.
 	Xenstored string
-	// Hypervisor is HypervisorSim ("" too) or "unix:<path>", the
-	// hypervisor.sock of an xenactor-simhost.
+	// Hypervisor is HypervisorAuto (""), HypervisorSim, HypervisorXen or
+	// "unix:<path>", the hypervisor.sock of an xenactor-simhost. With
+	// HypervisorXen, Xenstored "" is DefaultXenstored.
 	Hypervisor string
+	// XenCapabilities is the file HypervisorAuto looks for a Xen control
+	// domain in; "" is xen.CapabilitiesPath (/proc/xen/capabilities).
+	XenCapabilities string
+	// Xenconsoled is the executable of Xen's console daemon, run under a
+	// daemon actor with HypervisorXen; "" looks xenconsoled up in PATH,
+	// then in Xen's library directories (DefaultXenconsoledPaths).
+	Xenconsoled string
 	// HostMemoryMiB is the embedded simulated host's memory; 0 means
 	// DefaultHostMemoryMiB.
 	HostMemoryMiB uint64
@@ -156,30 +180,94 @@ func ParseSR(s string) (storage.SR, error) {
 	return storage.SR{Name: name, PluginDir: dir, URI: uri}, nil
 }
 
-// remoteHypervisor returns the socket of a remote hypervisor, "" for the
-// embedded host, or a usage error.
-func (c Config) remoteHypervisor() (string, error) {
+// Choice is the hypervisor a daemon drives, and why.
+type Choice struct {
+	// Kind is HypervisorSim, HypervisorXen, or "unix:<path>".
+	Kind string
+	// Reason says why, for the log and the start line.
+	Reason string
+}
+
+func (c Choice) String() string { return c.Kind + " (" + c.Reason + ")" }
+
+// Remote returns the socket of an xenactor-simhost's hypervisor, "" for
+// the other kinds.
+func (c Choice) Remote() string {
+	if strings.HasPrefix(c.Kind, unixPrefix) {
+		return strings.TrimPrefix(c.Kind, unixPrefix)
+	}
+	return ""
+}
+
+// ChooseHypervisor resolves c.Hypervisor: HypervisorAuto is HypervisorXen
+// when c.XenCapabilities says control_d and the build has the Xen backend
+// (xen.Supported), HypervisorSim otherwise. It checks the flags that go
+// with the choice; a bad combination is an ErrUsage.
+func (c Config) ChooseHypervisor() (Choice, error) {
+	ch, err := c.choose()
+	if err != nil {
+		return Choice{}, err
+	}
 	switch {
-	case c.Hypervisor == "" || c.Hypervisor == HypervisorSim:
+	case ch.Kind == HypervisorSim:
 		if c.Xenstored != "" {
-			return "", fmt.Errorf("%w: -xenstored %q: an external xenstored is not supported with the embedded "+
+			return Choice{}, fmt.Errorf("%w: -xenstored %q: an external xenstored is not supported with the embedded "+
 				"simulated hypervisor; use it with -hypervisor unix:<path> of the same host", ErrUsage, c.Xenstored)
 		}
-		return "", nil
-	case strings.HasPrefix(c.Hypervisor, unixPrefix):
+	case ch.Kind == HypervisorXen:
 		if c.Switch != "" && c.Switch != SwitchSim {
-			return "", fmt.Errorf("%w: -switch %q: the switch of a simulated host in its own process is that "+
+			return Choice{}, fmt.Errorf("%w: -switch %q: the switch of a Xen host is the host's (its Linux "+
+				"bridges, or its Open vSwitch)", ErrUsage, c.Switch)
+		}
+		if c.EmuManager != "" || c.Xenguest != "" {
+			return Choice{}, fmt.Errorf("%w: -emu-manager and -xenguest reach the simulated host's hypervisor "+
+				"socket: not with -hypervisor xen", ErrUsage)
+		}
+	default:
+		if c.Switch != "" && c.Switch != SwitchSim {
+			return Choice{}, fmt.Errorf("%w: -switch %q: the switch of a simulated host in its own process is that "+
 				"host's", ErrUsage, c.Switch)
 		}
-		path := strings.TrimPrefix(c.Hypervisor, unixPrefix)
-		if path == "" {
-			return "", fmt.Errorf("%w: -hypervisor %q: no socket path", ErrUsage, c.Hypervisor)
+		if ch.Remote() == "" {
+			return Choice{}, fmt.Errorf("%w: -hypervisor %q: no socket path", ErrUsage, c.Hypervisor)
 		}
 		if c.Xenstored == "" {
-			return "", fmt.Errorf("%w: -hypervisor %q needs -xenstored, the socket of that host's xenstored",
+			return Choice{}, fmt.Errorf("%w: -hypervisor %q needs -xenstored, the socket of that host's xenstored",
 				ErrUsage, c.Hypervisor)
 		}
-		return path, nil
 	}
-	return "", fmt.Errorf("%w: -hypervisor %q: want %q or unix:<path>", ErrUsage, c.Hypervisor, HypervisorSim)
+	return ch, nil
+}
+
+func (c Config) choose() (Choice, error) {
+	switch {
+	case c.Hypervisor == HypervisorSim:
+		return Choice{Kind: HypervisorSim, Reason: "-hypervisor sim"}, nil
+	case c.Hypervisor == HypervisorXen:
+		if !xen.Supported {
+			return Choice{}, fmt.Errorf("%w: -hypervisor xen: this build has no Xen support: build with -tags xen "+
+				"(make build-xen)", ErrUsage)
+		}
+		return Choice{Kind: HypervisorXen, Reason: "-hypervisor xen"}, nil
+	case strings.HasPrefix(c.Hypervisor, unixPrefix):
+		return Choice{Kind: c.Hypervisor, Reason: "an xenactor-simhost"}, nil
+	case c.Hypervisor != HypervisorAuto:
+		return Choice{}, fmt.Errorf("%w: -hypervisor %q: want %q, %q or unix:<path>", ErrUsage, c.Hypervisor,
+			HypervisorSim, HypervisorXen)
+	}
+	caps := c.XenCapabilities
+	if caps == "" {
+		caps = xen.CapabilitiesPath
+	}
+	dom0, err := xen.ControlDomain(caps)
+	switch {
+	case err != nil:
+		return Choice{Kind: HypervisorSim, Reason: fmt.Sprintf("no Xen control domain: %v", err)}, nil
+	case !dom0:
+		return Choice{Kind: HypervisorSim, Reason: "no Xen control domain"}, nil
+	case !xen.Supported:
+		return Choice{Kind: HypervisorSim, Reason: "control domain found in " + caps +
+			", but this build has no Xen support: build with -tags xen"}, nil
+	}
+	return Choice{Kind: HypervisorXen, Reason: "control domain found in " + caps}, nil
 }

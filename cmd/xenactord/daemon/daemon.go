@@ -72,8 +72,14 @@ type Daemon struct {
 	xsPath string
 	hvPath string
 
+	// choice is the hypervisor the daemon drives.
+	choice Choice
 	// embeddedHost is set when the simulated host runs in the daemon.
 	embeddedHost bool
+	// xenconsoled is the actor of the Xen host's console daemon, which
+	// Stop detaches from rather than stops: like the domains, it outlives
+	// the daemon. nil without one.
+	xenconsoled *actor.PID
 	// daemons are the embedded host's daemon actors, stopped (with their
 	// processes) before the actor system. Their statuses go to the host
 	// actor, at hostPID once it runs.
@@ -99,6 +105,8 @@ type backend struct {
 	// sw is the host's switch when the daemon reaches it (the embedded
 	// host's), for the PVS proxy's OpenFlow rules.
 	sw ovs.Switch
+	// memory, if set, returns the host's memory for HostInfo.
+	memory func(ctx context.Context) (totalKiB, freeKiB uint64, err error)
 }
 
 // Start brings the daemon up: the host (embedded or remote), the state
@@ -106,7 +114,7 @@ type backend struct {
 // persisted VMs and re-adopts their running domains. It returns once the
 // host actor answers.
 func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
-	remote, err := cfg.remoteHypervisor()
+	choice, err := cfg.ChooseHypervisor()
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +125,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{log: log}
+	d := &Daemon{log: log, choice: choice}
+	log.Info("hypervisor: "+choice.String(), "hypervisor", choice.Kind)
 	started := time.Now()
 	defer func() {
 		if err != nil {
@@ -143,10 +152,13 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	var be backend
-	if remote == "" {
+	switch choice.Kind {
+	case HypervisorSim:
 		be, err = d.embedded(ctx, cfg)
-	} else {
-		be, err = d.remote(ctx, remote, cfg.Xenstored)
+	case HypervisorXen:
+		be, err = d.xen(ctx, cfg) // xen.go
+	default:
+		be, err = d.remote(ctx, choice.Remote(), cfg.Xenstored)
 	}
 	if err != nil {
 		return nil, err
@@ -179,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if _, err := d.host.ListVMs(rctx); err != nil {
 		return nil, fmt.Errorf("daemon: the host actor does not answer: %w", err)
 	}
-	if err := d.startAPI(cfg, be, remote, started); err != nil {
+	if err := d.startAPI(cfg, be, started); err != nil {
 		return nil, err
 	}
 	if err := d.serveMigration(cfg); err != nil {
@@ -194,18 +206,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 
 // startAPI spawns the api actor, "api" at the root, the entry point of the
 // RPC API. Suspend images without a path go to <state-dir>/suspend.
-func (d *Daemon) startAPI(cfg Config, be backend, remote string, started time.Time) error {
-	ac := api.Config{Host: d.host, Hypervisor: "sim", Started: started,
-		SuspendDir: filepath.Join(cfg.StateDir, "suspend")}
-	if remote != "" {
-		ac.Hypervisor = "unix:" + remote
-	} else {
-		mib := cfg.HostMemoryMiB
-		if mib == 0 {
-			mib = DefaultHostMemoryMiB
-		}
-		ac.HostMemory = hostMemory(be.hv, mib<<10)
-	}
+func (d *Daemon) startAPI(cfg Config, be backend, started time.Time) error {
+	ac := api.Config{Host: d.host, Hypervisor: d.choice.Kind, Started: started,
+		SuspendDir: filepath.Join(cfg.StateDir, "suspend"), HostMemory: be.memory}
 	ac.ResetDaemon = d.resetDaemon
 	ac.Hostname = cfg.HostName
 	if d.pool != nil {
@@ -329,6 +332,9 @@ func hostMemory(hv hypervisor.Hypervisor, totalKiB uint64) func(context.Context)
 // consoles in <run-dir>/console, when the hypervisor gives page access to
 // the guests' memory (the simulated host, embedded or remote).
 func (d *Daemon) startConsole(cfg Config, be backend) {
+	if d.xenconsoled != nil {
+		return // xenconsoled serves a Xen host's consoles
+	}
 	pages, ok := be.hv.(cons.Pages)
 	if !ok {
 		d.log.Info("no console daemon: the hypervisor gives no page access")
@@ -369,7 +375,8 @@ func (d *Daemon) embedded(ctx context.Context, cfg Config) (backend, error) {
 		}
 		return xenstore.NewClient(nc), nil
 	}
-	return backend{hv: h.Hypervisor(), hp: h.Hotplug().Device(), dial: dial, sw: h.Switch()}, nil
+	return backend{hv: h.Hypervisor(), hp: h.Hotplug().Device(), dial: dial, sw: h.Switch(),
+		memory: hostMemory(h.Hypervisor(), mib<<10)}, nil
 }
 
 // remote connects to a simulated host in another process: its hypervisor
@@ -425,6 +432,9 @@ func (d *Daemon) System() *actor.ActorSystem { return d.system }
 // (its Open vSwitch's with -switch ovs), in start order.
 func (d *Daemon) Daemons() []daemons.Client { return d.daemons }
 
+// Hypervisor returns the hypervisor the daemon drives, and why.
+func (d *Daemon) Hypervisor() Choice { return d.choice }
+
 // Xenstored returns the socket of the xenstored the daemon uses.
 func (d *Daemon) Xenstored() string { return d.xsPath }
 
@@ -435,7 +445,8 @@ func (d *Daemon) HypervisorSocket() string { return d.hvPath }
 
 // Stop stops the console daemon's actor, which frees the ptys, and the host
 // actor and its children, which leave the domains running for the next
-// daemon to adopt, then the actor system, and closes the state directory
+// daemon to adopt, then the actor system (a Xen host's xenconsoled is left
+// running for the next daemon to adopt too), and closes the state directory
 // and the host connections. An embedded simulated host stops with the
 // daemon and its socket is removed: its domains cannot outlive it, so its
 // VMs are shut down hard first, which stops their device models and
@@ -469,7 +480,11 @@ func (d *Daemon) Stop() error {
 			}
 			for i := len(d.daemons) - 1; i >= 0; i-- {
 				sctx, cancel := context.WithTimeout(context.Background(), daemonStopTimeout)
-				errs = append(errs, d.daemons[i].Stop(sctx))
+				if c := d.daemons[i]; d.xenconsoled != nil && c.PID().Equal(d.xenconsoled) {
+					errs = append(errs, c.Detach(sctx))
+				} else {
+					errs = append(errs, c.Stop(sctx))
+				}
 				cancel()
 			}
 			d.system.Shutdown()

@@ -17,6 +17,7 @@ import (
 	"github.com/xenactor/xenactor/actors/vm"
 	"github.com/xenactor/xenactor/cmd/xenactord/daemon"
 	"github.com/xenactor/xenactor/hostio/hypervisor"
+	"github.com/xenactor/xenactor/hostio/hypervisor/xen"
 	"github.com/xenactor/xenactor/hostio/sim"
 	"github.com/xenactor/xenactor/hostio/sim/simtest"
 	"github.com/xenactor/xenactor/hostio/xenbus"
@@ -245,17 +246,25 @@ func TestDaemon_Embedded(t *testing.T) {
 	require.True(t, errors.Is(err, os.ErrNotExist), "the socket is removed: %v", err)
 }
 
+// usageCase is a configuration Start refuses with msg.
+type usageCase struct {
+	name string
+	cfg  daemon.Config
+	msg  string
+}
+
 func TestDaemon_UsageErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  daemon.Config
-		msg  string
-	}{
+	cases := []usageCase{
 		{"embedded with an external xenstored", daemon.Config{Xenstored: "/run/xenstored/socket"}, "not supported"},
 		{"remote without xenstored", daemon.Config{Hypervisor: "unix:/run/simhost/hypervisor.sock"}, "needs -xenstored"},
 		{"remote without a path", daemon.Config{Hypervisor: "unix:", Xenstored: "/x"}, "no socket path"},
 		{"unknown hypervisor", daemon.Config{Hypervisor: "kvm"}, "want"},
-	} {
+	}
+	if !xen.Supported {
+		cases = append(cases, usageCase{"xen without the build tag", daemon.Config{Hypervisor: daemon.HypervisorXen},
+			"-tags xen"})
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.cfg.StateDir, tc.cfg.RunDir = filepath.Join(dir, "state"), dir

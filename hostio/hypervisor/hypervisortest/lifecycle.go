@@ -94,10 +94,15 @@ func testIDs(t *testing.T, h *harness) {
 func testMaxMemVCPUs(t *testing.T, h *harness) {
 	id := h.create(h.config(h.o.types[0]))
 	require.NoError(t, h.hv.SetMaxMem(h.ctx(), id, 3*h.o.build.MemoryKiB))
-	require.NoError(t, h.hv.SetMaxVCPUs(h.ctx(), id, 4))
+	vcpus := 4
+	if h.o.fixedVCPUs {
+		vcpus = 1
+		assert.True(t, errdefs.IsInvalid(h.hv.SetMaxVCPUs(h.ctx(), id, 3)), "more vCPUs than created")
+	}
+	require.NoError(t, h.hv.SetMaxVCPUs(h.ctx(), id, vcpus))
 	info := h.info(id)
 	assert.Equal(t, 3*h.o.build.MemoryKiB, info.MaxMemKiB)
-	assert.Equal(t, 4, info.VCPUs)
+	assert.Equal(t, vcpus, info.VCPUs)
 	assert.True(t, errdefs.IsInvalid(h.hv.SetMaxVCPUs(h.ctx(), id, 0)))
 
 	require.NoError(t, h.hv.SetMaxMem(h.ctx(), id, h.o.build.MemoryKiB/2))

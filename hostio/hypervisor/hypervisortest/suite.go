@@ -29,9 +29,11 @@ type PageAccess interface {
 type Option func(*options)
 
 type options struct {
-	build   hypervisor.BuildConfig
-	timeout time.Duration
-	types   []hypervisor.DomainType
+	build       hypervisor.BuildConfig
+	timeout     time.Duration
+	types       []hypervisor.DomainType
+	noMigration bool
+	fixedVCPUs  bool
 }
 
 // WithBuildConfig sets the kernel, firmware and memory the suite builds
@@ -55,6 +57,17 @@ func WithTypes(types ...hypervisor.DomainType) Option {
 	return func(o *options) { o.types = types }
 }
 
+// WithoutMigration skips the tests of save, restore, the dirty log and
+// live migration, for an implementation whose Migration methods are
+// errdefs.ErrNotImplemented (they must still check the domain and the
+// context first).
+func WithoutMigration() Option { return func(o *options) { o.noMigration = true } }
+
+// WithFixedVCPUs is for a hypervisor that fixes a domain's vCPUs when it is
+// created (Xen 4.17): SetMaxVCPUs must accept up to the created count and
+// refuse more with errdefs.ErrInvalid, instead of raising it.
+func WithFixedVCPUs() Option { return func(o *options) { o.fixedVCPUs = true } }
+
 // Run runs the conformance suite; newHV returns the implementation for one
 // subtest (a fresh simulator, or the one real host).
 func Run(t *testing.T, newHV func(t *testing.T) hypervisor.Hypervisor, opts ...Option) {
@@ -72,6 +85,14 @@ func Run(t *testing.T, newHV func(t *testing.T) hypervisor.Hypervisor, opts ...O
 			tc.run(t, &harness{t: t, hv: newHV(t), o: o})
 		})
 	}
+	for _, tc := range migrationSuite() {
+		t.Run(tc.name, func(t *testing.T) {
+			if o.noMigration {
+				t.Skip("without migration")
+			}
+			tc.run(t, &harness{t: t, hv: newHV(t), o: o})
+		})
+	}
 }
 
 type testCase struct {
@@ -85,6 +106,14 @@ func tests() []testCase {
 	all = append(all, transitionTests()...)
 	all = append(all, eventTests()...)
 	all = append(all, memoryTests()...)
+	return all
+}
+
+// migrationSuite lists the tests of save, restore, the dirty log and live
+// migration, which WithoutMigration skips.
+func migrationSuite() []testCase {
+	var all []testCase
+	all = append(all, saveTransitionTests()...)
 	all = append(all, migrationTests()...)
 	all = append(all, corruptImageTests()...)
 	return all

@@ -18,10 +18,16 @@ func transitionTests() []testCase {
 	return []testCase{
 		{"Build_Twice", testBuildTwice},
 		{"Build_BadConfig", testBuildBadConfig},
-		{"Save_NeedsPausedOrSuspended", testSaveStates},
-		{"Restore_IntoBuiltDomain", testRestoreIntoBuilt},
 		{"SetMaxVCPUs_AfterBuild", testVCPUsAfterBuild},
 		{"CanceledContext", testCanceled},
+	}
+}
+
+// saveTransitionTests are the transitions of Save and Restore.
+func saveTransitionTests() []testCase {
+	return []testCase{
+		{"Save_NeedsPausedOrSuspended", testSaveStates},
+		{"Restore_IntoBuiltDomain", testRestoreIntoBuilt},
 	}
 }
 
