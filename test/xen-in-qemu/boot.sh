@@ -19,7 +19,7 @@ timeout --kill-after=10 "${E2E_TIMEOUT:-600}" qemu-system-x86_64 \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "$I/xen" -append "$XENARGS" \
 	-initrd "$I/vmlinuz $DOM0ARGS,$I/dom0.cpio.gz" </dev/null 2>&1 |
-	sed -u 's/\r$//' | tee "$LOG" | grep --line-buffered -E '^E2E-(PASS|FAIL|TIMING|DONE)'
+	sed -u 's/\r//g' | tee "$LOG" | grep --line-buffered -E '^E2E-(PASS|FAIL|TIMING|DONE)'
 rc=${PIPESTATUS[0]}
 echo "boot: qemu exited $rc" >&2
 exit "$rc"
