@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xenactor/xenactor/hostio/guestagent"
 	"github.com/xenactor/xenactor/hostio/xenbus"
 	"github.com/xenactor/xenactor/hostio/xenstore"
 )
@@ -61,11 +62,13 @@ type guest struct {
 	pauseMu sync.Mutex
 	resumed chan struct{} // non-nil while paused; closed on unpause
 
-	// The guest agent (agent.go): the unique-domain-id it last saw and
-	// what it last wrote, as XenServer's xe-daemon caches it.
+	// The guest agent (agent.go): what it knew as the kernel started, and
+	// its reporter (the unique-domain-id it last saw and what it last
+	// wrote, as XenServer's xe-daemon caches them); agentMu serialises
+	// its rounds.
 	agentMu  sync.Mutex
 	agent    agentState
-	agentLog map[string]string
+	reporter *guestagent.Reporter
 }
 
 // setPaused freezes or thaws the kernel: a paused domain runs no code, so

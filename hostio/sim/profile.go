@@ -34,6 +34,7 @@ type Profile struct {
 var (
 	LinuxPV        = Profile{Name: "linux", PVDrivers: true, Agent: "linux"}
 	WindowsPV      = Profile{Name: "windows", PVDrivers: true, Agent: "windows"}
+	LinuxPVNoAgent = Profile{Name: "linux-noagent", PVDrivers: true} // a real agent may report instead
 	HVMNoPV        = Profile{Name: "hvm-nopv"}
 	HostileJunk    = Profile{Name: "hostile-junk", PVDrivers: true, Agent: "linux", Junk: true}
 	HostileQuota   = Profile{Name: "hostile-quota", PVDrivers: true, FillQuota: true}
@@ -45,7 +46,8 @@ var (
 var Profiles = map[string]Profile{}
 
 func init() {
-	for _, p := range []Profile{LinuxPV, WindowsPV, HVMNoPV, HostileJunk, HostileQuota, HostileNoAck, HostileFlapper} {
+	for _, p := range []Profile{LinuxPV, WindowsPV, LinuxPVNoAgent, HVMNoPV, HostileJunk, HostileQuota, HostileNoAck,
+		HostileFlapper} {
 		Profiles[p.Name] = p
 	}
 }

@@ -3,7 +3,6 @@ package tracing
 import (
 	"context"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/opentracing/opentracing-go"
 )
 
@@ -22,9 +21,19 @@ func Inject(ctx context.Context) map[string]string {
 	return header
 }
 
+// MessageHeader is what Extract reads of an actor message's header; the
+// protoactor-go envelope's actor.ReadonlyMessageHeader has it. Naming it here
+// keeps protoactor-go out of the programs that only trace xenstore
+// requests (the guest agent).
+type MessageHeader interface {
+	Get(key string) string
+	Keys() []string
+	Length() int
+}
+
 // Extract returns the span context a message header carries (see Inject),
 // or nil when it carries none or tracing is off.
-func Extract(header actor.ReadonlyMessageHeader) opentracing.SpanContext {
+func Extract(header MessageHeader) opentracing.SpanContext {
 	if header == nil || header.Length() == 0 {
 		return nil
 	}
@@ -35,7 +44,7 @@ func Extract(header actor.ReadonlyMessageHeader) opentracing.SpanContext {
 	return sc
 }
 
-type headerReader struct{ h actor.ReadonlyMessageHeader }
+type headerReader struct{ h MessageHeader }
 
 func (r headerReader) ForeachKey(handler func(key, val string) error) error {
 	for _, k := range r.h.Keys() {
