@@ -55,7 +55,7 @@ wait_state() {
 		stat_of "$1"
 		st=$(pstate)
 		[ "$st" = "POWER_STATE_$2" ] && return 0
-		! expired || { why="$1 is [$st], not $2, after $3s"; return 1; }
+		! expired || { why="$1 is [$st], not $2, after $3s: $(echo $stat | cut -c1-300)"; return 1; }
 		sleep 0.5
 	done
 }
@@ -111,10 +111,15 @@ EOC
 }
 
 # ---- xenactord ----
+TAILPID=
 daemon_start() {
 	mkdir -p /run/xa
 	xenactord -state-dir /run/xa/state -run-dir /run/xa >/run/xa/xenactord.log 2>&1 &
 	XAPID=$!
+	# Its log goes to the console as it comes: a run that times out still
+	# shows what the daemon did.
+	tail -f /run/xa/xenactord.log | sed 's/^/xenactord: /' &
+	TAILPID=$!
 	within 90
 	while ! xenactor --timeout 10s host info >/dev/null 2>&1; do
 		kill -0 $XAPID 2>/dev/null || { why="xenactord exited: $(tail -n 5 /run/xa/xenactord.log)"; return 1; }
@@ -148,7 +153,7 @@ need_vm() { [ -n "$UUID" ] || { why="no VM (vm-create failed)"; return 1; }; }
 vm_start() {
 	need_vm || return 1
 	xa vm start e2e || { why="vm start failed: $out"; return 1; }
-	wait_state e2e RUNNING 10 || return 1
+	wait_state e2e RUNNING 60 || return 1
 	d=$(domid_of e2e)
 	xl list | grep -q " $d " || info "xl list does not show domain $d: $(xl list)"
 	info "e2e runs as domain $d"
@@ -193,7 +198,7 @@ guest_ping() {
 vm_shutdown_clean() {
 	need_vm || return 1
 	xa vm shutdown e2e || { why="vm shutdown (clean) failed: $out"; return 1; }
-	wait_state e2e HALTED 5 || return 1
+	wait_state e2e HALTED 60 || return 1
 	le=$(echo "$stat" | grep -o '"last_error": *{[^}]*}')
 	info "after the clean shutdown: last_error $le"
 }
@@ -215,7 +220,7 @@ vm_reboot() {
 vm_shutdown_hard() {
 	need_vm || return 1
 	xa vm shutdown --hard e2e || { why="vm shutdown --hard failed: $out"; return 1; }
-	wait_state e2e HALTED 5
+	wait_state e2e HALTED 60
 }
 vm_remove() {
 	need_vm || return 1
@@ -301,8 +306,8 @@ if run daemon-start daemon_start; then
 	run no-leftovers no_leftovers
 	run daemon-stop daemon_stop
 fi
-echo "E2E-INFO ---- xenactord's log ----"
-sed 's/^/xenactord: /' /run/xa/xenactord.log 2>/dev/null | tail -n 400
+sleep 1
+[ -n "$TAILPID" ] && kill $TAILPID
 echo "E2E-INFO ---- guest consoles ----"
 find /run/xa /var/log/xen -name '*.log' ! -name xenactord.log 2>/dev/null | while read -r f; do
 	tail -n 30 "$f" | sed "s|^|${f##*/}: |"
