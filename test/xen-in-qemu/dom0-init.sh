@@ -6,6 +6,9 @@
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
 export HOME=/root
+# No asynchronous preemption of goroutines (signals): fewer signal frames
+# for the emulated CPU to get wrong (see boot.sh).
+export GODEBUG=asyncpreemptoff=1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
