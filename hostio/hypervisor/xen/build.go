@@ -12,12 +12,15 @@ import (
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-// Build implements hypervisor.Builder for PV guests, as libxl 4.17 does:
-// the xenstore and console event channels are allocated first, then
+// Build implements hypervisor.Builder for PV and PVH guests, as libxl 4.17
+// does: the xenstore and console event channels are allocated first, then
 // libxenguest's domain builder loads the kernel and ramdisk, populates
 // MemoryKiB, and seeds the grant entries of both rings. StoreGFN and
-// ConsoleGFN are the rings' machine frames, which xenstored's INTRODUCE
-// and xenconsoled map. PVH guests are errdefs.ErrNotImplemented.
+// ConsoleGFN are what xenstored's INTRODUCE and xenconsoled map: the
+// rings' machine frames for PV, their pfns (HVM params) for PVH. A PVH
+// guest boots straight into its kernel's PVH entry point, without ACPI
+// tables; HVM guests are errdefs.ErrNotImplemented (HVM domains are
+// refused at create already).
 func (h *Hypervisor) Build(ctx context.Context, id hypervisor.DomID, cfg hypervisor.BuildConfig) (hypervisor.BuildResult, error) {
 	const op = "build"
 	var none hypervisor.BuildResult
@@ -39,7 +42,7 @@ func (h *Hypervisor) Build(ctx context.Context, id hypervisor.DomID, cfg hypervi
 	case r.flags&dominfShutdown != 0:
 		return none, invalid(op, id, "is shut down")
 	}
-	if info.Type != hypervisor.DomainTypePV {
+	if info.Type == hypervisor.DomainTypeHVM {
 		return none, fmt.Errorf("%s: domain %d: %s guests are not built by the Xen backend yet: %w", op, id,
 			info.Type, errdefs.ErrNotImplemented)
 	}
@@ -71,15 +74,12 @@ func (h *Hypervisor) Build(ctx context.Context, id hypervisor.DomID, cfg hypervi
 	if err != nil {
 		return none, domErr(op+": console event channel", id, err)
 	}
-	b := &pvBuild{domid: uint32(id), kernel: cfg.Kernel, ramdisk: cfg.Ramdisk, cmdline: cfg.Cmdline,
+	b := &buildArgs{domid: uint32(id), kernel: cfg.Kernel, ramdisk: cfg.Ramdisk, cmdline: cfg.Cmdline,
 		memKiB: cfg.MemoryKiB, storeDomid: uint32(cfg.StoreDomid), consoleDomid: uint32(cfg.ConsoleDomid),
-		storePort: storePort, consolePort: consolePort, vcpus: info.VCPUs}
+		storePort: storePort, consolePort: consolePort, vcpus: info.VCPUs, pvh: info.Type == hypervisor.DomainTypePVH}
 	start := time.Now()
-	if step, msg, err := buildPV(b); err != nil {
-		if msg == "" {
-			msg = err.Error()
-		}
-		return none, fmt.Errorf("%s: domain %d: xc_dom_%s: %s: %w", op, id, step, msg, errnoKind(err))
+	if err := build(b); err != nil {
+		return none, fmt.Errorf("%s: domain %d: %w", op, id, err)
 	}
 	target := cfg.TargetKiB
 	if target == 0 {

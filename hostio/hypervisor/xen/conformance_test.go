@@ -42,7 +42,12 @@ func openHost(t *testing.T) *xen.Hypervisor {
 // TestConformance runs the hypervisor conformance suite against the real
 // host, building PV guests from XENACTOR_TEST_KERNEL and
 // XENACTOR_TEST_RAMDISK with XENACTOR_TEST_MEMORY_KIB (default 128 MiB).
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { testConformance(t, hypervisor.DomainTypePV) }
+
+// TestConformancePVH is TestConformance with PVH guests.
+func TestConformancePVH(t *testing.T) { testConformance(t, hypervisor.DomainTypePVH) }
+
+func testConformance(t *testing.T, typ hypervisor.DomainType) {
 	hv := openHost(t)
 	kernel := os.Getenv("XENACTOR_TEST_KERNEL")
 	if kernel == "" {
@@ -62,7 +67,7 @@ func TestConformance(t *testing.T) {
 		hypervisortest.WithBuildConfig(hypervisor.BuildConfig{Kernel: kernel,
 			Ramdisk: os.Getenv("XENACTOR_TEST_RAMDISK"), Cmdline: "console=hvc0 rdinit=/init loglevel=4",
 			MemoryKiB: mem}),
-		hypervisortest.WithTypes(hypervisor.DomainTypePV),
+		hypervisortest.WithTypes(typ),
 		hypervisortest.WithoutMigration(),
 		hypervisortest.WithFixedVCPUs(),
 		hypervisortest.WithTimeout(60*time.Second))

@@ -29,6 +29,11 @@ const (
 	emuPIC   = 1 << 5
 )
 
+// hvmSpecialPages is X86_HVM_NR_SPECIAL_PAGES: the pages the builder of
+// an HVM container (PVH) populates beside the guest's RAM for xenstore,
+// the console and Xen's own use. DomainInfo does not count them.
+const hvmSpecialPages = 8
+
 // maxmemSlackKiB is what libxl adds to a domain's maximum memory
 // (LIBXL_MAXMEM_CONSTANT); DomainInfo subtracts it again.
 const maxmemSlackKiB = 1024
@@ -48,7 +53,9 @@ type rawInfo struct {
 	emu       uint32
 }
 
-// decodeInfo turns Xen's view of a domain into the interface's. Xen sets
+// decodeInfo turns Xen's view of a domain into the interface's. MemoryKiB
+// is the guest's RAM: tot_pages, less the special pages of a PVH domain.
+// Xen sets
 // running only while a vCPU is on a CPU and blocked only when every vCPU
 // waits for an event; a domain whose vCPUs are runnable but not scheduled
 // has neither, so Running here means "runnable and not blocked" (xl list's
@@ -73,6 +80,9 @@ func decodeInfo(r rawInfo) hypervisor.DomainInfo {
 	}
 	if info.Shutdown {
 		info.ShutdownReason = hypervisor.ShutdownReason(r.flags >> dominfShutdownShift & dominfShutdownMask)
+	}
+	if info.Type == hypervisor.DomainTypePVH && r.totPages >= hvmSpecialPages {
+		info.MemoryKiB -= hvmSpecialPages * (hypervisor.PageSize / 1024)
 	}
 	if r.domid != 0 && info.MaxMemKiB >= maxmemSlackKiB {
 		info.MaxMemKiB -= maxmemSlackKiB

@@ -27,8 +27,10 @@ func TestDecodeInfo(t *testing.T) {
 		"shut down for reboot": {dominfShutdown | 1<<dominfShutdownShift | dominfBlocked, 0,
 			func(i *hypervisor.DomainInfo) { i.Shutdown, i.ShutdownReason = true, hypervisor.ShutdownReboot }},
 		"dying": {dominfDying | dominfPaused, 0, func(i *hypervisor.DomainInfo) { i.Dying, i.Paused = true, true }},
-		"pvh":   {dominfHVM | dominfPaused, emuLAPIC, func(i *hypervisor.DomainInfo) { i.Type, i.Paused = hypervisor.DomainTypePVH, true }},
-		"hvm":   {dominfHVM | dominfPaused, 0x3ff, func(i *hypervisor.DomainInfo) { i.Type, i.Paused = hypervisor.DomainTypeHVM, true }},
+		"pvh without its special pages": {dominfHVM | dominfPaused, emuLAPIC, func(i *hypervisor.DomainInfo) {
+			i.Type, i.Paused, i.MemoryKiB = hypervisor.DomainTypePVH, true, 1024-hvmSpecialPages*4
+		}},
+		"hvm": {dominfHVM | dominfPaused, 0x3ff, func(i *hypervisor.DomainInfo) { i.Type, i.Paused = hypervisor.DomainTypeHVM, true }},
 	} {
 		r := base
 		r.flags, r.emu = tc.flags, tc.emu

@@ -9,8 +9,11 @@
 // Supported says which one a binary has, and ControlDomain whether the
 // process runs in the control domain of a Xen host.
 //
-// What the backend does not do (yet): HVM guests (no device model on a real
-// host) and live migration, save and restore (Migration's methods are
+// PV guests are built as libxl builds them; PVH guests boot straight into
+// their kernel's PVH entry point, without firmware or ACPI tables (Linux
+// then finds no RSDP, and its own power-off halts instead). What the
+// backend does not do (yet): HVM guests (no device model on a real host)
+// and live migration, save and restore (Migration's methods are
 // errdefs.ErrNotImplemented). vCPUs are fixed when a domain is created, as
 // in Xen 4.17: SetMaxVCPUs accepts at most the created count.
 //

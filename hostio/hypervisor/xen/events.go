@@ -32,15 +32,20 @@ type events struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 
+	// pollEvery is pollInterval; tests stretch it to see the other
+	// sources alone.
+	pollEvery time.Duration
+
 	mu       sync.Mutex
 	subs     map[chan struct{}]struct{}
+	source   string // "virq" or "xenstore" once started
 	started  bool
 	closed   bool
 	virqFile *os.File // read side of VIRQ_DOM_EXC, closed to stop its reader
 }
 
 func newEvents(h *Hypervisor) *events {
-	return &events{h: h, quit: make(chan struct{}), subs: make(map[chan struct{}]struct{})}
+	return &events{h: h, quit: make(chan struct{}), subs: make(map[chan struct{}]struct{}), pollEvery: pollInterval}
 }
 
 // signal gives every subscriber a pending signal (one at most).
@@ -112,6 +117,7 @@ func (e *events) start() {
 		f, ferr := virqReader(v)
 		if ferr == nil {
 			log.Info("xen events: VIRQ_DOM_EXC bound", "port", v.port)
+			e.source = "virq"
 			e.virqFile = f
 			e.wg.Add(1)
 			go e.readVIRQ(v, f)
@@ -119,6 +125,7 @@ func (e *events) start() {
 		}
 		v.close()
 		log.Warn("xen events: cannot read the VIRQ_DOM_EXC channel; watching xenstore", "err", ferr)
+		e.source = "xenstore"
 		e.wg.Add(1)
 		go e.watchXenstore()
 	default:
@@ -127,6 +134,7 @@ func (e *events) start() {
 		} else {
 			log.Warn("xen events: cannot bind VIRQ_DOM_EXC; watching xenstore", "err", err)
 		}
+		e.source = "xenstore"
 		e.wg.Add(1)
 		go e.watchXenstore()
 	}
@@ -240,7 +248,7 @@ type stateKey struct {
 // differ from the last list.
 func (e *events) poll() {
 	defer e.wg.Done()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(e.pollEvery)
 	defer t.Stop()
 	var last []stateKey
 	for {

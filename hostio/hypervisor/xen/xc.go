@@ -156,6 +156,119 @@ out:
 	return rc;
 }
 
+// xa_build_pvh is libxl__build_hvm of libxl 4.17 for a PVH guest booted
+// straight into its kernel: no device model, no firmware, no ACPI tables.
+// The memory map is libxl's: RAM below the MMIO hole, the HVM special
+// pages reserved, RAM above 4 GiB for the rest.
+static int xa_build_pvh(xc_interface *xch, struct xa_build *b) {
+	struct xc_dom_image *dom;
+	struct e820entry e820[3];
+	unsigned int n = 0;
+	uint64_t mem_size = b->mem_kib << 10, lowmem_end, highmem_end = 0, mmio_start, start;
+	uint64_t v;
+	int rc = -1;
+
+	b->step = "allocate";
+	dom = xc_dom_allocate(xch, b->cmdline, NULL);
+	if (!dom)
+		return -1;
+	dom->container_type = XC_DOM_HVM_CONTAINER;
+	b->step = "kernel";
+	if (xc_dom_kernel_file(dom, b->kernel) != 0)
+		goto out;
+	if (b->ramdisk && b->ramdisk[0]) {
+		b->step = "ramdisk";
+		if (xc_dom_module_file(dom, b->ramdisk, NULL) != 0)
+			goto out;
+	}
+	dom->target_pages = b->mem_kib >> 2;
+	// The local APIC page, the ACPI area and the special pages are inside
+	// the MMIO hole.
+	start = (uint64_t)(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT;
+	if (start > 0xfee00000ULL)
+		start = 0xfee00000ULL;
+	if (start > 0xfc000000ULL)
+		start = 0xfc000000ULL;
+	dom->mmio_size = (1ULL << 32) - start;
+	lowmem_end = mem_size;
+	mmio_start = (1ULL << 32) - dom->mmio_size;
+	if (lowmem_end > mmio_start) {
+		highmem_end = (1ULL << 32) + (lowmem_end - mmio_start);
+		lowmem_end = mmio_start;
+	}
+	dom->lowmem_end = lowmem_end;
+	dom->highmem_end = highmem_end;
+	dom->mmio_start = mmio_start;
+	dom->vga_hole_size = 0;
+	dom->device_model = false;
+	dom->max_vcpus = b->max_vcpus;
+	dom->console_evtchn = b->console_port;
+	dom->console_domid = b->console_domid;
+	dom->xenstore_evtchn = b->store_port;
+	dom->xenstore_domid = b->store_domid;
+	dom->claim_enabled = 0;
+
+	e820[n].addr = 0;
+	e820[n].size = lowmem_end;
+	e820[n++].type = E820_RAM;
+	e820[n].addr = (uint64_t)(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT;
+	e820[n].size = (uint64_t)X86_HVM_NR_SPECIAL_PAGES << XC_PAGE_SHIFT;
+	e820[n++].type = E820_RESERVED;
+	if (highmem_end) {
+		e820[n].addr = 1ULL << 32;
+		e820[n].size = highmem_end - (1ULL << 32);
+		e820[n++].type = E820_RAM;
+	}
+
+	b->step = "boot_xen_init";
+	if (xc_dom_boot_xen_init(dom, xch, b->domid) != 0)
+		goto out;
+	b->step = "parse_image";
+	if (xc_dom_parse_image(dom) != 0)
+		goto out;
+	b->step = "mem_init";
+	if (xc_dom_mem_init(dom, (unsigned int)(b->mem_kib >> 10)) != 0)
+		goto out;
+	b->step = "boot_mem_init";
+	if (xc_dom_boot_mem_init(dom) != 0)
+		goto out;
+	b->step = "set_memory_map";
+	if (xc_domain_set_memory_map(xch, b->domid, e820, n) != 0)
+		goto out;
+	dom->e820 = e820;
+	dom->e820_entries = n;
+	b->step = "build_image";
+	if (xc_dom_build_image(dom) != 0)
+		goto out;
+	b->step = "boot_image";
+	if (xc_dom_boot_image(dom) != 0)
+		goto out;
+	b->step = "gnttab_init";
+	if (xc_dom_gnttab_init(dom) != 0)
+		goto out;
+	b->step = "hvm_params";
+	if (xc_hvm_param_get(xch, b->domid, HVM_PARAM_STORE_PFN, &v) != 0)
+		goto out;
+	b->store_gfn = v;
+	if (xc_hvm_param_get(xch, b->domid, HVM_PARAM_CONSOLE_PFN, &v) != 0)
+		goto out;
+	b->console_gfn = v;
+	if (xc_hvm_param_set(xch, b->domid, HVM_PARAM_STORE_EVTCHN, b->store_port) != 0 ||
+	    xc_hvm_param_set(xch, b->domid, HVM_PARAM_CONSOLE_EVTCHN, b->console_port) != 0)
+		goto out;
+	b->step = "";
+	rc = 0;
+out:
+	dom->e820 = NULL;
+	dom->e820_entries = 0;
+	xc_dom_release(dom);
+	return rc;
+}
+
+static int xa_build(xc_interface *xch, struct xa_build *b, int pvh) {
+	return pvh ? xa_build_pvh(xch, b) : xa_build_pv(xch, b);
+}
+
 static int xa_version(xc_interface *xch, char *buf, size_t len) {
 	xen_extraversion_t extra;
 	int v = xc_version(xch, XENVER_version, NULL);
@@ -179,6 +292,8 @@ import (
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
 // xc is an open libxenctrl handle. Its hypercalls are safe for concurrent
@@ -340,24 +455,55 @@ func (x *xc) allocUnbound(domid, remote uint32) (uint32, error) {
 	return uint32(port), nil
 }
 
-// pvBuild is what buildPV needs and returns.
-type pvBuild struct {
+// buildArgs is what build needs and returns.
+type buildArgs struct {
 	domid                    uint32
 	kernel, ramdisk, cmdline string
 	memKiB                   uint64
 	storeDomid, consoleDomid uint32
 	storePort, consolePort   uint32
 	vcpus                    int
+	pvh                      bool
 	storeGFN, consoleGFN     uint64
 }
 
-// buildPV runs libxenguest's PV domain builder on a handle of its own, so
-// the error says what the library logged. The step names the builder's
-// stage that failed.
-func buildPV(b *pvBuild) (step string, msg string, err error) {
+// buildError is a failed build: the builder's stage, what the libraries
+// logged, the errdefs kind and the errno.
+type buildError struct {
+	step, msg string
+	kind      error
+	errno     error
+}
+
+func (e *buildError) Error() string {
+	msg := e.msg
+	if msg == "" {
+		msg = e.errno.Error()
+	}
+	return "xc_dom_" + e.step + ": " + msg
+}
+
+func (e *buildError) Unwrap() []error { return []error{e.kind, e.errno} }
+
+// buildKind is the errdefs kind of a failed build: the library's error
+// code when it says something (a bad kernel, too little memory), else the
+// errno's.
+func buildKind(code C.int, errno error) error {
+	switch code {
+	case C.XC_INVALID_KERNEL, C.XC_INVALID_PARAM:
+		return errdefs.ErrInvalid
+	case C.XC_OUT_OF_MEMORY:
+		return errdefs.ErrResourceExhausted
+	}
+	return errnoKind(errno)
+}
+
+// build runs libxenguest's PV or PVH domain builder on a handle of its
+// own, so the error says what the library logged; it is a *buildError.
+func build(b *buildArgs) error {
 	x, err := openXC()
 	if err != nil {
-		return "open", "", err
+		return &buildError{step: "open", kind: errnoKind(err), errno: err}
 	}
 	defer x.close()
 	cs := func(s string) *C.char { return C.CString(s) }
@@ -374,13 +520,22 @@ func buildPV(b *pvBuild) (step string, msg string, err error) {
 	// The builder is long and calls back into nothing of Go: keep it on
 	// one thread so errno and the logger belong to this call.
 	runtime.LockOSThread()
-	rc, cerr := C.xa_build_pv(x.h, cb)
+	pvh := C.int(0)
+	if b.pvh {
+		pvh = 1
+	}
+	rc, cerr := C.xa_build(x.h, cb, pvh)
 	runtime.UnlockOSThread()
 	if rc != 0 {
-		return C.GoString(cb.step), x.lastError(), errnoOf(cerr)
+		errno := errnoOf(cerr)
+		var code C.int
+		if last := C.xc_get_last_error(x.h); last != nil {
+			code = C.int(last.code)
+		}
+		return &buildError{step: C.GoString(cb.step), msg: x.lastError(), kind: buildKind(code, errno), errno: errno}
 	}
 	b.storeGFN, b.consoleGFN = uint64(cb.store_gfn), uint64(cb.console_gfn)
-	return "", "", nil
+	return nil
 }
 
 // virq is VIRQ_DOM_EXC bound on an event channel handle.

@@ -27,6 +27,8 @@ type Hypervisor struct {
 	xc  *xc
 	ev  *events
 
+	closeOnce sync.Once
+
 	mu   sync.Mutex
 	doms map[hypervisor.DomID]*domState
 }
@@ -62,15 +64,13 @@ func Open(cfg Config) (*Hypervisor, error) {
 }
 
 // Close stops the event sources, closes the events channels and the
-// libxenctrl handle. Domains are left as they are.
+// libxenctrl handle; domains are left as they are. Closing again does
+// nothing; no other method may be called after Close.
 func (h *Hypervisor) Close() error {
-	h.ev.close()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.xc != nil {
+	h.closeOnce.Do(func() {
+		h.ev.close()
 		h.xc.close()
-		h.xc = nil
-	}
+	})
 	return nil
 }
 
