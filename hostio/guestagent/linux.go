@@ -34,8 +34,9 @@ type Uname struct {
 }
 
 // Linux reads a Linux guest: /etc/os-release (or /usr/lib/os-release), the
-// kernel's uname, /proc/meminfo, the Xen balloon driver's presence, and the
-// network interfaces. What is missing (a busybox initramfs has no
+// kernel's uname, /proc/meminfo, the Xen balloon driver's presence, the file
+// systems on block devices (/proc/self/mounts, statfs), and the network
+// interfaces. What is missing (a busybox initramfs has no
 // os-release) is left out, and the kernel's name stands for the OS's.
 type Linux struct {
 	// Root prefixes the files read; "" is "/".
@@ -45,6 +46,9 @@ type Linux struct {
 	// Interfaces lists the network interfaces; nil asks the kernel
 	// (net.Interfaces).
 	Interfaces func() ([]Interface, error)
+	// Statfs returns the size of the file system mounted at path and the
+	// bytes free on it; nil calls statfs(2).
+	Statfs func(path string) (sizeBytes, freeBytes uint64, err error)
 	// AgentVersion is reported as data/guest-agent-version/*, with the
 	// kernel's major.minor as "kernel".
 	AgentVersion Version
@@ -61,7 +65,11 @@ func (l Linux) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("guest agent: uname: %w", err)
 	}
-	s := Snapshot{Hostname: u.Nodename, OS: l.osRelease(), Memory: l.meminfo(), Balloon: l.balloon()}
+	s := Snapshot{Hostname: u.Nodename, OS: l.osRelease(), Memory: l.meminfo(), Balloon: l.balloon(),
+		Volumes: l.volumes()}
+	if s.Hostname == "(none)" {
+		s.Hostname = "" // the kernel's name for no name (an initramfs that set none)
+	}
 	s.OS.Uname = u.Release
 	if s.OS.Name == "" {
 		s.OS.Name = strings.TrimSpace(u.Sysname + " " + u.Release)
@@ -171,6 +179,61 @@ func (l Linux) meminfo() Memory {
 		m.FreeKiB = avail
 	}
 	return m
+}
+
+// volumes lists the file systems mounted from block devices (/dev/...), a
+// device once with all its mount points, in the order of
+// /proc/self/mounts. A file system statfs fails on is left out.
+func (l Linux) volumes() []Volume {
+	b, err := os.ReadFile(l.path("/proc/self/mounts"))
+	if err != nil {
+		return nil
+	}
+	statfs := l.Statfs
+	if statfs == nil {
+		statfs = sysStatfs
+	}
+	var vols []Volume
+	byDev := make(map[string]int)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || !strings.HasPrefix(f[0], "/dev/") {
+			continue
+		}
+		dev, mp, fstype := f[0], unescapeMount(f[1]), f[2]
+		if i, ok := byDev[dev]; ok {
+			vols[i].MountPoints = append(vols[i].MountPoints, mp)
+			continue
+		}
+		size, free, err := statfs(l.path(mp))
+		if err != nil {
+			continue
+		}
+		byDev[dev] = len(vols)
+		vols = append(vols, Volume{Name: dev, SizeBytes: size, FreeBytes: free, Filesystem: fstype,
+			MountPoints: []string{mp}})
+	}
+	return vols
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of a path in
+// /proc/self/mounts.
+func unescapeMount(p string) string {
+	if !strings.Contains(p, "\\") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i+3 < len(p) {
+			if n, err := strconv.ParseUint(p[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
 }
 
 // balloon reports whether the Xen balloon driver is there to follow

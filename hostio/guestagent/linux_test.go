@@ -44,10 +44,21 @@ func TestLinux_Snapshot(t *testing.T) {
 			"etc/os-release": "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n" +
 				"VERSION_ID=\"12\"\n# a comment\nID=debian\n",
 			"etc/debian_version": "12.8\n",
-			"proc/meminfo":       meminfo,
+			"proc/self/mounts": "/dev/xvda1 / ext4 rw,relatime 0 0\nproc /proc proc rw 0 0\n" +
+				"/dev/xvdb /srv/my\\040data xfs rw 0 0\n/dev/xvda1 /mnt ext4 rw 0 0\n/dev/xvdc /gone ext4 rw 0 0\n",
+			"proc/meminfo": meminfo,
 			"sys/devices/system/xen_memory/xen_memory0/": "",
 		})
-		l := guestagent.Linux{Root: root, Uname: uname, Interfaces: ifaces, AgentVersion: ver}
+		statfs := func(path string) (uint64, uint64, error) {
+			switch path {
+			case root:
+				return 10 << 30, 7 << 30, nil
+			case filepath.Join(root, "srv/my data"):
+				return 1 << 30, 1 << 29, nil
+			}
+			return 0, 0, os.ErrNotExist
+		}
+		l := guestagent.Linux{Root: root, Uname: uname, Interfaces: ifaces, Statfs: statfs, AgentVersion: ver}
 		s, err := l.Snapshot(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, guestagent.Snapshot{
@@ -59,15 +70,25 @@ func TestLinux_Snapshot(t *testing.T) {
 			PVDrivers: ver,
 			AgentVersion: map[string]string{"major": "1", "minor": "2", "micro": "0", "build": "0",
 				"kernel": "6.1"},
+			Volumes: []guestagent.Volume{
+				{Name: "/dev/xvda1", SizeBytes: 10 << 30, FreeBytes: 7 << 30, Filesystem: "ext4",
+					MountPoints: []string{"/", "/mnt"}},
+				{Name: "/dev/xvdb", SizeBytes: 1 << 30, FreeBytes: 1 << 29, Filesystem: "xfs",
+					MountPoints: []string{"/srv/my data"}},
+			},
 			Interfaces: []guestagent.Interface{eth0},
 		}, s)
 	})
 	t.Run("busybox", func(t *testing.T) {
 		// An initramfs: no os-release, no balloon driver, no MemAvailable.
 		root := fakeRoot(t, map[string]string{"proc/meminfo": "MemTotal: 100 kB\nMemFree: 60 kB\n"})
-		s, err := guestagent.Linux{Root: root, Uname: uname, Interfaces: ifaces}.Snapshot(context.Background())
+		noName := func() (guestagent.Uname, error) {
+			return guestagent.Uname{Sysname: "Linux", Nodename: "(none)", Release: "6.1.0-56-amd64"}, nil
+		}
+		s, err := guestagent.Linux{Root: root, Uname: noName, Interfaces: ifaces}.Snapshot(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, guestagent.OS{Name: "Linux 6.1.0-56-amd64", Uname: "6.1.0-56-amd64"}, s.OS)
+		require.Empty(t, s.Hostname, "no hostname set")
 		require.Equal(t, guestagent.Memory{TotalKiB: 100, FreeKiB: 60}, s.Memory)
 		require.False(t, s.Balloon)
 	})

@@ -25,7 +25,8 @@ const (
 
 // Reporter writes reports into a guest's xenstore home as xe-daemon does:
 // only the keys that changed since the last report (removing the keys that
-// went), with data/updated, in one transaction. It remembers the
+// went), with data/updated, in one transaction; a key the guest may not
+// write is left out, not the whole report. It remembers the
 // unique-domain-id it last saw; a different one means its cache describes
 // another domain's home, so it writes everything again. Report calls are
 // serialised.
@@ -65,6 +66,9 @@ type Result struct {
 	// Written are the keys written (data/updated included), Removed the
 	// keys removed, both sorted; neither when nothing changed.
 	Written, Removed []string
+	// Denied are the keys xenstore did not let the guest write, sorted;
+	// they are tried again only when their values change.
+	Denied []string
 }
 
 // Report writes keys (relative to the guest's home, as Keys returns them)
@@ -89,9 +93,19 @@ func (r *Reporter) Report(ctx context.Context, xs *xenstore.Client, keys map[str
 		return res, nil
 	}
 	changed[UpdatedKey] = "1"
+	var denied []string
 	err = xs.Update(ctx, func(ctx context.Context, tx *xenstore.Tx) error {
+		denied = denied[:0]
 		for k, v := range changed {
-			if err := tx.Write(ctx, k, []byte(v)); err != nil {
+			err := tx.Write(ctx, k, []byte(v))
+			if errdefs.IsPermission(err) {
+				// A toolstack that keeps the guest out of a key (xl
+				// has no control/feature-balloon for it to write)
+				// must not cost it the rest of its report.
+				denied = append(denied, k)
+				continue
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -106,7 +120,11 @@ func (r *Reporter) Report(ctx context.Context, xs *xenstore.Client, keys map[str
 		return res, fmt.Errorf("guest agent: write %d keys: %w", len(changed), err)
 	}
 	r.last = maps.Clone(keys)
+	for _, k := range denied {
+		delete(changed, k)
+	}
 	res.Written = slices.Sorted(maps.Keys(changed))
 	res.Removed = slices.Sorted(slices.Values(gone))
+	res.Denied = slices.Sorted(slices.Values(denied))
 	return res, nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/hostio/guestagent"
+	"github.com/xenactor/xenactor/hostio/xenstore"
 )
 
 func TestReporter_DiffAndNewDomain(t *testing.T) {
@@ -81,4 +82,30 @@ func TestReporter_FailedWriteIsRetried(t *testing.T) {
 	res, err := rep.Report(ctx, xs, keys)
 	require.NoError(t, err)
 	require.Equal(t, []string{"data/os_name", "data/updated"}, res.Written)
+}
+
+// A key the toolstack keeps the guest out of is left out of the report,
+// not the whole report with it.
+func TestReporter_DeniedKey(t *testing.T) {
+	r := newRig(t)
+	ctx := tctx(t)
+	require.NoError(t, r.dom0.Write(ctx, r.home+"/control/feature-balloon", nil))
+	require.NoError(t, r.dom0.SetPerms(ctx, r.home+"/control/feature-balloon",
+		[]xenstore.Perm{{Domid: 0, Access: xenstore.AccessRead}, {Domid: domid, Access: xenstore.AccessRead}}))
+	xs, err := r.guest(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { xs.Close() })
+	rep := guestagent.NewReporter("", nil)
+	keys := map[string]string{"data/os_name": "Alpine", "control/feature-balloon": "1"}
+	res, err := rep.Report(ctx, xs, keys)
+	require.NoError(t, err)
+	require.Equal(t, []string{"data/os_name", "data/updated"}, res.Written)
+	require.Equal(t, []string{"control/feature-balloon"}, res.Denied)
+	require.Equal(t, "Alpine", r.read(t, "data/os_name"))
+	require.Empty(t, r.read(t, "control/feature-balloon"))
+
+	// Not tried again while its value stays.
+	res, err = rep.Report(ctx, xs, keys)
+	require.NoError(t, err)
+	require.Equal(t, guestagent.Result{}, res)
 }

@@ -76,6 +76,9 @@ func Run(ctx context.Context, cfg Config) error {
 			cfg.Log.Debug("guest agent: reported", "new_domain", res.NewDomain,
 				"written", res.Written, "removed", res.Removed)
 		}
+		if len(res.Denied) > 0 {
+			cfg.Log.Warn("guest agent: xenstore refused some keys", "keys", res.Denied)
+		}
 		if cfg.Once {
 			return err
 		}

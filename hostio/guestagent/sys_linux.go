@@ -22,3 +22,13 @@ func cstr[T int8 | uint8](b []T) string {
 	}
 	return string(s)
 }
+
+// sysStatfs calls statfs(2) on path: the file system's size and the bytes
+// free to unprivileged users.
+func sysStatfs(path string) (sizeBytes, freeBytes uint64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Blocks * uint64(st.Bsize), st.Bavail * uint64(st.Bsize), nil
+}
