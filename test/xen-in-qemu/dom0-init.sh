@@ -40,7 +40,7 @@ setup() {
 }
 why=
 if setup; then
-	echo "E2E-PASS dom0-setup"
+	echo "E2E-PASS dom0-setup $(cut -d" " -f1 /proc/uptime)s"
 	sh /e2e/dom0-test.sh
 	echo "E2E-INFO dom0-test.sh exited $?"
 else
