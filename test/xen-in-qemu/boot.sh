@@ -12,12 +12,13 @@ I=$B/img
 XENARGS="console=com1 com1=115200,8n1 loglvl=warning guest_loglvl=none dom0_mem=1024M,max:1024M dom0_max_vcpus=2"
 DOM0ARGS="console=hvc0 loglevel=4 e2e.rounds=${E2E_ROUNDS:-3}"
 echo "boot: qemu-system-x86_64, at most ${E2E_TIMEOUT:-600}s, serial console in $LOG" >&2
-# The CPU: QEMU's qemu64 model (enough for Xen and PV guests). With -cpu max
+# The CPU: QEMU's qemu64 model (an AMD one) with SVM and nested paging, which
+# TCG emulates, for PVH guests (Xen's HVM support). With -cpu max
 # (even without smap, which crashes dom0, and without AVX) Go programs in
 # dom0 crashed now and then under TCG ("unexpected return pc", "traceback
 # did not unwind completely", SIGSEGV) and their TLS failed ("error
 # decrypting message"): the extended register state is not kept.
-CPU=${E2E_CPU:-qemu64}
+CPU=${E2E_CPU:-qemu64,+svm,+npt}
 timeout --kill-after=10 "${E2E_TIMEOUT:-600}" qemu-system-x86_64 \
 	-machine pc -accel tcg -cpu "$CPU" -smp 2 -m "${E2E_MEM:-2048}" \
 	-display none -monitor none -serial stdio -no-reboot \
