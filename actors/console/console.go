@@ -15,7 +15,7 @@ import (
 // Defaults for the zero fields of a Config.
 const (
 	DefaultPollMin   = 20 * time.Millisecond
-	DefaultPollMax   = time.Second
+	DefaultPollMax   = 5 * time.Second
 	DefaultIOTimeout = 5 * time.Second
 )
 

@@ -60,6 +60,18 @@ type panicky struct {
 }
 
 func (p *panicky) ReadPage(ctx context.Context, id hypervisor.DomID, pfn uint64) ([]byte, error) {
+	p.boom(id)
+	return p.Sim.ReadPage(ctx, id, pfn)
+}
+
+// ReadPageAt is how an idle ring's indexes are read.
+func (p *panicky) ReadPageAt(ctx context.Context, id hypervisor.DomID, pfn uint64, offset, n int) ([]byte, error) {
+	p.boom(id)
+	return p.Sim.ReadPageAt(ctx, id, pfn, offset, n)
+}
+
+// boom panics once if id is in once.
+func (p *panicky) boom(id hypervisor.DomID) {
 	p.mu.Lock()
 	boom := p.once[uint32(id)]
 	delete(p.once, uint32(id))
@@ -67,7 +79,6 @@ func (p *panicky) ReadPage(ctx context.Context, id hypervisor.DomID, pfn uint64)
 	if boom {
 		panic("a bug in the ring reader")
 	}
-	return p.Sim.ReadPage(ctx, id, pfn)
 }
 
 func (p *panicky) panicOnce(id hypervisor.DomID) {

@@ -12,4 +12,12 @@
 // routes the calls of the other hosts: protoactor's remote layer keeps
 // process-wide state, so the benchmark's process holds no connection.
 // `xenactor-bench evacuate` runs it; see docs/benchmarks.md.
+//
+// On the same pool, RunStorm runs a migration storm (`xenactor-bench
+// migstorm`, StormConfig): VMs spread over the hosts are migrated back and
+// forth by host name (MigrateVMToHost), Concurrency at a time, for a
+// Duration. The StormReport has the migrations per second, their latency
+// and downtime percentiles, errors by kind, each daemon's CPU seconds
+// during the storm and its memory, every migration as a sample, and the
+// plots; every VM must run once, where its last migration put it.
 package evacbench

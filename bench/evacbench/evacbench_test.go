@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +154,62 @@ func TestFromTasks_TakesTheEvacuationsMigrations(t *testing.T) {
 	row = Row{Migrated: 3}
 	fromTasks(tasks, start, map[string]bool{"vm-1": true, "vm-2": true, "vm-3": true}, &row)
 	require.Equal(t, []string{"2 VM.migrate tasks completed on the evacuated host for 3 VMs migrated"}, row.Violations)
+}
+
+// The storm's flags, its -f file and the flags given with it; bad values
+// are refused.
+func TestParseStormArgs(t *testing.T) {
+	c, out, err := ParseStormArgs([]string{"-vms", "8", "-concurrency", "3", "-duration", "1m", "-json", "-plot", "p"})
+	require.NoError(t, err)
+	require.Equal(t, 8, c.VMs)
+	require.Equal(t, 3, c.Concurrency)
+	require.Equal(t, time.Minute, time.Duration(c.Duration))
+	require.Equal(t, 2, c.Hosts, "the default")
+	require.True(t, c.Live)
+	require.True(t, out.JSON)
+	require.Equal(t, "p", out.Plot)
+
+	file := t.TempDir() + "/storm.json"
+	require.NoError(t, os.WriteFile(file, []byte(`{"hosts": 3, "vms": 30, "duration": "5s", "compress": true}`), 0o644))
+	c, _, err = ParseStormArgs([]string{"-f", file, "-vms", "12"})
+	require.NoError(t, err)
+	require.Equal(t, 3, c.Hosts)
+	require.Equal(t, 12, c.VMs, "a flag given overrides the file")
+	require.True(t, c.Compress)
+	require.Equal(t, 5*time.Second, time.Duration(c.Duration))
+	require.Equal(t, DefaultStormConfig().Concurrency, c.Concurrency, "the defaults fill the rest")
+
+	require.NoError(t, os.WriteFile(file, []byte(`{"hosts": 3, "nonsense": 1}`), 0o644))
+	_, _, err = ParseStormArgs([]string{"-f", file})
+	require.True(t, errdefs.IsInvalid(err), "%v", err)
+	for _, args := range [][]string{{"-hosts", "1"}, {"-vms", "2", "-concurrency", "3"}, {"-duration", "0s"},
+		{"extra"}} {
+		_, _, err := ParseStormArgs(args)
+		require.True(t, errdefs.IsInvalid(err), "%v: %v", args, err)
+	}
+}
+
+// A storm's report: the throughput and percentiles of the successful
+// migrations, the failed ones by kind, and the problems.
+func TestStormReport(t *testing.T) {
+	res := &stormResult{Elapsed: 2 * time.Second, Samples: []StormSample{
+		{Latency: 100 * time.Millisecond, DowntimeMS: 5, From: "host-a", To: "host-b"},
+		{Latency: 300 * time.Millisecond, DowntimeMS: 7, From: "host-b", To: "host-a"},
+		{Latency: time.Second, DowntimeMS: -1, From: "host-a", To: "host-b", Error: "timeout"},
+	}, Messages: []string{"vm-1 from host-a to host-b: timed out"}}
+	rep := newStormReport(DefaultStormConfig(), res, nil)
+	rep.DaemonExit = "clean"
+	require.Equal(t, 2, rep.Migrations)
+	require.Equal(t, 1, rep.Failed)
+	require.InDelta(t, 1.0, rep.PerSecond, 1e-9)
+	require.Equal(t, Percentiles{P50: 100, P90: 300, P99: 300, Max: 300}, rep.Latency)
+	require.Equal(t, Percentiles{P50: 5, P90: 7, P99: 7, Max: 7}, rep.Downtime)
+	require.Equal(t, []string{"1 migrations failed: timeout"}, rep.Problems())
+	var out bytes.Buffer
+	WriteStormTable(&out, rep)
+	require.Contains(t, out.String(), "problem: 1 migrations failed: timeout")
+	require.Contains(t, out.String(), "error: vm-1 from host-a to host-b: timed out")
+	plots := rep.Plots()
+	require.Len(t, plots[PlotStormLatency].Series, 3, "two directions and the failures")
+	require.Len(t, plots[PlotStormDowntime].Series, 2)
 }

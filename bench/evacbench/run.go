@@ -112,74 +112,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	// Unix sockets live under the run directories: keep the paths short.
-	dir, err := os.MkdirTemp("", "evacbench-")
+	p, err := startPool(ctx, poolConfig{Hosts: o.Hosts, HostMemoryMiB: hostMemoryMiB(o), Xenactord: o.Xenactord,
+		Etcd: o.Etcd, Progress: o.Progress})
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if o.Xenactord == "" {
-		o.Progress("building xenactord")
-		if o.Xenactord, err = apibench.BuildXenactord(ctx, dir); err != nil {
-			return nil, err
-		}
-	}
-	if o.Etcd == "" {
-		o.Etcd = "etcd"
-	}
-	if o.Etcd, err = testenv.Lookup(o.Etcd); err != nil {
-		return nil, fmt.Errorf("evacbench: etcd (Debian's etcd-server): %w", err)
-	}
-	et, url, err := startEtcd(ctx, o.Etcd, filepath.Join(dir, "etcd"))
-	if err != nil {
-		return nil, err
-	}
-	defer et.kill()
-	o.Progress("etcd at %s", url)
-
+	defer p.close()
 	rep := &Report{Hosts: o.Hosts, VMs: o.VMs, MemoryMiB: o.MemoryMiB, Source: hostName(0), DaemonExit: "clean"}
-	creds := filepath.Join(dir, "creds")
-	var hosts []*proc
-	var names []string
-	stopHosts := func() {
-		var msgs []string
-		for i, h := range hosts {
-			if err := h.stop(); err != nil {
-				msgs = append(msgs, names[i]+": "+err.Error())
-			}
-		}
-		hosts = nil
-		if len(msgs) > 0 {
-			rep.DaemonExit = strings.Join(msgs, "; ")
-		}
-	}
-	defer stopHosts()
-	for i := range o.Hosts {
-		name := hostName(i)
-		runDir := filepath.Join(dir, strconv.Itoa(i))
-		h, err := startProc(ctx, exec.Command(o.Xenactord, "-api-addr", "127.0.0.1:0", "-metrics-addr", "",
-			"-migrate-addr", "127.0.0.1:0", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
-			"-host-memory", strconv.FormatUint(hostMemoryMiB(o), 10), "-host-name", name,
-			"-pool-addr", "127.0.0.1:0", "-pool-name", poolName, "-etcd", url, "-pool-credentials", creds),
-			"xenactord ready")
-		if err != nil {
-			return nil, fmt.Errorf("evacbench: %s: %w", name, err)
-		}
-		hosts, names = append(hosts, h), append(names, name)
-	}
-	if err := waitMigrateAddrs(ctx, url, names); err != nil {
-		return nil, err
-	}
-	o.Progress("%d hosts up", o.Hosts)
-
 	w, err := startWorker(o.Worker())
 	if err != nil {
 		return nil, err
 	}
 	defer w.kill()
-	cfg := workerConfig{ClientConfig: filepath.Join(dir, "0", "state", "api", "client.json"), Source: rep.Source,
-		Hosts: names, VMs: o.VMs, MemoryKiB: o.MemoryMiB << 10, Batches: o.Batches, Parallel: o.Parallel}
-	res, err := w.run(ctx, cfg, o.Progress)
+	cfg := workerConfig{ClientConfig: p.clientConfig(), Source: rep.Source, Hosts: p.names, VMs: o.VMs,
+		MemoryKiB: o.MemoryMiB << 10, Batches: o.Batches, Parallel: o.Parallel}
+	res, err := w.run(ctx, cfg, o.Progress, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -190,8 +137,117 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := w.wait(); err != nil {
 		return nil, err
 	}
-	stopHosts()
+	rep.DaemonExit = p.stopHosts()
 	return rep, nil
+}
+
+// poolConfig is the pool a run starts.
+type poolConfig struct {
+	Hosts         int
+	HostMemoryMiB uint64
+	Xenactord     string // "" builds it
+	Etcd          string // "" is etcd in PATH
+	Progress      func(format string, args ...any)
+}
+
+// pool is a run's etcd and xenactord processes, in a temporary directory.
+type pool struct {
+	dir   string
+	etcd  *proc
+	hosts []*proc
+	names []string
+}
+
+// startPool builds xenactord (unless given), starts etcd and the hosts
+// (host-a, host-b, ...) in a pool, and waits until every host published
+// its migration address.
+func startPool(ctx context.Context, c poolConfig) (_ *pool, err error) {
+	// Unix sockets live under the run directories: keep the paths short.
+	dir, err := os.MkdirTemp("", "evacbench-")
+	if err != nil {
+		return nil, err
+	}
+	p := &pool{dir: dir}
+	defer func() {
+		if err != nil {
+			p.stopHosts()
+			p.close()
+		}
+	}()
+	if c.Xenactord == "" {
+		c.Progress("building xenactord")
+		if c.Xenactord, err = apibench.BuildXenactord(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	if c.Etcd == "" {
+		c.Etcd = "etcd"
+	}
+	if c.Etcd, err = testenv.Lookup(c.Etcd); err != nil {
+		return nil, fmt.Errorf("evacbench: etcd (Debian's etcd-server): %w", err)
+	}
+	et, url, err := startEtcd(ctx, c.Etcd, filepath.Join(dir, "etcd"))
+	if err != nil {
+		return nil, err
+	}
+	p.etcd = et
+	c.Progress("etcd at %s", url)
+	creds := filepath.Join(dir, "creds")
+	for i := range c.Hosts {
+		name := hostName(i)
+		runDir := filepath.Join(dir, strconv.Itoa(i))
+		h, err := startProc(ctx, exec.Command(c.Xenactord, "-api-addr", "127.0.0.1:0", "-metrics-addr", "",
+			"-migrate-addr", "127.0.0.1:0", "-run-dir", runDir, "-state-dir", filepath.Join(runDir, "state"),
+			"-host-memory", strconv.FormatUint(c.HostMemoryMiB, 10), "-host-name", name,
+			"-pool-addr", "127.0.0.1:0", "-pool-name", poolName, "-etcd", url, "-pool-credentials", creds),
+			"xenactord ready")
+		if err != nil {
+			return nil, fmt.Errorf("evacbench: %s: %w", name, err)
+		}
+		p.hosts, p.names = append(p.hosts, h), append(p.names, name)
+	}
+	if err := waitMigrateAddrs(ctx, url, p.names); err != nil {
+		return nil, err
+	}
+	c.Progress("%d hosts up", c.Hosts)
+	return p, nil
+}
+
+// clientConfig is host-a's client.json.
+func (p *pool) clientConfig() string { return filepath.Join(p.dir, "0", "state", "api", "client.json") }
+
+// pids are the hosts' processes, in the order of names.
+func (p *pool) pids() []int {
+	out := make([]int, len(p.hosts))
+	for i, h := range p.hosts {
+		out[i] = h.cmd.Process.Pid
+	}
+	return out
+}
+
+// stopHosts sends each host SIGTERM and returns "clean" when each exited
+// with status 0, else what went wrong. Idempotent.
+func (p *pool) stopHosts() string {
+	var msgs []string
+	for i, h := range p.hosts {
+		if err := h.stop(); err != nil {
+			msgs = append(msgs, p.names[i]+": "+err.Error())
+		}
+	}
+	p.hosts = nil
+	if len(msgs) > 0 {
+		return strings.Join(msgs, "; ")
+	}
+	return "clean"
+}
+
+// close stops what still runs, etcd last, and removes the directory.
+func (p *pool) close() {
+	p.stopHosts()
+	if p.etcd != nil {
+		p.etcd.kill()
+	}
+	_ = os.RemoveAll(p.dir)
 }
 
 // poolName is the pool's name.
@@ -405,7 +461,8 @@ func startWorker(cmd *exec.Cmd) (*worker, error) {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 		for sc.Scan() {
-			if l := sc.Text(); strings.HasPrefix(l, progressPrefix) || strings.HasPrefix(l, resultPrefix) {
+			if l := sc.Text(); strings.HasPrefix(l, progressPrefix) || strings.HasPrefix(l, resultPrefix) ||
+				strings.HasPrefix(l, phasePrefix) {
 				w.lines <- l
 			}
 		}
@@ -414,8 +471,9 @@ func startWorker(cmd *exec.Cmd) (*worker, error) {
 }
 
 // run sends cfg and returns the worker's result, passing its progress
-// lines on.
-func (w *worker) run(ctx context.Context, cfg workerConfig, progress func(string, ...any)) (*workerResult, error) {
+// lines on, and its phase lines to phase (if not nil).
+func (w *worker) run(ctx context.Context, cfg workerConfig, progress func(string, ...any),
+	phase func(string)) (*workerResult, error) {
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
@@ -434,6 +492,12 @@ func (w *worker) run(ctx context.Context, cfg workerConfig, progress func(string
 			}
 			if s, ok := strings.CutPrefix(l, progressPrefix); ok {
 				progress("%s", s)
+				continue
+			}
+			if s, ok := strings.CutPrefix(l, phasePrefix); ok {
+				if phase != nil {
+					phase(s)
+				}
 				continue
 			}
 			var r workerResult

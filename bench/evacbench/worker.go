@@ -23,6 +23,16 @@ import (
 const (
 	progressPrefix = "evacbench-progress "
 	resultPrefix   = "evacbench-result "
+	// phasePrefix lines name the phase the worker enters (phaseStorm,
+	// phaseDone), so that the benchmark reads the daemons' CPU time
+	// around the measured part.
+	phasePrefix = "evacbench-phase "
+)
+
+// The worker's jobs (workerConfig.Mode).
+const (
+	modeEvacuate = "" // the evacuations of Run
+	modeStorm    = "storm"
 )
 
 // workerConfig is what a worker runs.
@@ -36,13 +46,17 @@ type workerConfig struct {
 	Batches      []int
 	// Parallel is how many VMs it creates, starts or moves back at once.
 	Parallel int
+	// Mode is the job: modeEvacuate or modeStorm, with Storm.
+	Mode  string    `json:",omitempty"`
+	Storm *stormJob `json:",omitempty"`
 }
 
 // workerResult is a worker's answer.
 type workerResult struct {
 	SetupMS float64
 	Rows    []Row
-	Error   string `json:",omitempty"`
+	Storm   *stormResult `json:",omitempty"`
+	Error   string       `json:",omitempty"`
 }
 
 // dialTimeout bounds the worker's dial, poolTimeout the wait for every host
@@ -85,8 +99,20 @@ func WorkerMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		defer mu.Unlock()
 		fmt.Fprintf(stdout, progressPrefix+format+"\n", args...)
 	}
+	phase := func(name string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(stdout, phasePrefix+name)
+	}
 	var res workerResult
-	res.SetupMS, res.Rows, err = runEvacuations(ctx, c, cfg, progress)
+	if cfg.Mode == modeStorm && cfg.Storm != nil {
+		res.Storm, err = runStorm(ctx, c, cfg, progress, phase)
+		if res.Storm != nil {
+			res.SetupMS = res.Storm.SetupMS
+		}
+	} else {
+		res.SetupMS, res.Rows, err = runEvacuations(ctx, c, cfg, progress)
+	}
 	if err != nil {
 		res.Error = err.Error()
 	}

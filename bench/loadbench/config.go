@@ -98,12 +98,28 @@ type Config struct {
 	// Xenactord and SimHostBin are the binaries to start; "" builds them.
 	Xenactord  string `json:"xenactord,omitempty"`
 	SimHostBin string `json:"simhost_bin,omitempty"`
+	// Console is the started daemon's console mode (xenactord -console):
+	// ConsoleLog (the default: no pty per domain, so that the scaling run
+	// is not bounded by the kernel's ptys) or ConsolePTY.
+	Console string `json:"console,omitempty"`
+	// Profile, if set, is a directory where CPU profiles of the started
+	// daemon and simulated host are written during the scaling run's fill
+	// steps, ProfileLength each, back to back
+	// (<process>-fill-<level>-<n>.pprof).
+	Profile       string   `json:"profile,omitempty"`
+	ProfileLength Duration `json:"profile_length,omitempty"`
 }
+
+// The console modes of Config.Console, xenactord's -console.
+const (
+	ConsoleLog = "log"
+	ConsolePTY = "pty"
+)
 
 // DefaultConfig returns the defaults of scenario.
 func DefaultConfig(scenario string) Config {
 	c := Config{Scenario: scenario, VMs: 100, Concurrency: 10, Conns: 1, Duration: Duration(10 * time.Second),
-		MemoryMiB: 64, Seed: 1}
+		MemoryMiB: 64, Seed: 1, Console: ConsoleLog, ProfileLength: Duration(20 * time.Second)}
 	switch scenario {
 	case ScenarioStorm:
 		c.VMs = 500
@@ -149,6 +165,12 @@ func (c *Config) Validate() error {
 		return bad("agent interval %s", c.Interval)
 	case c.Scenario != ScenarioStorm && c.Scenario != ScenarioScale && c.Duration <= 0:
 		return bad("duration %s", c.Duration)
+	case c.Console != ConsoleLog && c.Console != ConsolePTY:
+		return bad("console mode %q: want %q or %q", c.Console, ConsoleLog, ConsolePTY)
+	case c.Profile != "" && (c.Scenario != ScenarioScale || c.Config != ""):
+		return bad("-profile is for a scale run of a daemon the run starts")
+	case c.Profile != "" && time.Duration(c.ProfileLength) < time.Second:
+		return bad("profiles of %s", c.ProfileLength)
 	}
 	if c.Scenario == ScenarioChurn {
 		sum := 0
@@ -193,6 +215,10 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SimHost, "simhost", c.SimHost, "run the started daemon's host in a separate xenactor-simhost")
 	fs.StringVar(&c.Xenactord, "xenactord", c.Xenactord, "xenactord binary (default: go build it)")
 	fs.StringVar(&c.SimHostBin, "simhost-bin", c.SimHostBin, "xenactor-simhost binary (default: go build it)")
+	fs.StringVar(&c.Console, "console", c.Console, `the started daemon's console mode: "log" (no ptys) or "pty"`)
+	fs.StringVar(&c.Profile, "profile", c.Profile,
+		"write CPU profiles of the started daemon and simulated host during the scale run's fills into this directory")
+	fs.Var(&c.ProfileLength, "profile-length", "length of each CPU profile of -profile")
 }
 
 // ParseArgs parses the arguments of scenario's subcommand: its Config's

@@ -73,4 +73,16 @@ func TestValidate_RejectsWhatCannotRun(t *testing.T) {
 	c = DefaultConfig(ScenarioGuests)
 	c.Interval = 0
 	require.True(t, errdefs.IsInvalid(c.Validate()), "no agent interval")
+	c = DefaultConfig(ScenarioGuests)
+	require.Equal(t, ConsoleLog, c.Console, "the started daemon has no ptys by default")
+	c.Console = "serial"
+	require.True(t, errdefs.IsInvalid(c.Validate()), "unknown console mode")
+	c = DefaultConfig(ScenarioGuests)
+	c.Profile = t.TempDir()
+	require.True(t, errdefs.IsInvalid(c.Validate()), "profiles are the scale run's")
+	c = DefaultConfig(ScenarioScale)
+	c.Profile = t.TempDir()
+	require.NoError(t, c.Validate())
+	c.ProfileLength = Duration(time.Millisecond)
+	require.True(t, errdefs.IsInvalid(c.Validate()), "profiles shorter than a second")
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/xenactor/xenactor/bench/internal/procstat"
 )
 
 // WorkerGOMAXPROCS is the GOMAXPROCS of the worker processes, which share
@@ -120,23 +122,23 @@ func (r *run) logf(format string, args ...any) {
 // baseline reads the processes' CPU time and memory before the scenario.
 func (r *run) baseline() {
 	if r.t.pid != 0 {
-		r.cpu0, _ = cpuSeconds(r.t.pid)
-		r.rss0, _, _ = memory(r.t.pid)
+		r.cpu0, _ = procstat.CPUSeconds(r.t.pid)
+		r.rss0, _, _ = procstat.Memory(r.t.pid)
 	}
 	if r.t.simPID != 0 {
-		r.simCPU0, _ = cpuSeconds(r.t.simPID)
-		r.simRSS0, _, _ = memory(r.t.simPID)
+		r.simCPU0, _ = procstat.CPUSeconds(r.t.simPID)
+		r.simRSS0, _, _ = procstat.Memory(r.t.simPID)
 	}
 }
 
 // usage fills the report's resource use of the processes.
 func (r *run) usage() {
 	read := func(pid int, cpu0 float64) *Usage {
-		cpu, err := cpuSeconds(pid)
+		cpu, err := procstat.CPUSeconds(pid)
 		if err != nil {
 			return nil
 		}
-		rss, hwm, _ := memory(pid)
+		rss, hwm, _ := procstat.Memory(pid)
 		return &Usage{PID: pid, CPUSeconds: cpu - cpu0, PeakRSSKiB: hwm, RSSKiB: rss}
 	}
 	if r.t.pid != 0 {
@@ -153,11 +155,11 @@ func (r *run) perVM(running int) (daemonKiB, simKiB float64, rss, simRSS uint64)
 		return 0, 0, 0, 0
 	}
 	if r.t.pid != 0 {
-		rss, _, _ = memory(r.t.pid)
+		rss, _, _ = procstat.Memory(r.t.pid)
 		daemonKiB = (float64(rss) - float64(r.rss0)) / float64(running)
 	}
 	if r.t.simPID != 0 {
-		simRSS, _, _ = memory(r.t.simPID)
+		simRSS, _, _ = procstat.Memory(r.t.simPID)
 		simKiB = (float64(simRSS) - float64(r.simRSS0)) / float64(running)
 	}
 	return daemonKiB, simKiB, rss, simRSS

@@ -131,7 +131,9 @@ func (r *run) scale(ctx context.Context) error {
 	for k, level := range r.c.Levels {
 		j := r.job(jobSetup)
 		j.Running = running
+		stopProfiles := r.profileDuring(fmt.Sprintf("fill-%d", level))
 		fill, err := r.step(ctx, fmt.Sprintf("fill to %d", level), j, uuids(running, level, false), 0)
+		stopProfiles()
 		if err != nil {
 			return err
 		}

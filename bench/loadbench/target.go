@@ -125,10 +125,17 @@ type target struct {
 	// processes (0 when unknown or none).
 	pid, simPID int
 	daemon, sim *proc
+	// pprof and simPprof are the processes' profile addresses (host:port),
+	// "" unless Config.Profile.
+	pprof, simPprof string
 }
 
-// metricsAddr finds the metrics address in xenactord's ready line.
-var metricsAddr = regexp.MustCompile(`metrics=([0-9.]+:[0-9]+)`)
+// metricsAddr finds the metrics address in xenactord's ready line, and
+// pprofAddr the profiles' in its and xenactor-simhost's.
+var (
+	metricsAddr = regexp.MustCompile(`metrics=([0-9.]+:[0-9]+)`)
+	pprofAddr   = regexp.MustCompile(`pprof=([0-9.]+:[0-9]+)`)
+)
 
 // startTarget builds (unless given) and starts xenactord with its API and
 // metrics on 127.0.0.1 (free ports), its directories under dir and hostMiB
@@ -146,7 +153,12 @@ func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
 	t := &target{}
 	state := filepath.Join(dir, "state")
 	args := []string{"-api-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-migrate-addr", "", "-run-dir", dir,
-		"-state-dir", state, "-host-memory", strconv.FormatUint(hostMiB, 10)}
+		"-state-dir", state, "-host-memory", strconv.FormatUint(hostMiB, 10), "-console", c.Console}
+	var profile []string
+	if c.Profile != "" {
+		profile = []string{"-pprof-addr", "127.0.0.1:0"}
+		args = append(args, profile...)
+	}
 	if c.SimHost {
 		sbin := c.SimHostBin
 		if sbin == "" {
@@ -156,12 +168,15 @@ func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
 			}
 		}
 		sdir := filepath.Join(dir, "sh")
-		t.sim, err = startProc(ctx, "xenactor-simhost", exec.Command(sbin, "-run-dir", sdir,
-			"-host-memory", strconv.FormatUint(hostMiB, 10)), "simhost ready")
+		sargs := append([]string{"-run-dir", sdir, "-host-memory", strconv.FormatUint(hostMiB, 10)}, profile...)
+		t.sim, err = startProc(ctx, "xenactor-simhost", exec.Command(sbin, sargs...), "simhost ready")
 		if err != nil {
 			return nil, err
 		}
 		t.simPID = t.sim.pid()
+		if m := pprofAddr.FindStringSubmatch(t.sim.stderr.Head()); m != nil {
+			t.simPprof = m[1]
+		}
 		args = append(args, "-hypervisor", "unix:"+filepath.Join(sdir, "hypervisor.sock"),
 			"-xenstored", filepath.Join(sdir, "xenstored.sock"))
 	}
@@ -175,6 +190,9 @@ func startTarget(ctx context.Context, c Config, dir string, hostMiB uint64,
 	t.config = filepath.Join(state, "api", "client.json")
 	if m := metricsAddr.FindStringSubmatch(t.daemon.stderr.Head()); m != nil {
 		t.metrics = m[1]
+	}
+	if m := pprofAddr.FindStringSubmatch(t.daemon.stderr.Head()); m != nil {
+		t.pprof = m[1]
 	}
 	if _, err := os.Stat(t.config); err != nil {
 		t.stop()
@@ -212,50 +230,6 @@ type Usage struct {
 	// resident memory at the end.
 	PeakRSSKiB uint64
 	RSSKiB     uint64
-}
-
-// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's times.
-const clockTicks = 100
-
-// cpuSeconds reads the user and system time of pid.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command, which is in parentheses.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("loadbench: /proc/%d/stat: %q", pid, s)
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return float64(utime+stime) / clockTicks, nil
-}
-
-// memory reads VmRSS and VmHWM of pid in KiB.
-func memory(pid int) (rss, hwm uint64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
-		n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm, sc.Err()
 }
 
 // scrape returns the sum of each metric of names (every label set) on the

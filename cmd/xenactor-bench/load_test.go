@@ -43,6 +43,7 @@ func TestLoad_TinyScenariosAreComplete(t *testing.T) {
 	require.NoError(t, err)
 	simhost, err := loadbench.Build(ctx, bins, loadbench.SimHostPackage, "xenactor-simhost")
 	require.NoError(t, err)
+	profiles := t.TempDir()
 
 	cases := []struct {
 		args []string
@@ -68,7 +69,7 @@ func TestLoad_TinyScenariosAreComplete(t *testing.T) {
 		{args: []string{"hotplug", "-vms", "2", "-concurrency", "2", "-duration", "1s"},
 			ops: []string{loadbench.OpPlugVBD, loadbench.OpUnplugVBD, loadbench.OpPlugVIF, loadbench.OpUnplugVIF}},
 		{args: []string{"scale", "-levels", "2,5", "-probe", "2", "-concurrency", "2", "-conns", "2", "-simhost",
-			"-simhost-bin", simhost},
+			"-simhost-bin", simhost, "-profile", profiles, "-profile-length", "1s"},
 			ops: []string{loadbench.OpCreate, loadbench.OpStart, loadbench.OpProbe},
 			more: func(t *testing.T, rep *loadbench.Report) {
 				require.Len(t, rep.Levels, 2)
@@ -82,6 +83,13 @@ func TestLoad_TinyScenariosAreComplete(t *testing.T) {
 				}
 				require.NotNil(t, rep.SimHost)
 				require.Positive(t, rep.SimHost.PeakRSSKiB)
+				// -profile: CPU profiles of both processes during each fill.
+				for _, name := range []string{"xenactord-fill-2-1.pprof", "xenactor-simhost-fill-2-1.pprof",
+					"xenactord-fill-5-1.pprof", "xenactor-simhost-fill-5-1.pprof"} {
+					st, err := os.Stat(filepath.Join(profiles, name))
+					require.NoError(t, err)
+					require.Positive(t, st.Size(), name)
+				}
 			}},
 	}
 	for _, tc := range cases {

@@ -6,7 +6,9 @@
 // measures the RPC API of a real xenactord against the same daemon in
 // process; `xenactor-bench migrate` measures live migration's throughput
 // against a raw TCP copy and its downtime; `xenactor-bench evacuate` times
-// the evacuation of a host of a pool of real xenactord on etcd; `xenactor-bench
+// the evacuation of a host of a pool of real xenactord on etcd, and
+// `xenactor-bench migstorm` migrates VMs back and forth between the hosts of
+// such a pool for a duration; `xenactor-bench
 // storm|churn|guests|hotplug|scale` drive a real xenactord through the
 // public client under load (bench/loadbench). Each prints a table (or
 // JSON); `xenactor-bench chaos` runs a storm against a xenactord with
@@ -30,7 +32,7 @@ import (
 	"github.com/xenactor/xenactor/bench/xsbench"
 )
 
-const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|evacuate|storm|churn|guests|hotplug|scale|chaos [flags]   (xenactor-bench <scenario> -h lists the flags)"
+const usage = "usage: xenactor-bench xenstore|sim|boot|api|migrate|evacuate|migstorm|storm|churn|guests|hotplug|scale|chaos [flags]   (xenactor-bench <scenario> -h lists the flags)"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -51,7 +53,9 @@ func main() {
 		err = migrateCmd(os.Args[2:])
 	case "evacuate":
 		err = evacuateCmd(os.Args[2:])
-	case "evac-worker": // the worker process of evacuate, not for people
+	case "migstorm":
+		err = migstormCmd(os.Args[2:])
+	case "evac-worker": // the worker process of evacuate and migstorm, not for people
 		err = evacWorkerCmd()
 	case "api-worker": // a worker process of api, not for people
 		err = apiWorkerCmd()

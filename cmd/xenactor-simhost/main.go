@@ -7,7 +7,9 @@
 // the sockets. Point xenactord at it with
 // -hypervisor unix:<run-dir>/hypervisor.sock -xenstored <run-dir>/xenstored.sock.
 // With -switch ovs its VIFs go on a private Open vSwitch in user space in
-// <run-dir>/ovs, whose daemons it supervises.
+// <run-dir>/ovs, whose daemons it supervises. -pprof-addr serves Go's
+// profiles on loopback. At start it raises its open files limit to the
+// hard limit.
 package main
 
 import (
@@ -27,6 +29,8 @@ import (
 	"github.com/xenactor/xenactor/hostio/hypervisor/hvsim"
 	"github.com/xenactor/xenactor/hostio/ovs"
 	"github.com/xenactor/xenactor/hostio/sim"
+	"github.com/xenactor/xenactor/internal/pprofserve"
+	"github.com/xenactor/xenactor/internal/rlimit"
 )
 
 func main() {
@@ -34,19 +38,37 @@ func main() {
 	hostMiB := flag.Uint64("host-memory", 16384, "the simulated host's memory in MiB")
 	swName := flag.String("switch", "sim",
 		`the host's switch: "sim" (in memory) or "ovs" (a private Open vSwitch in user space in <run-dir>/ovs)`)
+	pprofAddr := flag.String("pprof-addr", "",
+		`serve Go's profiles (/debug/pprof/) on this loopback host:port (port 0 picks one); "" serves none`)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if *swName != "sim" && *swName != "ovs" {
 		fmt.Fprintf(os.Stderr, "xenactor-simhost: -switch %q: want sim or ovs\n", *swName)
 		os.Exit(2)
 	}
-	if err := run(log, *runDir, *hostMiB, *swName == "ovs"); err != nil {
+	// Each guest's kernel has its own xenstored connection in the process.
+	if n, err := rlimit.RaiseNoFile(); err != nil {
+		log.Warn("open files limit not raised", "soft", n.Soft, "hard", n.Hard, "err", err)
+	} else {
+		log.Info("open files limit", "soft", n.Soft, "hard", n.Hard, "was", n.Before)
+	}
+	var profiles string
+	if *pprofAddr != "" {
+		ps, err := pprofserve.Serve(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "xenactor-simhost: -pprof-addr:", err)
+			os.Exit(2)
+		}
+		defer ps.Close()
+		profiles = ps.Addr()
+	}
+	if err := run(log, *runDir, *hostMiB, *swName == "ovs", profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "xenactor-simhost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, runDir string, hostMiB uint64, privateOVS bool) error {
+func run(log *slog.Logger, runDir string, hostMiB uint64, privateOVS bool, profiles string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var sw ovs.Switch
@@ -87,7 +109,7 @@ func run(log *slog.Logger, runDir string, hostMiB uint64, privateOVS bool) error
 		return err
 	}
 	log.Info("simhost ready", "run_dir", runDir, "xenstored", s.Xenstored, "hypervisor", s.Hypervisor,
-		"host_memory_mib", hostMiB)
+		"host_memory_mib", hostMiB, "pprof", profiles)
 	<-ctx.Done()
 	log.Info("simhost stopping")
 	return s.Close()

@@ -14,6 +14,9 @@
 // With -api-stunnel, stunnel terminates the API's TLS instead, under a
 // daemon actor. Metrics are served on -metrics-addr. With -pool-addr, -etcd
 // and -pool-credentials the host joins a pool of hosts (docs/pool.md).
+// -console log serves the guests' consoles as logs only, without a pty per
+// domain (docs/console.md); -pprof-addr serves Go's profiles on loopback.
+// At start the daemon raises its open files limit to the hard limit.
 package main
 
 import (
@@ -30,6 +33,8 @@ import (
 
 	"github.com/xenactor/xenactor/actors/api"
 	"github.com/xenactor/xenactor/cmd/xenactord/daemon"
+	"github.com/xenactor/xenactor/internal/pprofserve"
+	"github.com/xenactor/xenactor/internal/rlimit"
 )
 
 func main() {
@@ -103,6 +108,10 @@ func main() {
 		"take migrations in plaintext (loopback addresses only; the token is still required)")
 	flag.IntVar(&cfg.MigrateReceivers, "migrate-receivers", 0,
 		"how many incoming migrations are received at once; 0 is the default (4)")
+	flag.StringVar(&cfg.Console, "console", daemon.ConsolePTY,
+		`how the guests' consoles are served: "pty" (a log and a pty each) or "log" (the log only: no pty per domain)`)
+	pprofAddr := flag.String("pprof-addr", "",
+		`serve Go's profiles (/debug/pprof/) on this loopback host:port (port 0 picks one); "" serves none`)
 	flag.Parse()
 	if *poolInit {
 		if err := initPool(cfg); err != nil {
@@ -113,7 +122,7 @@ func main() {
 	}
 	api.Version = version()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(cfg); err != nil {
+	if err := run(cfg, *pprofAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "xenactord:", err)
 		if errors.Is(err, daemon.ErrUsage) {
 			os.Exit(2)
@@ -122,19 +131,35 @@ func main() {
 	}
 }
 
-func run(cfg daemon.Config) error {
+func run(cfg daemon.Config, pprofAddr string) error {
 	if choice, err := cfg.ChooseHypervisor(); err == nil {
 		fmt.Println("hypervisor: " + choice.String())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// A host of thousands of VMs holds files and sockets per VM.
+	if n, err := rlimit.RaiseNoFile(); err != nil {
+		cfg.Logger.Warn("open files limit not raised", "soft", n.Soft, "hard", n.Hard, "err", err)
+	} else {
+		cfg.Logger.Info("open files limit", "soft", n.Soft, "hard", n.Hard, "was", n.Before)
+	}
+	var profiles string
+	if pprofAddr != "" {
+		ps, err := pprofserve.Serve(pprofAddr)
+		if err != nil {
+			return fmt.Errorf("%w: -pprof-addr: %w", daemon.ErrUsage, err)
+		}
+		defer ps.Close()
+		profiles = ps.Addr()
+	}
 	d, err := daemon.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	cfg.Logger.Info("xenactord ready", "state_dir", cfg.StateDir, "run_dir", cfg.RunDir,
 		"hypervisor", d.Hypervisor().Kind, "xenstored", d.Xenstored(), "metrics", d.MetricsAddr(), "api", d.APIAddr(),
-		"migrate", d.MigrateAddr(), "pool", d.PoolAddr(), "version", api.Version)
+		"migrate", d.MigrateAddr(), "pool", d.PoolAddr(), "pprof", profiles, "console", cfg.Console,
+		"version", api.Version)
 	<-ctx.Done()
 	cfg.Logger.Info("xenactord stopping")
 	return d.Stop()

@@ -3,9 +3,12 @@ package main_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -234,4 +237,44 @@ func TestSimhost_PrivateOpenVSwitchUnderItsDaemons(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, 2, exit.ExitCode())
+}
+
+// -pprof-addr serves Go's profiles on loopback and names the address in
+// the ready line, the open files limit is logged at start, and xenactor-
+// simhost does both too; a pprof address off loopback and an unknown
+// -console mode are usage errors.
+func TestXenactord_ProfilesAndOpenFilesLimit(t *testing.T) {
+	simhost := buildCmd(t, "../xenactor-simhost", "xenactor-simhost")
+	bin := build(t)
+	hostDir := shortDir(t)
+	host := startProc(t, simhost, "-run-dir", hostDir, "-host-memory", "2048", "-pprof-addr", "127.0.0.1:0")
+	host.waitLog(t, "simhost ready")
+	runDir := shortDir(t)
+	d := startProc(t, bin, "-metrics-addr", "", "-migrate-addr", "", "-api-addr", "", "-run-dir", runDir,
+		"-state-dir", filepath.Join(runDir, "state"), "-hypervisor", "unix:"+filepath.Join(hostDir, "hypervisor.sock"),
+		"-xenstored", filepath.Join(hostDir, "xenstored.sock"), "-pprof-addr", "127.0.0.1:0", "-console", "log")
+	d.waitLog(t, "xenactord ready")
+	pprofAt := regexp.MustCompile(`pprof=(127\.0\.0\.1:[0-9]+)`)
+	for _, p := range []*proc{host, d} {
+		require.Contains(t, p.stderr.String(), "open files limit")
+		m := pprofAt.FindStringSubmatch(p.stderr.String())
+		require.NotNil(t, m, "no pprof address; stderr:\n%s", p.stderr)
+		resp, err := http.Get("http://" + m[1] + "/debug/pprof/goroutine?debug=1")
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, resp.Body.Close())
+		require.NoError(t, err)
+		require.Contains(t, string(b), "goroutine profile:")
+	}
+	require.Contains(t, d.stderr.String(), "console=log")
+	d.terminate(t)
+	host.terminate(t)
+
+	for _, args := range [][]string{{"-pprof-addr", "0.0.0.0:0"}, {"-console", "serial"}} {
+		out, err := exec.Command(bin, append([]string{"-metrics-addr", "", "-migrate-addr", "", "-api-addr", "",
+			"-run-dir", shortDir(t), "-state-dir", filepath.Join(t.TempDir(), "state")}, args...)...).CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v: %s", args, out)
+		require.Equal(t, 2, ee.ExitCode(), "%v: %s", args, out)
+	}
 }

@@ -50,7 +50,10 @@ type Console struct {
 	outCorrupt, inCorrupt, logFailing bool
 }
 
-// Open opens domain cfg.DomID's log and allocates its pty. A pty that
+// Open opens domain cfg.DomID's log and allocates its pty (none with
+// cfg.NoPTY). The log is closed whenever a Poll finds nothing printed, and
+// opened again for the next output, so an idle console holds the pty's
+// descriptors only, and none with NoPTY. A pty that
 // cannot be allocated (no /dev/ptmx) is logged, and the console is only
 // logged: TTY is "". Open does not read the ring: Poll does.
 func Open(cfg Config) (_ *Console, err error) {
@@ -116,6 +119,24 @@ func (c *Console) readPTY() {
 // error is the page access's: errdefs.IsNotFound when the domain is gone.
 func (c *Console) Poll(ctx context.Context) (moved bool, err error) {
 	id, pfn := hypervisor.DomID(c.cfg.DomID), c.cfg.RingRef
+	if len(c.pending) == 0 {
+		select {
+		case c.pending = <-c.input:
+		default:
+		}
+	}
+	if len(c.pending) == 0 {
+		// Nothing to type: the indexes say whether there is anything to read.
+		q, ok, err := quiet(ctx, c.cfg.Pages, id, pfn)
+		if err != nil {
+			return false, fmt.Errorf("console: domain %d: reading the ring's indexes %#x: %w", c.cfg.DomID, pfn, err)
+		}
+		if ok && q {
+			c.outCorrupt = false
+			_ = c.out.release()
+			return false, nil
+		}
+	}
 	page, err := c.cfg.Pages.ReadPage(ctx, id, pfn)
 	if err != nil {
 		return false, fmt.Errorf("console: domain %d: reading the ring page %#x: %w", c.cfg.DomID, pfn, err)
@@ -141,6 +162,11 @@ func (c *Console) Poll(ctx context.Context) (moved bool, err error) {
 		moved = true
 	default:
 		c.outCorrupt = false
+	}
+	if !moved {
+		// The guest is quiet: its log holds no descriptor until it prints
+		// again, so thousands of idle consoles cost no open files.
+		_ = c.out.release()
 	}
 	if len(c.pending) == 0 {
 		select {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,4 +244,73 @@ func TestConsole_CloseFreesThePTY(t *testing.T) {
 		_, err := os.Stat(path)
 		return os.IsNotExist(err)
 	}, 5*time.Second, 5*time.Millisecond)
+}
+
+// openFiles lists the process's descriptors that name path.
+func openFiles(t *testing.T, path string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && target == path {
+			n++
+		}
+	}
+	return n
+}
+
+func TestConsole_NoPTY_IdleHoldsNoDescriptor(t *testing.T) {
+	r := newRig(t)
+	dir := t.TempDir()
+	c, err := console.Open(console.Config{DomID: uint32(r.id), RingRef: r.pfn, Pages: r.s, LogDir: dir, NoPTY: true})
+	require.NoError(t, err)
+	defer c.Close()
+	logPath := filepath.Join(dir, console.LogName(uint32(r.id)))
+	require.Empty(t, c.TTY(), "no pty")
+	require.Equal(t, 1, openFiles(t, logPath), "the log is open from the start")
+
+	r.print(t, "Linux version 6.1\n")
+	require.True(t, poll(t, c))
+	require.False(t, poll(t, c))
+	require.Zero(t, openFiles(t, logPath), "an idle console's log is closed")
+
+	r.print(t, "reboot: Power down\n")
+	require.True(t, poll(t, c))
+	b, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	require.Equal(t, "Linux version 6.1\nreboot: Power down\n", string(b), "the log is appended to again")
+	require.NoError(t, c.Close())
+	require.Zero(t, openFiles(t, logPath))
+}
+
+// countingPages counts the whole-page reads of a Pages that can also read
+// part of a page.
+type countingPages struct {
+	*hvsim.Sim
+	full atomic.Int64
+}
+
+func (w *countingPages) ReadPage(ctx context.Context, id hypervisor.DomID, pfn uint64) ([]byte, error) {
+	w.full.Add(1)
+	return w.Sim.ReadPage(ctx, id, pfn)
+}
+
+func TestConsole_IdlePollReadsTheIndexesOnly(t *testing.T) {
+	r := newRig(t)
+	pages := &countingPages{Sim: r.s}
+	c, logPath := r.open(t, pages, nil)
+	for range 5 {
+		require.False(t, poll(t, c))
+	}
+	require.Zero(t, pages.full.Load(), "an idle ring is seen by its indexes")
+
+	r.print(t, "hello\n")
+	require.True(t, poll(t, c))
+	require.EqualValues(t, 1, pages.full.Load(), "output is read with the page")
+	require.False(t, poll(t, c))
+	require.EqualValues(t, 1, pages.full.Load())
+	b, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	require.Equal(t, "hello\n", string(b))
 }

@@ -21,10 +21,12 @@ func LogName(domid uint32) string {
 // logFile is a domain's log: appended to, and rotated once it would grow
 // past max bytes (the full file becomes <name>.1, replacing the previous
 // one), so a guest printing without end costs at most twice max on disk.
+// Its file is open only while the guest prints: release closes it, and
+// the next Write opens it again, so an idle console holds no descriptor.
 type logFile struct {
 	path string
 	max  int64
-	f    *os.File
+	f    *os.File // nil while released
 	size int64
 }
 
@@ -60,6 +62,11 @@ func (l *logFile) open() error {
 // Write appends b, rotating first when b would take the log past its cap.
 // A single write larger than the cap keeps its tail.
 func (l *logFile) Write(b []byte) (int, error) {
+	if l.f == nil {
+		if err := l.open(); err != nil {
+			return 0, err
+		}
+	}
 	n := len(b)
 	if int64(len(b)) > l.max {
 		b = b[int64(len(b))-l.max:]
@@ -77,9 +84,21 @@ func (l *logFile) Write(b []byte) (int, error) {
 	return n, nil
 }
 
+// release closes the file until the next Write; its size is read again
+// then, so a log moved away meanwhile starts afresh.
+func (l *logFile) release() error {
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
 // rotate moves the log to <path>.1 and starts a new one.
 func (l *logFile) rotate() error {
 	err := l.f.Close()
+	l.f = nil
 	if rerr := os.Rename(l.path, l.path+".1"); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		err = errors.Join(err, rerr)
 	}
@@ -93,4 +112,4 @@ func (l *logFile) rotate() error {
 }
 
 // Close closes the log.
-func (l *logFile) Close() error { return l.f.Close() }
+func (l *logFile) Close() error { return l.release() }

@@ -151,7 +151,18 @@ type Config struct {
 	// MigrateReceivers is how many migrations are received at once; 0
 	// means hostio/migrate's default.
 	MigrateReceivers int
+	// Console is how the console daemon serves the guests' consoles:
+	// ConsolePTY ("" too) logs each and offers it on a pty, ConsoleLog
+	// only logs it (no pty, no console/tty), for hosts with more domains
+	// than the kernel has ptys.
+	Console string
 }
+
+// The console modes of Config.Console.
+const (
+	ConsolePTY = "pty" // a log and a pty per domain, as xenconsoled
+	ConsoleLog = "log" // the log only, as xenconsoled --log=guest without its ptys
+)
 
 // DefaultPoolName is the pool's name when Config.PoolName is "".
 const DefaultPoolName = "default"
@@ -178,6 +189,18 @@ func ParseSR(s string) (storage.SR, error) {
 		return storage.SR{}, fmt.Errorf("%w: -sr %q: want name=<plugin dir>,<uri>", ErrUsage, s)
 	}
 	return storage.SR{Name: name, PluginDir: dir, URI: uri}, nil
+}
+
+// consoleNoPTY reports whether the console daemon serves the logs only,
+// or a usage error for an unknown mode.
+func (c Config) consoleNoPTY() (bool, error) {
+	switch c.Console {
+	case "", ConsolePTY:
+		return false, nil
+	case ConsoleLog:
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: -console %q: want %q or %q", ErrUsage, c.Console, ConsolePTY, ConsoleLog)
 }
 
 // Choice is the hypervisor a daemon drives, and why.

@@ -121,6 +121,9 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err := cfg.checkPool(); err != nil {
 		return nil, err
 	}
+	if _, err := cfg.consoleNoPTY(); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -329,8 +332,9 @@ func hostMemory(hv hypervisor.Hypervisor, totalKiB uint64) func(context.Context)
 }
 
 // startConsole starts the console daemon's actor, which logs the guests'
-// consoles in <run-dir>/console, when the hypervisor gives page access to
-// the guests' memory (the simulated host, embedded or remote).
+// consoles in <run-dir>/console (and offers each on a pty unless
+// cfg.Console is ConsoleLog), when the hypervisor gives page access to the
+// guests' memory (the simulated host, embedded or remote).
 func (d *Daemon) startConsole(cfg Config, be backend) {
 	if d.xenconsoled != nil {
 		return // xenconsoled serves a Xen host's consoles
@@ -340,8 +344,9 @@ func (d *Daemon) startConsole(cfg Config, be backend) {
 		d.log.Info("no console daemon: the hypervisor gives no page access")
 		return
 	}
+	noPTY, _ := cfg.consoleNoPTY() // checked by Start
 	d.console = d.system.Root.Spawn(console.Props(console.Config{Dial: be.dial, Pages: pages,
-		LogDir: filepath.Join(cfg.RunDir, ConsoleDir), Logger: d.log}))
+		LogDir: filepath.Join(cfg.RunDir, ConsoleDir), NoPTY: noPTY, Logger: d.log}))
 }
 
 // embedded starts the simulated host in the process and serves its

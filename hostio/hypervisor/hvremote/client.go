@@ -15,14 +15,29 @@ import (
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
-// maxIdle is how many idle connections a Client keeps: a boot storm makes
-// about ten calls per VM, many VMs at once.
-const maxIdle = 32
+// maxCalls is how many calls a Client has in flight at once, each on its
+// own connection; more wait for one to end. Without the bound, thousands
+// of VMs' actors calling at once (a console daemon polling each domain's
+// ring) each dialled a connection, used it once and closed it: a socket
+// per caller in both processes and a dial per call. The page accesses (a
+// console daemon's ring reads and writes) have maxPageCalls of their own
+// and never take the others' turn: thousands of consoles polling do not
+// hold up the VMs' operations. maxIdle is how many idle connections it
+// keeps: as many as may be in use, so that calls reuse them.
+const (
+	maxCalls     = 64
+	maxPageCalls = 8
+	maxIdle      = maxCalls + maxPageCalls
+)
 
 // Client is the hypervisor (and hotplug) of a Server, over its Unix socket.
 // It implements hypervisor.Hypervisor; it is safe for concurrent use.
 type Client struct {
 	path string
+
+	// calls holds a token per call in flight (maxCalls), pageCalls per
+	// page access in flight (maxPageCalls).
+	calls, pageCalls chan struct{}
 
 	mu     sync.Mutex
 	idle   []*clientConn
@@ -42,7 +57,8 @@ type clientConn struct {
 // Dial connects to the server at path (a Unix socket). Failures wrap
 // errdefs.ErrUnavailable.
 func Dial(ctx context.Context, path string) (*Client, error) {
-	c := &Client{path: path, active: make(map[*clientConn]struct{})}
+	c := &Client{path: path, active: make(map[*clientConn]struct{}), calls: make(chan struct{}, maxCalls),
+		pageCalls: make(chan struct{}, maxPageCalls)}
 	cc, _, err := c.get(ctx)
 	if err != nil {
 		return nil, err
@@ -133,6 +149,17 @@ var errStale = errors.New("stale connection")
 func (c *Client) call(ctx context.Context, req *request) (*reply, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("hvremote: %s: %w", req.Method, err)
+	}
+	slots := c.calls
+	switch req.Method {
+	case mReadPage, mReadPageAt, mWritePage, mWritePageAt:
+		slots = c.pageCalls
+	}
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("hvremote: %s: waiting for a connection: %w", req.Method, ctx.Err())
 	}
 	for retry := true; ; retry = false {
 		cc, pooled, err := c.get(ctx)

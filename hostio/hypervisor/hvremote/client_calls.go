@@ -141,6 +141,20 @@ func (c *Client) ReadPage(ctx context.Context, id hypervisor.DomID, pfn uint64) 
 	return rep.Data, nil
 }
 
+// ReadPageAt returns a copy of n bytes of a guest page from offset; the
+// server's hypervisor must have it (hvsim.Sim does).
+func (c *Client) ReadPageAt(ctx context.Context, id hypervisor.DomID, pfn uint64, offset, n int) ([]byte, error) {
+	rep, err := c.call(ctx, &request{Method: mReadPageAt, ID: id, PFN: pfn, Offset: offset, N: n})
+	if err != nil {
+		return nil, err
+	}
+	if len(rep.Data) != n {
+		return nil, fmt.Errorf("hvremote: %s: %d bytes instead of %d: %w", mReadPageAt, len(rep.Data), n,
+			errdefs.ErrUnavailable)
+	}
+	return rep.Data, nil
+}
+
 // MemoryChecksum returns a digest of a domain's memory
 // (hypervisortest.PageAccess).
 func (c *Client) MemoryChecksum(ctx context.Context, id hypervisor.DomID) ([32]byte, error) {

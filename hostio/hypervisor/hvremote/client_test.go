@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xenactor/xenactor/hostio/hotplug"
@@ -412,4 +413,70 @@ func TestClient_WritePageAtLeavesTheRestOfThePage(t *testing.T) {
 
 	require.True(t, errdefs.IsInvalid(c.WritePageAt(ctx, id, 9, 4094, []byte("too long"))),
 		"a write past the page fails")
+}
+
+func TestClient_ReadPageAt(t *testing.T) {
+	path, _ := serve(t, hvsim.New(hvsim.Config{HostMemoryKiB: 64 << 10}), nil)
+	c := dial(t, path)
+	ctx := t.Context()
+	id, err := c.Create(ctx, pvConfig())
+	require.NoError(t, err)
+	_, err = c.Build(ctx, id, hypervisor.BuildConfig{Kernel: "k", MemoryKiB: 16 << 10})
+	require.NoError(t, err)
+
+	require.NoError(t, c.WritePageAt(ctx, id, 9, 3072, []byte("indexes!")))
+	got, err := c.ReadPageAt(ctx, id, 9, 3072, 8)
+	require.NoError(t, err)
+	require.Equal(t, "indexes!", string(got))
+	_, err = c.ReadPageAt(ctx, id, 9, 4090, 16)
+	require.True(t, errdefs.IsInvalid(err), "a read past the page fails: %v", err)
+	_, err = c.ReadPageAt(ctx, id+100, 9, 0, 16)
+	require.True(t, errdefs.IsNotFound(err), "no such domain: %v", err)
+}
+
+func TestClient_BoundsConcurrentConnections(t *testing.T) {
+	path := socketPath(t)
+	inner, err := hvremote.Listen(path)
+	require.NoError(t, err)
+	l := &countingListener{Listener: inner}
+	srv := hvremote.NewServer(hvsim.New(hvsim.Config{}), nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		require.NoError(t, srv.Close())
+		require.NoError(t, <-done)
+	})
+	c := dial(t, path)
+	// Far more callers at once than the client keeps connections: they
+	// wait for one rather than dial one each.
+	var wg sync.WaitGroup
+	for range 5 {
+		for range 200 {
+			wg.Go(func() {
+				_, err := c.ListDomains(t.Context())
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+	}
+	l.mu.Lock()
+	require.LessOrEqual(t, l.n, 64, "at most 64 connections, reused by later rounds")
+	l.mu.Unlock()
+
+	// Page accesses have connections of their own: a flood of them leaves
+	// the other calls theirs.
+	id, err := c.Create(t.Context(), pvConfig())
+	require.NoError(t, err)
+	_, err = c.Build(t.Context(), id, hypervisor.BuildConfig{Kernel: "k", MemoryKiB: 16 << 10})
+	require.NoError(t, err)
+	for range 200 {
+		wg.Go(func() {
+			_, err := c.ReadPageAt(t.Context(), id, 1, 0, 16)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	require.LessOrEqual(t, l.n, 64+8, "at most 8 more for the page accesses")
 }

@@ -209,7 +209,7 @@ func (s *Server) unary(ctx context.Context, req *request) *reply {
 		err = s.hv.DisableDirtyLog(ctx, req.ID)
 	case mReadDirtyLog:
 		rep.PFNs, err = s.hv.ReadDirtyLog(ctx, req.ID, req.Clear)
-	case mWritePage, mWritePageAt, mReadPage, mMemoryChecksum:
+	case mWritePage, mWritePageAt, mReadPage, mReadPageAt, mMemoryChecksum:
 		err = s.pageAccess(ctx, req, &rep)
 	case mHotplugAdd, mHotplugRemove:
 		switch {
@@ -257,6 +257,15 @@ func (s *Server) pageAccess(ctx context.Context, req *request, rep *reply) error
 		err = at.WritePageAt(ctx, req.ID, req.PFN, req.Offset, req.Data)
 	case mReadPage:
 		rep.Data, err = pa.ReadPage(ctx, req.ID, req.PFN)
+	case mReadPageAt:
+		at, ok := s.hv.(interface {
+			ReadPageAt(ctx context.Context, id hypervisor.DomID, pfn uint64, offset, n int) ([]byte, error)
+		})
+		if !ok {
+			return fmt.Errorf("hvremote: %s: the hypervisor cannot read part of a page: %w", req.Method,
+				errdefs.ErrNotImplemented)
+		}
+		rep.Data, err = at.ReadPageAt(ctx, req.ID, req.PFN, req.Offset, req.N)
 	case mMemoryChecksum:
 		var sum [32]byte
 		sum, err = pa.MemoryChecksum(ctx, req.ID)

@@ -49,6 +49,7 @@ const (
 	mWritePage       = "WritePage"
 	mWritePageAt     = "WritePageAt"
 	mReadPage        = "ReadPage"
+	mReadPageAt      = "ReadPageAt"
 	mMemoryChecksum  = "MemoryChecksum"
 	mHotplugAdd      = "HotplugAdd"
 	mHotplugRemove   = "HotplugRemove"
@@ -182,7 +183,7 @@ func knownMethod(m string) bool {
 	case mCreate, mSetMaxMem, mSetMaxVCPUs, mPause, mUnpause, mShutdown, mDestroy, mDomainInfo,
 		mListDomains, mBuild, mSetMemoryTarget, mEvents, mSave, mRestore, mEnableDirtyLog,
 		mDisableDirtyLog, mReadDirtyLog, mReadPages, mWritePage, mWritePageAt, mReadPage,
-		mMemoryChecksum, mHotplugAdd, mHotplugRemove:
+		mReadPageAt, mMemoryChecksum, mHotplugAdd, mHotplugRemove:
 		return true
 	}
 	return false
