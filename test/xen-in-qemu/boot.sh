@@ -4,7 +4,8 @@
 # also on stdout as they come), under a time limit. Exits with QEMU's status
 # (124 when the limit passed).
 # Environment: E2E_TIMEOUT (seconds, default 600), E2E_ROUNDS (timed starts of
-# each kind, default 3), E2E_MEM (QEMU's MiB, default 2048).
+# each kind, default 3), E2E_MEM (QEMU's MiB, default 2048), E2E_CPU (the
+# CPU model, default qemu64,+svm,+npt).
 set -uo pipefail
 B=$(realpath -m "${1:?usage: boot.sh BUILD_DIR LOG}")
 LOG=${2:?usage: boot.sh BUILD_DIR LOG}
