@@ -131,7 +131,7 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
 modules "$R" xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback xen-netback loop bridge
 install -m 755 "$HERE/dom0-init.sh" "$R/init"
-install -m 755 "$HERE/dom0-test.sh" "$R/e2e/dom0-test.sh"
+install -m 755 "$HERE/dom0-test.sh" "$HERE/xl-block" "$HERE/xl-vif" "$R/e2e/"
 cp "$GUESTK" "$R/e2e/guest/kernel"
 cp "$OUT/guest.cpio.gz" "$R/e2e/guest/initrd"
 cp "$OUT/selfoff.cpio.gz" "$R/e2e/guest/selfoff"

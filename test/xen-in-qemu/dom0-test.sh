@@ -79,11 +79,14 @@ conformance() {
 	[ "$rc2" -eq 0 ] || { why="xen.test -test.run TestBootPV failed"; return 1; }
 }
 
-# ---- xl create of the guest without devices, timed ----
+# ---- xl create of the guest, timed: without devices, then with a disk and
+# a VIF (hotplugged by two small scripts, as xenactor does it itself) ----
 XL_TIMES=
-xl_timing() {
-	cat >/run/xl-timing.cfg <<EOC
-name = "xl-timing"
+XL_DEV_TIMES=
+# xl_cfg NAME [DEVICES]: an xl configuration of the test guest.
+xl_cfg() {
+	cat <<EOC
+name = "$1"
 type = "pv"
 kernel = "$E/guest/kernel"
 ramdisk = "$E/guest/initrd"
@@ -94,20 +97,45 @@ on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "destroy"
 EOC
-	# xl create waits for xenconsoled to publish the console's tty; xenactord
-	# runs its own, so this one stops after the timing.
-	xenconsoled --pid-file=/run/xl-xenconsoled.pid --log=guest --log-dir=/var/log/xen/console || { why="xenconsoled failed"; return 1; }
+	[ -z "$2" ] || cat <<EOC
+disk = [ "format=raw,vdev=xvda,access=rw,backendtype=phy,script=$E/xl-block,target=/data/xl-disk.img" ]
+vif = [ "mac=00:16:3e:00:00:03,bridge=xenbr0,script=$E/xl-vif" ]
+EOC
+}
+# xl_rounds CFG: xl create and xl destroy, ROUNDS times; the times in $times.
+xl_rounds() {
+	times=
 	i=0
 	while [ $i -lt "$ROUNDS" ]; do
 		t=$(up)
-		out=$(xl create /run/xl-timing.cfg 2>&1) || { why="xl create failed: $(echo $out)"; return 1; }
-		XL_TIMES="$XL_TIMES $(since "$t")"
-		xl destroy xl-timing || { why="xl destroy failed"; return 1; }
+		out=$(xl create "$1" 2>&1) || { why="xl create $1 failed: $(echo $out)"; return 1; }
+		times="$times $(since "$t")"
+		out=$(xl destroy "$(sed -n 's/^name = "\(.*\)"/\1/p' "$1")" 2>&1) || { why="xl destroy failed: $(echo $out)"; return 1; }
 		i=$((i + 1))
 	done
-	kill "$(cat /run/xl-xenconsoled.pid)"
+}
+xl_timing() {
+	xl_cfg xl-timing >/run/xl-timing.cfg
+	xl_cfg xl-timing-dev devices >/run/xl-timing-dev.cfg
+	dd if=/dev/zero of=/data/xl-disk.img bs=1M count=16 2>/dev/null
+	# xl create waits for xenconsoled to publish the console's tty; xenactord
+	# runs its own, so this one stops after the timing.
+	xenconsoled --pid-file=/run/xl-xenconsoled.pid --log=guest --log-dir=/var/log/xen/console || { why="xenconsoled failed"; return 1; }
+	xl_rounds /run/xl-timing.cfg || return 1
+	XL_TIMES=$times
 	info "xl create times:$XL_TIMES"
+	if xl_rounds /run/xl-timing-dev.cfg; then
+		XL_DEV_TIMES=$times
+		info "xl create times with a disk and a VIF:$XL_DEV_TIMES"
+	else
+		info "no timing of xl create with devices: $why"
+		xl destroy xl-timing-dev 2>/dev/null
+		why=
+	fi
+	kill "$(cat /run/xl-xenconsoled.pid)"
 	[ -z "$(others)" ] || { why="domains left after xl destroy: $(others)"; return 1; }
+	l=$(losetup -a 2>&1)
+	[ -z "$l" ] || { why="loop devices left after xl destroy: $l"; return 1; }
 }
 
 # ---- xenactord ----
@@ -201,6 +229,15 @@ vm_shutdown_clean() {
 	wait_state e2e HALTED 60 || return 1
 	le=$(echo "$stat" | grep -o '"last_error": *{[^}]*}')
 	info "after the clean shutdown: last_error $le"
+	# The guest's kernel powered itself off (the reboot syscall's poweroff
+	# is a halt when no power-off handler is registered: both end the
+	# domain with reason poweroff).
+	c=/run/xa/console/guest-e2e.log
+	within 10
+	while ! grep -q 'reboot: \(Power down\|System halted\)' $c 2>/dev/null; do
+		! expired || { why="the guest's console ($c) does not show its kernel powering off"; return 1; }
+		sleep 0.5
+	done
 }
 vm_start_again() { vm_start; }
 vm_reboot() {
@@ -229,47 +266,74 @@ vm_remove() {
 	case "$out" in *e2e*) why="vm list still shows e2e: $out"; return 1 ;; esac
 }
 
-# ---- xenactor vm start of the same guest without devices, timed ----
+# ---- xenactor vm start of the same guests, timed ----
 XA_TIMES=
+XA_DEV_TIMES=
 # metrics: the sums and counts of xenactord's operation and atom durations.
 metrics() {
 	wget -q -O - http://127.0.0.1:9651/metrics 2>/dev/null |
 		grep -E '^xenactor_vm_(operation|atom)_duration_seconds_(sum|count)\{' | tr -d '"'
 }
-xenactor_timing() {
-	metrics >/run/metrics.before
-	xa vm create --name timing --type pv --vcpus 1 --memory ${GUEST_MEM}M \
-		--kernel $E/guest/kernel --ramdisk $E/guest/initrd --cmdline "$GUEST_CMDLINE" ||
-		{ why="vm create failed: $out"; return 1; }
-	i=0
-	while [ $i -lt "$ROUNDS" ]; do
-		t=$(up)
-		xa vm start timing || { why="vm start failed: $out"; return 1; }
-		XA_TIMES="$XA_TIMES $(since "$t")"
-		xa vm shutdown --hard timing || { why="vm shutdown --hard failed: $out"; return 1; }
-		i=$((i + 1))
-	done
-	xa vm remove timing || { why="vm remove failed: $out"; return 1; }
-	info "xenactor vm start times:$XA_TIMES"
-	# Where the daemon spent the time of these starts: the mean per
-	# operation and atom over the rounds (metrics' increase).
-	metrics >/run/metrics.after
-	awk 'NR == FNR { before[$1] = $2; next } { d[$1] = $2 - before[$1] }
+# metrics_delta BEFORE AFTER WHAT: the mean per operation and atom between
+# two snapshots.
+metrics_delta() {
+	awk -v what="$3" 'NR == FNR { before[$1] = $2; next } { d[$1] = $2 - before[$1] }
 		END {
 			for (k in d) if (k ~ /_sum\{/) {
 				c = k; sub(/_sum\{/, "_count{", c)
 				if (d[c] > 0) { n = k; sub(/^xenactor_vm_/, "", n); sub(/_seconds_sum/, "", n)
-					printf "E2E-INFO daemon time per start round: %s %.3fs x%d\n", n, d[k] / d[c], d[c] }
+					printf "E2E-INFO daemon time per %s: %s %.3fs x%d\n", what, n, d[k] / d[c], d[c] }
 			}
-		}' /run/metrics.before /run/metrics.after | sort
+		}' "$1" "$2" | sort
 }
+# xa_rounds VM: vm start and vm shutdown --hard, ROUNDS times; the times in
+# $times.
+xa_rounds() {
+	times=
+	i=0
+	while [ $i -lt "$ROUNDS" ]; do
+		t=$(up)
+		xa vm start "$1" || { why="vm start $1 failed: $out"; return 1; }
+		times="$times $(since "$t")"
+		xa vm shutdown --hard "$1" || { why="vm shutdown --hard $1 failed: $out"; return 1; }
+		i=$((i + 1))
+	done
+}
+TIMING_UUIDS=
+xenactor_timing() {
+	dd if=/dev/zero of=/data/xa-disk.img bs=1M count=16 2>/dev/null
+	xa vm create --name timing --type pv --vcpus 1 --memory ${GUEST_MEM}M \
+		--kernel $E/guest/kernel --ramdisk $E/guest/initrd --cmdline "$GUEST_CMDLINE" ||
+		{ why="vm create failed: $out"; return 1; }
+	TIMING_UUIDS=$(echo "$out" | tail -n1)
+	xa vm create --name timing-dev --type pv --vcpus 1 --memory ${GUEST_MEM}M \
+		--kernel $E/guest/kernel --ramdisk $E/guest/initrd --cmdline "$GUEST_CMDLINE" \
+		--vbd devid=51712,params=/data/xa-disk.img --vif devid=0,mac=00:16:3e:00:00:04,bridge=xenbr0 ||
+		{ why="vm create failed: $out"; return 1; }
+	TIMING_UUIDS="$TIMING_UUIDS $(echo "$out" | tail -n1)"
+	metrics >/run/metrics.0
+	xa_rounds timing || return 1
+	XA_TIMES=$times
+	metrics >/run/metrics.1
+	info "xenactor vm start times:$XA_TIMES"
+	# Where the daemon spent the time of these starts (metrics' increase).
+	metrics_delta /run/metrics.0 /run/metrics.1 "start round"
+	xa_rounds timing-dev || return 1
+	XA_DEV_TIMES=$times
+	metrics >/run/metrics.2
+	info "xenactor vm start times with a disk and a VIF:$XA_DEV_TIMES"
+	metrics_delta /run/metrics.1 /run/metrics.2 "start round with devices"
+	xa vm remove timing || { why="vm remove failed: $out"; return 1; }
+	xa vm remove timing-dev || { why="vm remove failed: $out"; return 1; }
+}
+# timing_report LABEL XL_TIMES XA_TIMES: the means and their ratio.
 timing_report() {
-	[ -n "$XL_TIMES" ] && [ -n "$XA_TIMES" ] || return 0
-	echo "$XL_TIMES|$XA_TIMES" | awk -F'|' '{
+	[ -n "$2" ] && [ -n "$3" ] || return 0
+	echo "$2|$3" | awk -F'|' -v label="$1" '{
 		nx = split($1, x, " "); na = split($2, a, " ")
 		for (i = 1; i <= nx; i++) sx += x[i]
 		for (i = 1; i <= na; i++) sa += a[i]
-		printf "E2E-TIMING xl=%.2f xenactor=%.2f ratio=%.2f rounds=%d\n", sx / nx, sa / na, (sa / na) / (sx / nx), na
+		printf "%s xl=%.2f xenactor=%.2f ratio=%.2f rounds=%d\n", label, sx / nx, sa / na, (sa / na) / (sx / nx), na
 	}'
 }
 
@@ -283,7 +347,7 @@ no_leftovers() {
 		l=$(xenstore-list /local/domain/0/backend/$c 2>/dev/null | tr '\n' ' ')
 		[ -z "$l" ] || { why="backend/$c holds: $l"; return 1; }
 	done
-	for u in $UUID; do
+	for u in $UUID $TIMING_UUIDS; do
 		! xenstore-exists /vm/$u 2>/dev/null || { why="/vm/$u is left"; return 1; }
 	done
 	l=$(losetup -a 2>&1)
@@ -319,7 +383,8 @@ if run daemon-start daemon_start; then
 	run vm-shutdown-hard vm_shutdown_hard
 	run vm-remove vm_remove
 	run xenactor-timing xenactor_timing
-	timing_report
+	timing_report E2E-TIMING "$XL_TIMES" "$XA_TIMES"
+	timing_report E2E-TIMING-DEVICES "$XL_DEV_TIMES" "$XA_DEV_TIMES"
 	run no-leftovers no_leftovers
 	run daemon-stop daemon_stop
 fi
