@@ -41,8 +41,9 @@ test:
 
 ## check-xen: vet and test the cgo Xen backend (needs libxen-dev; its conformance test runs only in dom0)
 check-xen:
-	$(GO) vet -tags xen ./hostio/hypervisor/xen/
-	$(GO) test -tags xen -count=1 ./hostio/hypervisor/xen/
+	./scripts/install-test-deps.sh
+	CGO_ENABLED=1 $(GO) vet -tags xen ./hostio/hypervisor/xen/ ./cmd/xenactord/...
+	CGO_ENABLED=1 $(GO) test -tags xen -count=1 ./hostio/hypervisor/xen/
 
 ## bench: our xenstored against the C xenstored, then guests booting on the simulated host (1k and 10k)
 bench:

@@ -59,7 +59,13 @@ func fakeXenconsoled() {
 		}
 	}
 	lines := append(os.Args[1:], "XENSTORED_PATH="+os.Getenv("XENSTORED_PATH"))
-	if err := os.WriteFile(filepath.Join(dir, "helper-args"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+	// Written aside and renamed, so a reader never sees it half written.
+	tmp := filepath.Join(dir, "helper-args.tmp")
+	err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, "helper-args"))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		os.Exit(4)
 	}
