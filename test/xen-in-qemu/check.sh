@@ -40,5 +40,5 @@ if [ $ok = 1 ]; then
 	echo "e2e-xen: PASS"
 	exit 0
 fi
-echo "e2e-xen: FAIL (the whole serial console is in $LOG; xenactord's log is at its end)"
+echo "e2e-xen: FAIL (the whole serial console is in $LOG, with xenactord's log in its \"xenactord: \" lines; docs/e2e-xen.md)"
 exit 1
