@@ -27,7 +27,7 @@ while read -r l; do
 	s=$(cut -d' ' -f2 <<<"$l")
 	grep -qx "$s" "$STEPS" || { printf '  FAIL  %-20s %s (unexpected step)\n' "$s" "${l#"E2E-FAIL $s "}"; ok=0; }
 done < <(grep '^E2E-FAIL ' <<<"$marks" || true)
-grep -oE 'E2E-TIMING .*' "$LOG" | tr -d '\r' | sed 's/^/  /' || echo "  no E2E-TIMING line"
+grep -oE 'E2E-TIMING(-DEVICES)? .*' "$LOG" | tr -d '\r' | sed 's/^/  /' || echo "  no E2E-TIMING line"
 if ! grep -q 'E2E-DONE' "$LOG"; then
 	echo "  dom0 did not finish (no E2E-DONE)"
 	ok=0
