@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/xenactor/xenactor/internal/errdefs"
@@ -25,11 +26,17 @@ const (
 	HowMigrated = "migrated"
 )
 
-// placement is a VM of an evacuation and the host chosen for it.
+// placement is a VM of an evacuation and the host chosen for it, with the
+// other hosts that had room for it when the plan was made, best first: the
+// VM is tried there, in order, when it cannot go to its first choice.
 type placement struct {
-	vm *messages.VMSummary
-	to string
+	vm   *messages.VMSummary
+	to   string
+	also []string
 }
+
+// maxEvacuateTries bounds the hosts one VM of an evacuation is tried on.
+const maxEvacuateTries = 3
 
 // plan chooses a target for each VM among the hosts that are up, source
 // excepted: the largest VMs first, each on the host with the most free
@@ -52,16 +59,19 @@ func plan(hosts []*messages.PoolHost, source string, vms []*messages.VMSummary) 
 	out := make([]placement, 0, len(order))
 	for _, vm := range order {
 		need := vm.GetSpec().GetMemoryKib()
-		best := ""
+		var fit []string
 		for _, n := range names {
-			if free[n] >= need && (best == "" || free[n] > free[best]) {
-				best = n
+			if free[n] >= need {
+				fit = append(fit, n)
 			}
 		}
-		if best != "" {
-			free[best] -= need
+		sort.SliceStable(fit, func(i, j int) bool { return free[fit[i]] > free[fit[j]] })
+		pl := placement{vm: vm}
+		if len(fit) > 0 {
+			pl.to, pl.also = fit[0], fit[1:min(len(fit), maxEvacuateTries)]
+			free[pl.to] -= need
 		}
-		out = append(out, placement{vm: vm, to: best})
+		out = append(out, pl)
 	}
 	return out
 }
@@ -106,8 +116,40 @@ func (p *Pool) Evacuate(ctx context.Context, host string, batch int) ([]*message
 	return out, nil
 }
 
-// evacuateOne moves one VM as planned.
+// evacuateOne moves one VM as planned: to its first choice, or, when the
+// move or migration there fails for a reason of that host's (it is full,
+// down, unreachable, slow), to the next host that had room. A VM that
+// could not go anywhere stays on host with the errors of each try.
 func (p *Pool) evacuateOne(ctx context.Context, host string, pl placement) *messages.EvacuatedVM {
+	var ev *messages.EvacuatedVM
+	var tried []string
+	for i, to := range append([]string{pl.to}, pl.also...) {
+		ev = p.evacuateTo(ctx, host, pl.vm, to)
+		if ev.GetError() == nil || i == len(pl.also) || ctx.Err() != nil || !hostFault(ev.GetError().GetKind()) {
+			break
+		}
+		tried = append(tried, to+": "+ev.GetError().GetMessage())
+	}
+	if ev.GetError() != nil && len(tried) > 0 {
+		ev.Error.Message = strings.Join(append(tried, ev.GetError().GetMessage()), "; then ")
+	}
+	return ev
+}
+
+// hostFault reports whether an error of the kind named, from moving a VM
+// to a host, is that host's, so another host may take the VM.
+func hostFault(kind string) bool {
+	for _, k := range []error{errdefs.ErrResourceExhausted, errdefs.ErrUnavailable, errdefs.ErrTimeout} {
+		if kind == errdefs.Kind(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// evacuateTo moves one VM to the host to.
+func (p *Pool) evacuateTo(ctx context.Context, host string, vm *messages.VMSummary, to string) *messages.EvacuatedVM {
+	pl := placement{vm: vm, to: to}
 	spec := pl.vm.GetSpec()
 	ev := &messages.EvacuatedVM{Uuid: spec.GetUuid(), Name: spec.GetName(), From: host}
 	fail := func(err error) *messages.EvacuatedVM {

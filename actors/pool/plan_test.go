@@ -70,3 +70,55 @@ func TestEvacuateOne_MigrationOutcome(t *testing.T) {
 	require.NotNil(t, ev.GetError(), "a Suspended VM stays")
 	require.Equal(t, []string{"src good a", "src bad b"}, calls)
 }
+
+// An evacuated VM whose migration fails for a reason of its target's is
+// tried on the next host that had room, and only those; a failure of the
+// VM's own stops there.
+func TestEvacuateOne_TriesTheNextHost(t *testing.T) {
+	hosts := []*messages.PoolHost{
+		{Name: "src", Up: true, MemoryFreeKib: 1 << 30},
+		{Name: "a", Up: true, MemoryFreeKib: 1000},
+		{Name: "b", Up: true, MemoryFreeKib: 800},
+		{Name: "c", Up: true, MemoryFreeKib: 900},
+		{Name: "d", Up: true, MemoryFreeKib: 850},
+		{Name: "tiny", Up: true, MemoryFreeKib: 10},
+	}
+	running := func(uuid string) *messages.VMSummary {
+		return &messages.VMSummary{Spec: &messages.VMSpec{Uuid: uuid, Name: uuid, MemoryKib: 500},
+			PowerState: messages.PowerState_POWER_STATE_RUNNING}
+	}
+	pls := plan(hosts, "src", []*messages.VMSummary{running("x")})
+	require.Equal(t, "a", pls[0].to)
+	require.Equal(t, []string{"c", "d"}, pls[0].also, "by free memory, at most 3 hosts in all, none too small")
+
+	var calls []string
+	fails := map[string]error{
+		"a": fmt.Errorf("%w: a is out of memory", errdefs.ErrResourceExhausted),
+		"c": fmt.Errorf("%w: c does not answer", errdefs.ErrUnavailable),
+	}
+	p := &Pool{cfg: Config{Migrate: func(_ context.Context, source, uuid, target string) error {
+		calls = append(calls, uuid+">"+target)
+		if uuid == "stuck" {
+			return fmt.Errorf("%w: the VM is busy", errdefs.ErrBusy)
+		}
+		return fails[target]
+	}}}
+	ev := p.evacuateOne(context.Background(), "src", pls[0])
+	require.Nil(t, ev.GetError())
+	require.Equal(t, "d", ev.GetTo())
+	require.Equal(t, []string{"x>a", "x>c", "x>d"}, calls)
+
+	calls = nil
+	fails["d"] = fmt.Errorf("%w: d timed out", errdefs.ErrTimeout)
+	ev = p.evacuateOne(context.Background(), "src", pls[0])
+	require.Equal(t, "", ev.GetTo(), "it stays")
+	require.Equal(t, "timeout", ev.GetError().GetKind(), "the last try's kind")
+	require.Contains(t, ev.GetError().GetMessage(), "a is out of memory")
+	require.Contains(t, ev.GetError().GetMessage(), "d timed out")
+	require.Len(t, calls, 3)
+
+	calls = nil
+	ev = p.evacuateOne(context.Background(), "src", placement{vm: running("stuck"), to: "a", also: []string{"c"}})
+	require.Equal(t, "busy", ev.GetError().GetKind())
+	require.Equal(t, []string{"stuck>a"}, calls, "the VM's own failure is not retried elsewhere")
+}

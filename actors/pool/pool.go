@@ -60,8 +60,10 @@ type Config struct {
 	// ReportInterval is how often the member writes its figures and VMs to
 	// etcd; 0 is DefaultReportInterval.
 	ReportInterval time.Duration
-	// PollInterval is how often the member reads the members from etcd;
-	// 0 is DefaultPollInterval.
+	// PollInterval is how often the member reads the members from etcd
+	// while it cannot watch them (a watch reports changes at once; with
+	// one, the members are read every 10 PollIntervals too); 0 is
+	// DefaultPollInterval.
 	PollInterval time.Duration
 	// Logger logs membership changes; nil logs nothing.
 	Logger *slog.Logger

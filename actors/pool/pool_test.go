@@ -86,7 +86,7 @@ func TestPool_OneMember(t *testing.T) {
 	}
 
 	p, err := pool.Start(ctx, pool.Config{Pool: "p", Host: "solo", Address: "127.0.0.1:0", Etcd: ec, Credentials: creds,
-		Local: local, ReportInterval: 50 * time.Millisecond})
+		Local: local, ReportInterval: 50 * time.Millisecond, PollInterval: time.Hour})
 	require.NoError(t, err)
 	defer p.Stop()
 	require.Equal(t, "solo", p.Self())
@@ -163,6 +163,21 @@ func TestPool_OneMember(t *testing.T) {
 		kvs, err := ec.Get(ctx, "/xenactor/pools/p/vms/solo")
 		return err == nil && len(kvs) == 1
 	}, 10*time.Second, 20*time.Millisecond)
+
+	// The members are watched, not only polled (the poll is an hour
+	// away): ghost's member key coming and going shows it up and down.
+	ghostUp := func() bool {
+		live := p.Members()
+		_, ok := live["ghost"]
+		return ok
+	}
+	require.False(t, ghostUp())
+	require.NoError(t, ec.Put(ctx, "/xenactor/pools/p/members/ghost",
+		[]byte(`{"id":"ghost@1","host":"ghost","addr":"127.0.0.1","port":1}`), 0))
+	require.Eventually(t, ghostUp, 10*time.Second, 20*time.Millisecond, "a member that joins")
+	require.NoError(t, ec.Delete(ctx, "/xenactor/pools/p/members/ghost"))
+	require.Eventually(t, func() bool { return !ghostUp() }, 10*time.Second, 20*time.Millisecond,
+		"a member that leaves")
 
 	// Leaving revokes the member's key at once.
 	require.NoError(t, p.Stop())

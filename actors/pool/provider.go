@@ -13,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/xenactor/xenactor/hostio/etcd"
 	"github.com/xenactor/xenactor/internal/errdefs"
 )
 
@@ -30,8 +31,9 @@ type memberRecord struct {
 func (m memberRecord) address() string { return net.JoinHostPort(m.Addr, strconv.Itoa(m.Port)) }
 
 // provider is the cluster provider on etcd: the member's key under a lease
-// renewed every TTL/3, and the members read every PollInterval and handed
-// to the cluster's member list.
+// renewed every TTL/3, and the members read at each change an etcd watch
+// reports (and every PollInterval when the watch cannot run) and handed to
+// the cluster's member list.
 type provider struct {
 	pool *Pool
 	c    *cluster.Cluster
@@ -53,7 +55,7 @@ func newProvider(p *Pool) *provider {
 }
 
 // StartMember registers the member and starts the lease's renewal and the
-// polling of the members.
+// watch of the members.
 func (pr *provider) StartMember(c *cluster.Cluster) error {
 	pr.c = c
 	host, portStr, err := net.SplitHostPort(c.ActorSystem.Address())
@@ -153,22 +155,68 @@ func (pr *provider) keepAlive(ctx context.Context) {
 	}
 }
 
-// watch reads the members every PollInterval.
+// watch follows the members' keys with an etcd watch and reads the members
+// again at each change, so a member that joins, leaves or whose lease
+// expires is seen at once. While the watch runs, the members are also read
+// every watchedPolls PollIntervals, in case a change was missed; while it
+// cannot be opened (etcd unreachable), every PollInterval, and the watch is
+// tried again at each read.
 func (pr *provider) watch(ctx context.Context) {
 	defer pr.wg.Done()
 	t := time.NewTicker(pr.pool.cfg.PollInterval)
 	defer t.Stop()
+	var w *etcd.Watcher
+	var wcancel context.CancelFunc = func() {}
+	defer func() { wcancel() }()
+	polls := 0
 	for {
+		if w == nil {
+			wctx, cancel := context.WithCancel(ctx)
+			if nw, err := pr.pool.cfg.Etcd.Watch(wctx, pr.pool.prefix("members")); err == nil {
+				w, wcancel = nw, cancel
+				// Changes between the last read and the watch's start.
+				pr.read(ctx)
+			} else {
+				cancel()
+				if ctx.Err() == nil {
+					pr.pool.log.Debug("pool: watching the members", "err", err)
+				}
+			}
+		}
+		var changes <-chan []etcd.Event
+		if w != nil {
+			changes = w.C
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case _, ok := <-changes:
+			if !ok {
+				if err := w.Err(); err != nil && ctx.Err() == nil {
+					pr.pool.log.Warn("pool: the members' watch ended", "err", err)
+				}
+				wcancel()
+				w = nil
+			}
+			pr.read(ctx)
 		case <-t.C:
+			if polls++; w == nil || polls%watchedPolls == 0 {
+				pr.read(ctx)
+			}
 		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := pr.poll(rctx); err != nil && ctx.Err() == nil {
-			pr.pool.log.Warn("pool: reading the members", "err", err)
-		}
-		cancel()
+	}
+}
+
+// watchedPolls is how many PollIntervals pass between two reads of the
+// members while a watch runs.
+const watchedPolls = 10
+
+// read reads the members, logging a failure.
+func (pr *provider) read(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pr.poll(rctx); err != nil && ctx.Err() == nil {
+		pr.pool.log.Warn("pool: reading the members", "err", err)
 	}
 }
 

@@ -194,20 +194,51 @@ func (r *runner) unplugAll(ctx context.Context, domid hypervisor.DomID) error {
 // waitWatch watches path and calls check at once and after every event
 // until it reports done (with its error) or ctx ends.
 func waitWatch(ctx context.Context, xs *xenstore.Client, path string, check func(context.Context) (bool, error)) error {
-	w, err := xs.Watch(ctx, path, newToken())
-	if err != nil {
-		return err
+	return waitWatches(ctx, xs, []string{path}, check)
+}
+
+// waitWatches is waitWatch over several paths: check runs after an event
+// on any of them, so a condition on two trees (a frontend's and a
+// backend's state) is seen whichever changes last.
+func waitWatches(ctx context.Context, xs *xenstore.Client, paths []string, check func(context.Context) (bool, error)) error {
+	events := make(chan struct{}, 1)
+	ended := make(chan string, len(paths))
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel, which the forwarders wait for
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, path := range paths {
+		w, err := xs.Watch(wctx, path, newToken())
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			defer func() { _ = w.Close(context.WithoutCancel(ctx)) }()
+			for {
+				select {
+				case _, ok := <-w.Events():
+					if !ok {
+						ended <- path
+						return
+					}
+					select {
+					case events <- struct{}{}:
+					default:
+					}
+				case <-wctx.Done():
+					return
+				}
+			}
+		})
 	}
-	defer func() { _ = w.Close(context.WithoutCancel(ctx)) }()
 	for {
 		if done, err := check(ctx); done {
 			return err
 		}
 		select {
-		case _, ok := <-w.Events():
-			if !ok {
-				return fmt.Errorf("vm: watch on %s ended: %w", path, errdefs.ErrUnavailable)
-			}
+		case <-events:
+		case path := <-ended:
+			return fmt.Errorf("vm: watch on %s ended: %w", path, errdefs.ErrUnavailable)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

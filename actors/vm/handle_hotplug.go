@@ -134,7 +134,7 @@ func (r *runner) closeDevice(ctx context.Context, d device) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.UnplugTimeout)
 	defer cancel()
-	err = waitWatch(wctx, xs, be, func(ctx context.Context) (bool, error) {
+	err = waitWatches(wctx, xs, []string{be, fe}, func(ctx context.Context) (bool, error) {
 		return readState(ctx, xs, be+"/state") == xenbus.StateClosed && readState(ctx, xs, fe+"/state") == xenbus.StateClosed, nil
 	})
 	if err != nil {

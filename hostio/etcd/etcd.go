@@ -1,7 +1,8 @@
 // Package etcd is a small client of etcd's v3 API through its JSON gateway
 // (/v3/kv/range, /v3/kv/put, /v3/kv/deleterange, /v3/lease/grant,
-// /v3/lease/keepalive, /v3/lease/revoke), enough for the pool's membership
-// and records: keys with leases, prefix reads, deletes. It needs nothing
+// /v3/lease/keepalive, /v3/lease/revoke, /v3/watch), enough for the pool's
+// membership and records: keys with leases, prefix reads, deletes, and
+// watches of a prefix. It needs nothing
 // but net/http, so the project does not depend on etcd's Go client.
 //
 // etcd 3.4 and later serve the gateway on their client URLs by default.
@@ -31,7 +32,9 @@ const maxResponseBytes = 64 << 20
 type Client struct {
 	endpoints []string
 	http      *http.Client
-	next      atomic.Uint32
+	// stream carries watches, which outlive http's timeout.
+	stream *http.Client
+	next   atomic.Uint32
 }
 
 // New returns a client of the etcd endpoints, client URLs such as
@@ -51,7 +54,7 @@ func New(endpoints []string) (*Client, error) {
 	if len(eps) == 0 {
 		return nil, fmt.Errorf("%w: no etcd endpoint", errdefs.ErrInvalid)
 	}
-	return &Client{endpoints: eps, http: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &Client{endpoints: eps, http: &http.Client{Timeout: 10 * time.Second}, stream: &http.Client{}}, nil
 }
 
 // KeyValue is a key of etcd and its value.
