@@ -4,7 +4,8 @@
 # prints one line per step on the console, read by check.sh on the host:
 #   E2E-PASS <step> <seconds>s
 #   E2E-FAIL <step> <why>
-# and E2E-TIMING xl=<s> xenactor=<s> ratio=<x> for the start times.
+# and E2E-TIMING xl=<s> xenactor=<s> ratio=<x> rounds=<n> for the start
+# times of guests without devices (E2E-TIMING-DEVICES: with a disk and a VIF).
 # Kernel command line: e2e.rounds=N starts of each kind timed (default 3).
 export XENACTOR_CONFIG=/run/xa/state/api/client.json
 E=/e2e
@@ -46,7 +47,6 @@ jfield() { grep -o "\"$1\": *\"\{0,1\}[^\",}]*" | head -n1 | sed 's/^[^:]*: *"\{
 # stat_of VM: `vm stat --json` into $stat.
 stat_of() { stat=$(xenactor --timeout 30s --json vm stat "$1" 2>&1); }
 pstate() { echo "$stat" | jfield power_state; }
-state_of() { stat_of "$1" && pstate; }
 domid_of() { stat_of "$1" && echo "$stat" | jfield domid; }
 # wait_state VM STATE SECONDS: leaves the last status in $stat.
 wait_state() {
