@@ -80,6 +80,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRestore -fuzztime=$(FUZZTIME) ./hostio/hypervisor/hvsim/
 	$(GO) test -run='^$$' -fuzz=FuzzGate -fuzztime=$(FUZZTIME) ./internal/apiwire/
 
+## e2e-xen: the end-to-end test on real Xen 4.17 under QEMU (docs/e2e-xen.md; packages, images and logs in E2E_DIR)
+E2E_DIR ?= $(CURDIR)/build/xen-in-qemu
+.PHONY: e2e-xen
+e2e-xen:
+	./scripts/install-test-deps.sh
+	./test/xen-in-qemu/e2e-xen.sh $(E2E_DIR)
+
 ## clean: remove built binaries and the run directory
 clean:
 	rm -rf $(BIN) $(RUNDIR)

@@ -19,7 +19,9 @@ PACKAGES=(
 	stunnel4           # TLS in front of the API port (the stunnel daemon actor)
 	prometheus         # scrapes xenactord's /metrics (cmd/xenactord/daemon)
 	etcd-server        # etcd: the pool's membership store (hostio/etcd, cmd/xenactord pool tests, xenactor-bench evacuate)
-	libxen-dev         # headers and libraries of the cgo Xen backend (make check-xen: hostio/hypervisor/xen)
+	libxen-dev         # headers and libraries of the cgo Xen backend (make check-xen: hostio/hypervisor/xen; make e2e-xen)
+	cpio               # make e2e-xen: the initramfs images
+	kmod               # make e2e-xen: depmod of the images' kernel modules
 )
 
 installed() {

@@ -203,8 +203,17 @@ func (Linux) ClearMaster(link string) error {
 	if br == "" {
 		return nil
 	}
+	return detach(link, br)
+}
+
+// detach removes link from the bridge br with SIOCBRDELIF. A link that is
+// not (or no longer) a port of br is fine: a bridge drops the port of an
+// interface that goes away on its own (netback's vif of a destroyed
+// domain), so between reading the master and the ioctl the port may be
+// gone, and the kernel then answers EINVAL.
+func detach(link, br string) error {
 	err := bridgeIoctl(unix.SIOCBRDELIF, link, br)
-	if errdefs.IsNotFound(err) {
+	if errdefs.IsNotFound(err) || errors.Is(err, unix.EINVAL) {
 		return nil
 	}
 	return err
