@@ -3,9 +3,9 @@
 //
 // Hypervisor is the whole interface; it is made of small ones (Domains,
 // Builder, Memory, Events, Migration) so that callers ask only for what they
-// use. Implementations are the simulator in hypervisor/hvsim and, later, a cgo
-// implementation against the real libraries; both run the conformance suite
-// in hypervisor/hypervisortest.
+// use. Implementations are the simulator in hypervisor/hvsim and the cgo
+// implementation against the real libraries in hypervisor/xen (build tag
+// xen); both run the conformance suite in hypervisor/hypervisortest.
 //
 // The package also defines the memory image format written by
 // Migration.Save and Migration.ReadPages and read by Migration.Restore: a

@@ -370,17 +370,13 @@ func (x *xc) create(handle [16]byte, pvh bool, vcpus int) (uint32, error) {
 }
 
 func (x *xc) maxVCPUs(domid uint32, n int) error {
-	if rc, err := C.xa_max_vcpus(x.h, C.uint32_t(domid), C.uint(n)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xa_max_vcpus(x.h, C.uint32_t(domid), C.uint(n))
+	return rcErr(rc, err)
 }
 
 func (x *xc) applyCPUID(domid uint32) error {
-	if rc, err := C.xa_cpuid(x.h, C.uint32_t(domid)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xa_cpuid(x.h, C.uint32_t(domid))
+	return rcErr(rc, err)
 }
 
 // infoList returns up to max domains from first on, in id order.
@@ -403,46 +399,43 @@ func (x *xc) infoList(first uint32, max int) ([]rawInfo, error) {
 	return out, nil
 }
 
-func (x *xc) setMaxMem(domid uint32, kib uint64) error {
-	if rc, err := C.xc_domain_setmaxmem(x.h, C.uint32_t(domid), C.uint64_t(kib)); rc != 0 {
+// rcErr is the error of a libxenctrl call that returned rc, with errno in
+// err.
+func rcErr(rc C.int, err error) error {
+	if rc != 0 {
 		return errnoOf(err)
 	}
 	return nil
+}
+
+func (x *xc) setMaxMem(domid uint32, kib uint64) error {
+	rc, err := C.xc_domain_setmaxmem(x.h, C.uint32_t(domid), C.uint64_t(kib))
+	return rcErr(rc, err)
 }
 
 func (x *xc) setMemmapLimit(domid uint32, kib uint64) error {
-	if rc, err := C.xc_domain_set_memmap_limit(x.h, C.uint32_t(domid), C.ulong(kib)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xc_domain_set_memmap_limit(x.h, C.uint32_t(domid), C.ulong(kib))
+	return rcErr(rc, err)
 }
 
 func (x *xc) pause(domid uint32) error {
-	if rc, err := C.xc_domain_pause(x.h, C.uint32_t(domid)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xc_domain_pause(x.h, C.uint32_t(domid))
+	return rcErr(rc, err)
 }
 
 func (x *xc) unpause(domid uint32) error {
-	if rc, err := C.xc_domain_unpause(x.h, C.uint32_t(domid)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xc_domain_unpause(x.h, C.uint32_t(domid))
+	return rcErr(rc, err)
 }
 
 func (x *xc) shutdown(domid uint32, reason int) error {
-	if rc, err := C.xc_domain_shutdown(x.h, C.uint32_t(domid), C.int(reason)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xc_domain_shutdown(x.h, C.uint32_t(domid), C.int(reason))
+	return rcErr(rc, err)
 }
 
 func (x *xc) destroy(domid uint32) error {
-	if rc, err := C.xc_domain_destroy(x.h, C.uint32_t(domid)); rc != 0 {
-		return errnoOf(err)
-	}
-	return nil
+	rc, err := C.xc_domain_destroy(x.h, C.uint32_t(domid))
+	return rcErr(rc, err)
 }
 
 // allocUnbound allocates an unbound event channel in domid for remote to
