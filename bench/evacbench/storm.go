@@ -1,13 +1,9 @@
 package evacbench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -89,44 +85,9 @@ func (c *StormConfig) bind(fs *flag.FlagSet) {
 // config's flags, -f <file.json> (a StormConfig as JSON; flags given as
 // well override its fields) and the output flags (loadbench.Output's).
 func ParseStormArgs(args []string) (StormConfig, loadbench.Output, error) {
-	c := DefaultStormConfig()
-	var out loadbench.Output
-	fs := flag.NewFlagSet("migstorm", flag.ContinueOnError)
-	c.bind(fs)
-	file := fs.String("f", "", "a storm file (JSON, the flags' fields); flags given override it")
-	fs.BoolVar(&out.JSON, "json", false, "print JSON instead of the table")
-	fs.StringVar(&out.Out, "out", "", "write the report as JSON to this file too")
-	fs.StringVar(&out.Plot, "plot", "", "write the plots (SVG) into this directory")
-	fs.BoolVar(&out.Quiet, "q", false, "no progress lines on stderr")
-	if err := fs.Parse(args); err != nil {
+	c, out, err := loadbench.ParseConfig("migstorm", args, DefaultStormConfig, (*StormConfig).bind, nil)
+	if err != nil {
 		return c, out, err
-	}
-	if fs.NArg() > 0 {
-		return c, out, fmt.Errorf("evacbench: unexpected arguments %q: %w", fs.Args(), errdefs.ErrInvalid)
-	}
-	if *file != "" {
-		fc := DefaultStormConfig()
-		b, err := os.ReadFile(*file)
-		if err != nil {
-			return c, out, err
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&fc); err != nil {
-			return c, out, fmt.Errorf("evacbench: %s: %w", *file, errors.Join(errdefs.ErrInvalid, err))
-		}
-		ffs := flag.NewFlagSet("migstorm", flag.ContinueOnError)
-		fc.bind(ffs)
-		var err2 error
-		fs.Visit(func(f *flag.Flag) {
-			if ffs.Lookup(f.Name) != nil && err2 == nil {
-				err2 = ffs.Set(f.Name, f.Value.String())
-			}
-		})
-		if err2 != nil {
-			return c, out, err2
-		}
-		c = fc
 	}
 	return c, out, c.Validate()
 }

@@ -1,6 +1,7 @@
 package loadbench
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -225,11 +226,31 @@ func (c *Config) bind(fs *flag.FlagSet) {
 // flags, -f <file.json> (a Config as JSON; flags given as well override
 // its fields) and the output flags.
 func ParseArgs(scenario string, args []string) (Config, Output, error) {
-	c := DefaultConfig(scenario)
+	c, out, err := ParseConfig(scenario, args, func() Config { return DefaultConfig(scenario) }, (*Config).bind,
+		func(fc Config) error {
+			if fc.Scenario != scenario {
+				return fmt.Errorf("a %q scenario, not %q: %w", fc.Scenario, scenario, errdefs.ErrInvalid)
+			}
+			return nil
+		})
+	if err != nil {
+		return c, out, err
+	}
+	return c, out, c.Validate()
+}
+
+// ParseConfig parses the arguments of a benchmark command named name whose
+// config C binds its flags with bind: those flags, -f <file.json> (a C as
+// JSON, starting from defaults(); unknown fields are an error, and check,
+// if set, vets it; flags given as well override its fields) and the
+// Output flags. The caller validates the config.
+func ParseConfig[C any](name string, args []string, defaults func() C, bind func(*C, *flag.FlagSet),
+	check func(C) error) (C, Output, error) {
+	c := defaults()
 	var out Output
-	fs := flag.NewFlagSet(scenario, flag.ContinueOnError)
-	c.bind(fs)
-	file := fs.String("f", "", "a scenario file (JSON, the flags' fields); flags given override it")
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	bind(&c, fs)
+	file := fs.String("f", "", "a config file (JSON, the flags' fields); flags given override it")
 	fs.BoolVar(&out.JSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&out.Out, "out", "", "write the report as JSON to this file too")
 	fs.StringVar(&out.Plot, "plot", "", "write the plots (SVG) into this directory")
@@ -238,35 +259,36 @@ func ParseArgs(scenario string, args []string) (Config, Output, error) {
 		return c, out, err
 	}
 	if fs.NArg() > 0 {
-		return c, out, fmt.Errorf("loadbench: unexpected arguments %q: %w", fs.Args(), errdefs.ErrInvalid)
+		return c, out, fmt.Errorf("%s: unexpected arguments %q: %w", name, fs.Args(), errdefs.ErrInvalid)
 	}
-	if *file != "" {
-		fc := DefaultConfig(scenario)
-		b, err := os.ReadFile(*file)
-		if err != nil {
-			return c, out, err
-		}
-		if err := json.Unmarshal(b, &fc); err != nil {
-			return c, out, fmt.Errorf("loadbench: %s: %w", *file, errors.Join(errdefs.ErrInvalid, err))
-		}
-		if fc.Scenario != scenario {
-			return c, out, fmt.Errorf("loadbench: %s is a %q scenario, not %q: %w", *file, fc.Scenario, scenario,
-				errdefs.ErrInvalid)
-		}
-		ffs := flag.NewFlagSet(scenario, flag.ContinueOnError)
-		fc.bind(ffs)
-		var err2 error
-		fs.Visit(func(f *flag.Flag) {
-			if ffs.Lookup(f.Name) != nil && err2 == nil {
-				err2 = ffs.Set(f.Name, f.Value.String())
-			}
-		})
-		if err2 != nil {
-			return c, out, err2
-		}
-		c = fc
+	if *file == "" {
+		return c, out, nil
 	}
-	return c, out, c.Validate()
+	fc := defaults()
+	b, err := os.ReadFile(*file)
+	if err != nil {
+		return c, out, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return c, out, fmt.Errorf("%s: %s: %w", name, *file, errors.Join(errdefs.ErrInvalid, err))
+	}
+	if check != nil {
+		if err := check(fc); err != nil {
+			return c, out, fmt.Errorf("%s: %s: %w", name, *file, err)
+		}
+	}
+	// The flags given on the command line win over the file.
+	ffs := flag.NewFlagSet(name, flag.ContinueOnError)
+	bind(&fc, ffs)
+	var err2 error
+	fs.Visit(func(f *flag.Flag) {
+		if ffs.Lookup(f.Name) != nil && err2 == nil {
+			err2 = ffs.Set(f.Name, f.Value.String())
+		}
+	})
+	return fc, out, err2
 }
 
 // Duration is a time.Duration that is a string ("10s") in JSON and a flag.

@@ -45,6 +45,11 @@ func TestParseArgs_FileEqualsFlags(t *testing.T) {
 	require.Equal(t, want, scale)
 	_, _, err = ParseArgs(ScenarioStorm, []string{"-f", file})
 	require.True(t, errdefs.IsInvalid(err), "a scale file is not a storm: %v", err)
+
+	// A misspelt field is an error, not a default silently kept.
+	require.NoError(t, os.WriteFile(file, []byte(`{"scenario": "storm", "vm": 7}`), 0o600))
+	_, _, err = ParseArgs(ScenarioStorm, []string{"-f", file})
+	require.True(t, errdefs.IsInvalid(err), "an unknown field: %v", err)
 }
 
 func TestValidate_RejectsWhatCannotRun(t *testing.T) {
