@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,12 +35,30 @@ func loadCmd(scenario string, args []string) error {
 // writeLoadReport prints rep (table or JSON) and writes its JSON file and
 // plots as out asks.
 func writeLoadReport(rep *loadbench.Report, out loadbench.Output) error {
+	if err := writeReport(rep, rep.WriteTable, out); err != nil {
+		return err
+	}
+	if rep.DaemonExit != "" && rep.DaemonExit != "clean" {
+		return fmt.Errorf("xenactord did not exit cleanly: %s", rep.DaemonExit)
+	}
+	return nil
+}
+
+// report is a benchmark's report, written as JSON and as SVG plots.
+type report interface {
+	WriteJSON(io.Writer) error
+	WritePlots(dir string) ([]string, error)
+}
+
+// writeReport prints rep, as JSON or with table, then writes its JSON file
+// and its plots as out asks, naming the plots on stderr.
+func writeReport(rep report, table func(io.Writer), out loadbench.Output) error {
 	if out.JSON {
 		if err := rep.WriteJSON(os.Stdout); err != nil {
 			return err
 		}
 	} else {
-		rep.WriteTable(os.Stdout)
+		table(os.Stdout)
 	}
 	if out.Out != "" {
 		f, err := os.Create(out.Out)
@@ -62,9 +81,6 @@ func writeLoadReport(rep *loadbench.Report, out loadbench.Output) error {
 		for _, p := range paths {
 			fmt.Fprintln(os.Stderr, "plot:", p)
 		}
-	}
-	if rep.DaemonExit != "" && rep.DaemonExit != "clean" {
-		return fmt.Errorf("xenactord did not exit cleanly: %s", rep.DaemonExit)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,34 +30,9 @@ func migstormCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if out.JSON {
-		if err := rep.WriteJSON(os.Stdout); err != nil {
-			return err
-		}
-	} else {
-		evacbench.WriteStormTable(os.Stdout, rep)
-	}
-	if out.Out != "" {
-		f, err := os.Create(out.Out)
-		if err != nil {
-			return err
-		}
-		err = rep.WriteJSON(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if out.Plot != "" {
-		paths, err := rep.WritePlots(out.Plot)
-		if err != nil {
-			return err
-		}
-		for _, p := range paths {
-			fmt.Fprintln(os.Stderr, "plot:", p)
-		}
+	table := func(w io.Writer) { evacbench.WriteStormTable(w, rep) }
+	if err := writeReport(rep, table, out); err != nil {
+		return err
 	}
 	if p := rep.Problems(); len(p) > 0 {
 		return fmt.Errorf("the migration storm went wrong: %s", strings.Join(p, "; "))
