@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -174,25 +172,5 @@ func (r *StormReport) Plots() map[string]loadbench.Plot {
 // WritePlots writes the report's plots as SVG files into dir and returns
 // their paths.
 func (r *StormReport) WritePlots(dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	plots := r.Plots()
-	var paths []string
-	for _, name := range slices.Sorted(maps.Keys(plots)) {
-		path := filepath.Join(dir, name)
-		f, err := os.Create(path)
-		if err != nil {
-			return paths, err
-		}
-		err = plots[name].WriteSVG(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return paths, err
-		}
-		paths = append(paths, path)
-	}
-	return paths, nil
+	return loadbench.WritePlots(dir, r.Plots())
 }

@@ -83,21 +83,8 @@ func runStorm(ctx context.Context, c *client.Client, cfg workerConfig, progress 
 		st.where[uuids[i]] = cfg.Hosts[i%len(cfg.Hosts)]
 	}
 	start := time.Now()
-	err := parallel(cfg.Parallel, uuids, func(uuid string) error {
-		h := c.On(st.where[uuid])
-		if err := h.CreateVM(ctx, vmSpec(uuid, cfg.MemoryKiB)); err != nil {
-			return fmt.Errorf("create %s: %w", uuid, err)
-		}
-		t, err := h.StartVM(ctx, uuid, false)
-		if err == nil {
-			_, err = t.Wait(ctx, nil)
-		}
-		if err != nil {
-			return fmt.Errorf("start %s: %w", uuid, err)
-		}
-		return nil
-	})
-	if err != nil {
+	where := func(uuid string) string { return st.where[uuid] }
+	if err := bootVMs(ctx, c, cfg.Parallel, uuids, where, cfg.MemoryKiB); err != nil {
 		return nil, err
 	}
 	st.res.SetupMS = ms(time.Since(start))

@@ -139,21 +139,7 @@ func runEvacuations(ctx context.Context, c *client.Client, cfg workerConfig,
 		uuids[i] = vmUUID(i)
 	}
 	start := time.Now()
-	src := c.On(cfg.Source)
-	err := parallel(cfg.Parallel, uuids, func(uuid string) error {
-		if err := src.CreateVM(ctx, vmSpec(uuid, cfg.MemoryKiB)); err != nil {
-			return fmt.Errorf("create %s: %w", uuid, err)
-		}
-		t, err := src.StartVM(ctx, uuid, false)
-		if err == nil {
-			_, err = t.Wait(ctx, nil)
-		}
-		if err != nil {
-			return fmt.Errorf("start %s: %w", uuid, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := bootVMs(ctx, c, cfg.Parallel, uuids, func(string) string { return cfg.Source }, cfg.MemoryKiB); err != nil {
 		return 0, nil, err
 	}
 	setup := ms(time.Since(start))
@@ -423,6 +409,26 @@ func parallel(n int, items []string, f func(string) error) error {
 }
 
 // vmSpec is the spec of a benchmark VM: PV, one vCPU, no devices.
+// bootVMs creates and starts the VMs uuids, n at a time, each on the pool
+// host host(uuid), and waits for their starts.
+func bootVMs(ctx context.Context, c *client.Client, n int, uuids []string, host func(string) string,
+	memKiB uint64) error {
+	return parallel(n, uuids, func(uuid string) error {
+		h := c.On(host(uuid))
+		if err := h.CreateVM(ctx, vmSpec(uuid, memKiB)); err != nil {
+			return fmt.Errorf("create %s: %w", uuid, err)
+		}
+		t, err := h.StartVM(ctx, uuid, false)
+		if err == nil {
+			_, err = t.Wait(ctx, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("start %s: %w", uuid, err)
+		}
+		return nil
+	})
+}
+
 func vmSpec(uuid string, memKiB uint64) *messages.VMSpec {
 	return &messages.VMSpec{Uuid: uuid, Name: "evac-" + uuid[len(uuid)-6:],
 		Type: messages.DomainType_DOMAIN_TYPE_PV, Vcpus: 1, MemoryKib: memKiB, Kernel: "sim:linux"}

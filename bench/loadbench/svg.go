@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -199,18 +200,16 @@ func (r *Report) Plots() map[string]Plot {
 
 // WritePlots writes the report's plots (Plots) as SVG files into dir and
 // returns their paths.
-func (r *Report) WritePlots(dir string) ([]string, error) {
+func (r *Report) WritePlots(dir string) ([]string, error) { return WritePlots(dir, r.Plots()) }
+
+// WritePlots writes plots as SVG files named by their keys into dir, made
+// if missing, in name order, and returns their paths.
+func WritePlots(dir string, plots map[string]Plot) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var paths []string
-	plots := r.Plots()
-	names := make([]string, 0, len(plots))
-	for n := range plots {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(plots)) {
 		path := filepath.Join(dir, name)
 		f, err := os.Create(path)
 		if err != nil {
