@@ -99,25 +99,40 @@ struct xa_build {
 	const char *step;
 };
 
+// xa_dom_open starts a domain build of container type: the image with
+// b's command line, kernel and ramdisk (if any) loaded; NULL on failure,
+// with b->step saying where.
+static struct xc_dom_image *xa_dom_open(xc_interface *xch, struct xa_build *b, int container) {
+	struct xc_dom_image *dom;
+
+	b->step = "allocate";
+	dom = xc_dom_allocate(xch, b->cmdline, NULL);
+	if (!dom)
+		return NULL;
+	dom->container_type = container;
+	b->step = "kernel";
+	if (xc_dom_kernel_file(dom, b->kernel) != 0)
+		goto fail;
+	if (b->ramdisk && b->ramdisk[0]) {
+		b->step = "ramdisk";
+		if (xc_dom_module_file(dom, b->ramdisk, NULL) != 0)
+			goto fail;
+	}
+	return dom;
+fail:
+	xc_dom_release(dom);
+	return NULL;
+}
+
 // xa_build_pv is libxl__build_pv and libxl__build_dom of libxl 4.17,
 // without vNUMA, device tree or a memory claim.
 static int xa_build_pv(xc_interface *xch, struct xa_build *b) {
 	struct xc_dom_image *dom;
 	int rc = -1;
 
-	b->step = "allocate";
-	dom = xc_dom_allocate(xch, b->cmdline, NULL);
+	dom = xa_dom_open(xch, b, XC_DOM_PV_CONTAINER);
 	if (!dom)
 		return -1;
-	dom->container_type = XC_DOM_PV_CONTAINER;
-	b->step = "kernel";
-	if (xc_dom_kernel_file(dom, b->kernel) != 0)
-		goto out;
-	if (b->ramdisk && b->ramdisk[0]) {
-		b->step = "ramdisk";
-		if (xc_dom_module_file(dom, b->ramdisk, NULL) != 0)
-			goto out;
-	}
 	dom->flags = 0;
 	dom->console_evtchn = b->console_port;
 	dom->console_domid = b->console_domid;
@@ -168,19 +183,9 @@ static int xa_build_pvh(xc_interface *xch, struct xa_build *b) {
 	uint64_t v;
 	int rc = -1;
 
-	b->step = "allocate";
-	dom = xc_dom_allocate(xch, b->cmdline, NULL);
+	dom = xa_dom_open(xch, b, XC_DOM_HVM_CONTAINER);
 	if (!dom)
 		return -1;
-	dom->container_type = XC_DOM_HVM_CONTAINER;
-	b->step = "kernel";
-	if (xc_dom_kernel_file(dom, b->kernel) != 0)
-		goto out;
-	if (b->ramdisk && b->ramdisk[0]) {
-		b->step = "ramdisk";
-		if (xc_dom_module_file(dom, b->ramdisk, NULL) != 0)
-			goto out;
-	}
 	dom->target_pages = b->mem_kib >> 2;
 	// The local APIC page, the ACPI area and the special pages are inside
 	// the MMIO hole.
