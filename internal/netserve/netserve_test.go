@@ -2,12 +2,15 @@ package netserve_test
 
 import (
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xenactor/xenactor/internal/errdefs"
 	"github.com/xenactor/xenactor/internal/netserve"
 )
 
@@ -54,4 +57,27 @@ func TestAccept(t *testing.T) {
 	f := &flakyListener{fail: boom}
 	require.ErrorIs(t, netserve.Accept(f, func(net.Conn) { t.Fatal("no connection") }), boom)
 	require.Equal(t, 2, f.calls, "a timeout is retried")
+}
+
+// ServeHTTP serves its handler until Close, which is idempotent and frees
+// the address; a taken address is unavailable.
+func TestServeHTTP(t *testing.T) {
+	s, err := netserve.ServeHTTP("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}), time.Second)
+	require.NoError(t, err)
+	resp, err := http.Get("http://" + s.Addr() + "/")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, "ok", string(body))
+
+	_, err = netserve.ServeHTTP(s.Addr(), http.NotFoundHandler(), 0)
+	require.True(t, errdefs.IsUnavailable(err), "%v", err)
+
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close())
+	_, err = http.Get("http://" + s.Addr() + "/")
+	require.Error(t, err)
 }
