@@ -241,10 +241,15 @@ func TestHost_SuspendedVMStaysSuspendedAcrossRestarts(t *testing.T) {
 	hc := e.spawnHost(t)
 	ctx := ctxFor(t)
 	a := newSpec()
-	startVM(t, e, hc, a)
+	domid := startVM(t, e, hc, a)
 	ac, err := hc.VM(ctx, a.UUID)
 	require.NoError(t, err)
 	tc := taskClient(t, e, hc)
+	// A guest suspends once its PV drivers say it can.
+	require.Eventually(t, func() bool {
+		v, err := e.xs.Read(ctx, "/local/domain/"+domid.String()+"/control/feature-suspend")
+		return err == nil && string(v) == "1"
+	}, waitFor, tick)
 	image := filepath.Join(t.TempDir(), "a.img")
 	id, err := ac.Suspend(ctx, image)
 	require.NoError(t, err)
